@@ -1,0 +1,347 @@
+"""The SQLite archive: the system of record.
+
+Every received file (raw bytes, by SHA-256, so the same file twice is stored once), every
+submission (one return of one unit for one period, from a file or typed by hand), its
+values, detail rows and issues. The master workbook and the briefing are views of this
+archive and can always be rebuilt from it.
+
+A later accepted submission for the same unit and period supersedes the earlier one; the
+earlier one is kept (status `superseded`). A rejected submission never displaces accepted
+figures: the unit's accepted figures stay until a corrected return arrives.
+
+Every write runs in one transaction (`with archive.transaction():`): a crash leaves the
+archive as it was before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from .issues import Issue, IssueCode, Severity
+
+__all__ = ["Archive", "Submission", "NewSubmission", "FileRecord", "sha256"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files (
+    sha256 TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT '{}',      -- JSON: mail sender, subject, container path
+    content BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY,
+    unit_code TEXT NOT NULL,
+    period INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    source TEXT NOT NULL,                   -- 'file' or 'manual'
+    file_sha256 TEXT REFERENCES files(sha256),
+    file_name TEXT NOT NULL DEFAULT '',
+    sender TEXT NOT NULL DEFAULT '',
+    template_version TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,                   -- 'accepted', 'rejected', 'superseded'
+    supersedes INTEGER REFERENCES submissions(id),
+    note TEXT NOT NULL DEFAULT '',
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS submissions_unit_period ON submissions(unit_code, period);
+CREATE TABLE IF NOT EXISTS submission_values (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    indicator TEXT NOT NULL,
+    number REAL,
+    text TEXT,
+    cell TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (submission_id, indicator)
+);
+CREATE TABLE IF NOT EXISTS detail_rows (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    list_id TEXT NOT NULL,
+    row_number INTEGER NOT NULL,
+    data TEXT NOT NULL,                     -- JSON object: column id -> value
+    PRIMARY KEY (submission_id, list_id, row_number)
+);
+CREATE TABLE IF NOT EXISTS issues (
+    id INTEGER PRIMARY KEY,
+    submission_id INTEGER REFERENCES submissions(id),
+    file_sha256 TEXT REFERENCES files(sha256),
+    period INTEGER,
+    unit_code TEXT,
+    code TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    file TEXT NOT NULL DEFAULT '',
+    sheet TEXT,
+    row INTEGER,
+    col INTEGER,
+    indicator TEXT,
+    value TEXT,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS issues_period ON issues(period);
+"""
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _now() -> str:
+    return dt.datetime.now().isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A received file as archived."""
+
+    sha256: str
+    name: str
+    size: int
+    first_seen: str
+    origin: dict[str, Any]
+
+
+@dataclass
+class NewSubmission:
+    """What intake (or a manual entry) hands to the archive.
+
+    `values` maps indicator id to a number, a text, or None (left blank)."""
+
+    unit_code: str
+    period: int
+    accepted: bool
+    values: dict[str, float | str | None] = field(default_factory=dict)
+    cells: dict[str, str] = field(default_factory=dict)            # indicator -> "填报!D12"
+    details: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+    source: str = "file"
+    file_sha256: Optional[str] = None
+    file_name: str = ""
+    sender: str = ""
+    template_version: str = ""
+    received_at: Optional[str] = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submission read back from the archive."""
+
+    id: int
+    unit_code: str
+    period: int
+    received_at: str
+    source: str
+    status: str
+    file_name: str
+    file_sha256: Optional[str]
+    sender: str
+    template_version: str
+    supersedes: Optional[int]
+    note: str
+    values: dict[str, float | str | None]
+    cells: dict[str, str]
+    details: dict[str, list[dict[str, Any]]]
+
+
+class Archive:
+    """The archive in one SQLite file. Use as a context manager or call `close()`.
+
+        >>> with Archive("data/xf.sqlite") as archive:
+        ...     accepted = archive.accepted(period=2)
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.journal_mode = self._set_journal_mode()
+        self.db.executescript(_SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self._depth = 0
+
+    def _set_journal_mode(self) -> str:
+        # WAL needs shared memory, which network shares do not offer; fall back to the
+        # rollback journal, which is just as crash-safe, only slower with readers about.
+        try:
+            mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError:
+            mode = "delete"
+        if mode.lower() != "wal":
+            self.db.execute("PRAGMA journal_mode = DELETE")
+        self.db.execute("PRAGMA synchronous = FULL" if mode.lower() != "wal" else "PRAGMA synchronous = NORMAL")
+        return mode.lower()
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator["Archive"]:
+        """All writes inside happen together or not at all (nesting joins the outer one)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # ---- files -------------------------------------------------------------------------------
+    def add_file(self, content: bytes, name: str, origin: Optional[dict[str, Any]] = None) -> tuple[str, bool]:
+        """Store raw bytes under their hash. Returns (sha256, True if it was new)."""
+        digest = sha256(content)
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO files (sha256, name, size, first_seen, origin, content) VALUES (?,?,?,?,?,?)",
+                (digest, name, len(content), _now(), json.dumps(origin or {}, ensure_ascii=False), content))
+        return digest, cur.rowcount == 1
+
+    def file(self, digest: str) -> Optional[FileRecord]:
+        row = self.db.execute("SELECT sha256, name, size, first_seen, origin FROM files WHERE sha256 = ?", (digest,)).fetchone()
+        if row is None:
+            return None
+        return FileRecord(row["sha256"], row["name"], row["size"], row["first_seen"], json.loads(row["origin"]))
+
+    def file_content(self, digest: str) -> bytes:
+        return self.db.execute("SELECT content FROM files WHERE sha256 = ?", (digest,)).fetchone()[0]
+
+    def file_processed(self, digest: str) -> bool:
+        """True when the file already produced a submission or file-level issues."""
+        return bool(self.db.execute(
+            "SELECT 1 FROM submissions WHERE file_sha256 = ? UNION SELECT 1 FROM issues WHERE file_sha256 = ? LIMIT 1",
+            (digest, digest)).fetchone())
+
+    # ---- submissions -------------------------------------------------------------------------
+    def record_submission(self, new: NewSubmission) -> int:
+        """Archive one submission with its values, details and issues; returns its id.
+
+        An accepted submission supersedes the unit's earlier accepted one for the period."""
+        with self.transaction():
+            previous = self._accepted_id(new.unit_code, new.period) if new.accepted else None
+            if previous is not None:
+                self.db.execute("UPDATE submissions SET status = 'superseded' WHERE id = ?", (previous,))
+            cur = self.db.execute(
+                "INSERT INTO submissions (unit_code, period, received_at, source, file_sha256, file_name, sender,"
+                " template_version, status, supersedes, note, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (new.unit_code, new.period, new.received_at or _now(), new.source, new.file_sha256, new.file_name,
+                 new.sender, new.template_version, "accepted" if new.accepted else "rejected", previous, new.note,
+                 _now()))
+            sub_id = cur.lastrowid
+            self.db.executemany(
+                "INSERT INTO submission_values VALUES (?,?,?,?,?)",
+                [(sub_id, ind, value if isinstance(value, (int, float)) else None,
+                  value if isinstance(value, str) else None, new.cells.get(ind, ""))
+                 for ind, value in new.values.items()])
+            self.db.executemany(
+                "INSERT INTO detail_rows VALUES (?,?,?,?)",
+                [(sub_id, list_id, n, json.dumps(row, ensure_ascii=False, default=str))
+                 for list_id, rows in new.details.items() for n, row in enumerate(rows, start=1)])
+            self._insert_issues(new.issues, submission_id=sub_id, file_sha256=new.file_sha256,
+                                period=new.period, unit_code=new.unit_code)
+        return sub_id
+
+    def record_file_issues(self, digest: str, issues: list[Issue], period: Optional[int] = None,
+                           unit_code: Optional[str] = None) -> None:
+        """Archive findings about a file that produced no submission (not a return, unreadable …)."""
+        with self.transaction():
+            self._insert_issues(issues, submission_id=None, file_sha256=digest, period=period, unit_code=unit_code)
+
+    def _insert_issues(self, issues: list[Issue], **where: Any) -> None:
+        self.db.executemany(
+            "INSERT INTO issues (submission_id, file_sha256, period, unit_code, code, severity, file, sheet, row, col,"
+            " indicator, value, message) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(where["submission_id"], where["file_sha256"], where["period"], where["unit_code"], i.code.value,
+              i.severity.value, i.file, i.sheet, i.row, i.column, i.indicator,
+              None if i.value is None else str(i.value), i.message) for i in issues])
+
+    def _accepted_id(self, unit_code: str, period: int) -> Optional[int]:
+        row = self.db.execute(
+            "SELECT id FROM submissions WHERE unit_code = ? AND period = ? AND status = 'accepted'",
+            (unit_code, period)).fetchone()
+        return row[0] if row else None
+
+    def submission(self, sub_id: int) -> Submission:
+        row = self.db.execute("SELECT * FROM submissions WHERE id = ?", (sub_id,)).fetchone()
+        return self._load(row)
+
+    def _load(self, row: sqlite3.Row) -> Submission:
+        values: dict[str, float | str | None] = {}
+        cells: dict[str, str] = {}
+        for v in self.db.execute("SELECT indicator, number, text, cell FROM submission_values WHERE submission_id = ?",
+                                 (row["id"],)):
+            values[v["indicator"]] = v["number"] if v["number"] is not None else v["text"]
+            cells[v["indicator"]] = v["cell"]
+        details: dict[str, list[dict[str, Any]]] = {}
+        for d in self.db.execute("SELECT list_id, data FROM detail_rows WHERE submission_id = ? ORDER BY list_id, row_number",
+                                 (row["id"],)):
+            details.setdefault(d["list_id"], []).append(json.loads(d["data"]))
+        return Submission(
+            id=row["id"], unit_code=row["unit_code"], period=row["period"], received_at=row["received_at"],
+            source=row["source"], status=row["status"], file_name=row["file_name"], file_sha256=row["file_sha256"],
+            sender=row["sender"], template_version=row["template_version"], supersedes=row["supersedes"],
+            note=row["note"], values=values, cells=cells, details=details)
+
+    def accepted(self, period: int) -> dict[str, Submission]:
+        """The accepted submission of each unit for the period (unit code -> submission)."""
+        rows = self.db.execute("SELECT * FROM submissions WHERE period = ? AND status = 'accepted'", (period,))
+        return {row["unit_code"]: self._load(row) for row in rows}
+
+    def latest_accepted_before(self, unit_code: str, period: int) -> Optional[Submission]:
+        """The unit's accepted submission of the latest earlier period (for carry-forward and history checks)."""
+        row = self.db.execute(
+            "SELECT * FROM submissions WHERE unit_code = ? AND period < ? AND status = 'accepted'"
+            " ORDER BY period DESC LIMIT 1", (unit_code, period)).fetchone()
+        return self._load(row) if row else None
+
+    def submissions(self, period: Optional[int] = None, unit_code: Optional[str] = None) -> list[Submission]:
+        """Every submission (all statuses), oldest first, optionally for one period and/or unit."""
+        sql, args = "SELECT * FROM submissions WHERE 1=1", []
+        if period is not None:
+            sql, args = sql + " AND period = ?", args + [period]
+        if unit_code is not None:
+            sql, args = sql + " AND unit_code = ?", args + [unit_code]
+        return [self._load(row) for row in self.db.execute(sql + " ORDER BY id", args)]
+
+    def issues(self, period: Optional[int] = None, submission_id: Optional[int] = None) -> list[Issue]:
+        """Archived issues, in the order they were recorded."""
+        sql, args = "SELECT * FROM issues WHERE 1=1", []
+        if period is not None:
+            sql, args = sql + " AND period = ?", args + [period]
+        if submission_id is not None:
+            sql, args = sql + " AND submission_id = ?", args + [submission_id]
+        return [Issue(code=IssueCode(r["code"]), severity=Severity(r["severity"]), message=r["message"],
+                      file=r["file"], sheet=r["sheet"], row=r["row"], column=r["col"], indicator=r["indicator"],
+                      value=r["value"], unit=r["unit_code"])
+                for r in self.db.execute(sql + " ORDER BY id", args)]
+
+    def periods(self) -> list[int]:
+        """Periods that have at least one submission."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT period FROM submissions ORDER BY period")]
