@@ -234,6 +234,8 @@ def _decompress_tokens(container: bytes, pos: int, end: int, out: bytearray) -> 
                 out.append(container[pos])
                 pos += 1
                 continue
+            if pos + 2 > end:
+                raise ValueError("truncated copy token")
             token = int.from_bytes(container[pos : pos + 2], "little")
             pos += 2
             bits = _copy_token_bits(len(out) - chunk_start)
