@@ -351,6 +351,8 @@ def parse_config(text: str, source: str = "config.yaml") -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f"第{mark.line + 1}行" if mark else ""
         raise ConfigError(source, [f"{where} YAML 格式错误：{getattr(exc, 'problem', exc)}"]) from None
+    except ValueError:  # PyYAML builds dates itself and fails on e.g. 2020-09-31
+        raise ConfigError(source, _invalid_dates(text)) from None
     if not isinstance(data, dict):
         raise ConfigError(source, ["文件内容应为键值映射（campaign:, periods:, …）"])
     try:
@@ -381,6 +383,28 @@ def _line_index(text: str) -> dict[tuple, int]:
     if root is not None:
         walk(root, ())
     return index
+
+
+def _invalid_dates(text: str) -> list[str]:
+    """Name every date scalar that is not a real calendar date."""
+    problems: list[str] = []
+
+    def walk(node: yaml.Node, loc: tuple) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                walk(value, loc + (key.value,))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, loc + (i,))
+        elif node.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                yaml.SafeLoader("").construct_yaml_timestamp(node)
+            except ValueError:
+                path = ".".join(str(p) for p in loc)
+                problems.append(f"{path}（第{node.start_mark.line + 1}行）：日期格式应为 YYYY-MM-DD，且须为有效日期（{node.value}）")
+
+    walk(yaml.compose(text), ())
+    return problems or ["配置中有无效的值"]
 
 
 def _where(loc: tuple, lines: dict[tuple, int]) -> str:

@@ -1,0 +1,32 @@
+"""Shared fixtures: the repository's config.yaml, loaded once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from xf_excel.config import Config, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def config() -> Config:
+    """The 2020 Guangxi campaign as configured in the repository."""
+    return load_config(ROOT / "config.yaml")
+
+
+@pytest.fixture(scope="session")
+def soffice() -> str:
+    """Path of LibreOffice's soffice; skips the test where it is not installed."""
+    path = shutil.which("soffice") or shutil.which("libreoffice")
+    if not path:
+        pytest.skip("LibreOffice (soffice) 未安装：./run test 会在 Debian 上以 root 安装它")
+    return path
