@@ -110,5 +110,171 @@ def _render_config_summary(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+class _Progress:
+    """A progress bar on stderr for long batches (hidden with --json or for short ones)."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled, self.bar = label, enabled, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < 20:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+        if done >= total:
+            self.bar.__exit__(None, None, None)
+
+
+@main.command()
+@click.option("--period", "-p", type=int, required=True, help="Reporting period (报送期次).")
+@click.option("--out", "out_dir", default="out/forms", show_default=True, help="Folder for the forms.")
+@click.pass_obj
+def forms(obj: _Context, period: int, out_dir: str) -> None:
+    """Write a return form for every reporting unit, pre-filled with last period's figures.
+
+    \b
+    Example:
+      xf-excel forms --period 2 --out out/第2期填报表
+    """
+    from .pipeline import make_forms
+
+    paths = make_forms(obj.config, period, out_dir, obj.archive, progress=_Progress("生成填报表", not obj.as_json))
+    obj.emit({"period": period, "out": out_dir, "forms": [str(p) for p in paths]},
+             f"已生成第{period}期填报表 {len(paths)} 份：{Path(out_dir).resolve()}")
+
+
+@main.command()
+@click.argument("inbox", type=click.Path(file_okay=False))
+@click.option("--period", "-p", type=int, required=True, help="Reporting period the returns belong to.")
+@click.option("--feedback", "feedback_dir", default="out/退回", show_default=True, help="Folder for feedback workbooks.")
+@click.pass_obj
+def intake(obj: _Context, inbox: str, period: int, feedback_dir: str) -> None:
+    """Read, check and archive the returns in INBOX; write feedback workbooks for bad ones.
+
+    \b
+    Example:
+      xf-excel intake inbox/第2期 --period 2
+    """
+    from .pipeline import intake_inbox
+
+    report = intake_inbox(obj.config, inbox, period, obj.archive, feedback_dir,
+                          progress=_Progress("收取报表", not obj.as_json))
+    obj.emit(report.to_dict(), render_intake(report))
+    click.get_current_context().exit(EXIT_OK if report.ok else EXIT_ISSUES)
+
+
+def render_intake(report) -> str:
+    """The human summary of an intake: counts, then one line per file that needs attention."""
+    s = report.summary()
+    lines = [f"第{report.period}期收取完成：文件 {s['files']} 个，接收 {s['accepted']} 个（其中有警告 {s['warned']} 个），"
+             f"退回 {s['rejected']} 个，非报表或无法读取 {s['not_a_return']} 个，重复 {s['duplicate']} 个"]
+    for f in report.files:
+        if f.status in ("rejected", "not-a-return", "unreadable"):
+            first = f.issues[0].message if f.issues else ""
+            more = f"（共 {len(f.issues)} 个问题）" if len(f.issues) > 1 else ""
+            lines.append(f"  ✗ {f.display}：{first}{more}")
+            if f.feedback:
+                lines.append(f"      退回表：{f.feedback}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--period", "-p", type=int, required=True, help="Reporting period.")
+@click.pass_obj
+def status(obj: _Context, period: int) -> None:
+    """Who reported, who is missing (with reminder texts), and the issues found.
+
+    \b
+    Example:
+      xf-excel status --period 2
+    """
+    from .pipeline import consolidate_period
+
+    c = consolidate_period(obj.config, period, obj.archive)
+    payload = {"period": period, "reporting": [
+        {"unit": r.unit.code, "name": r.unit.full_name, "state": r.state, "received_at": r.received_at,
+         "late": r.late, "errors": r.errors, "warnings": r.warnings, "reminder": r.reminder} for r in c.reporting]}
+    obj.emit(payload, render_status(c))
+    missing = any(r.state in ("missing", "rejected") for r in c.reporting)
+    click.get_current_context().exit(EXIT_ISSUES if missing else EXIT_OK)
+
+
+def render_status(c) -> str:
+    by_state: dict[str, list] = {}
+    for r in c.reporting:
+        by_state.setdefault(r.state, []).append(r)
+    names = {"accepted": "已接收", "warned": "已接收（有警告）", "rejected": "已退回待重报", "missing": "未报送"}
+    lines = [f"第{c.period.number}期（截至{c.period.cutoff:%m月%d日}）报送情况："]
+    lines += [f"  {names[k]}：{len(by_state.get(k, []))} 个" for k in names]
+    late = [r for r in c.reporting if r.late]
+    if late:
+        lines.append(f"  逾期报送：{len(late)} 个")
+    for r in by_state.get("missing", []) + by_state.get("rejected", []):
+        lines += ["", f"【{r.unit.full_name}】{names[r.state]}", f"  {r.reminder}"]
+    return "\n".join(lines)
+
+
+@main.command("consolidate")
+@click.option("--period", "-p", type=int, required=True, help="Reporting period.")
+@click.option("--out", "out_file", default=None, help="Master workbook to write (default workbook/汇总_第N期.xlsx).")
+@click.pass_obj
+def consolidate_cmd(obj: _Context, period: int, out_file: str | None) -> None:
+    """Consolidate county → city → region from the archive and write the master workbook.
+
+    \b
+    Example:
+      xf-excel consolidate --period 2 --out out/汇总_第2期.xlsx
+    """
+    from .pipeline import consolidate_period, master_filename, write_master_workbook
+
+    c = consolidate_period(obj.config, period, obj.archive)
+    path = write_master_workbook(c, out_file or Path("workbook") / master_filename(obj.config, period))
+    obj.emit({"period": period, "master": str(path), "region": c.region.values},
+             f"已写出第{period}期汇总表：{path}")
+
+
+@main.command("brief")
+@click.option("--period", "-p", type=int, required=True, help="Reporting period.")
+@click.option("--out", "out_dir", default="out/简报", show_default=True, help="Folder for the briefing.")
+@click.pass_obj
+def brief_cmd(obj: _Context, period: int, out_dir: str) -> None:
+    """Write the briefing of a period: Word (.docx), Markdown and charts.
+
+    \b
+    Example:
+      xf-excel brief --period 2 --out out/简报
+    """
+    from .pipeline import brief, consolidate_period
+
+    result = brief(consolidate_period(obj.config, period, obj.archive), out_dir)
+    paths = [str(p) for p in getattr(result, "paths", [])]
+    notes = list(getattr(result, "notes", []))
+    obj.emit({"period": period, "files": paths, "notes": notes},
+             "\n".join([f"已生成第{period}期简报："] + [f"  {p}" for p in paths] + [f"  提示：{n}" for n in notes]))
+
+
+@main.command("run")
+@click.argument("inbox", type=click.Path(file_okay=False))
+@click.option("--period", "-p", type=int, required=True, help="Reporting period.")
+@click.option("--out", "out_dir", default="out", show_default=True, help="Folder for feedback, master and briefing.")
+@click.pass_obj
+def run_cmd(obj: _Context, inbox: str, period: int, out_dir: str) -> None:
+    """The weekly job: intake + consolidation + master workbook + briefing.
+
+    \b
+    Example:
+      xf-excel run inbox/第2期 --period 2 --out out/第2期
+    """
+    from .pipeline import run_week
+
+    result = run_week(obj.config, inbox, period, obj.archive, out_dir, progress=_Progress("收取报表", not obj.as_json))
+    text = "\n".join([render_intake(result.intake), f"汇总表：{result.master}",
+                      *[f"简报：{p}" for p in getattr(result.briefing, "paths", [])]])
+    obj.emit(result.to_dict(), text)
+    click.get_current_context().exit(EXIT_OK if result.intake.ok else EXIT_ISSUES)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
 
 from .config import Config
+from .errors import IntakeError
+from .issues import Issue, IssueCode
+from .locking import archive_lock
+from .store import Archive, NewSubmission
 
-__all__ = ["config_summary"]
+__all__ = [
+    "config_summary", "make_forms", "intake_inbox", "IntakeReport", "FileOutcome", "consolidate_period",
+    "write_master_workbook", "brief", "run_week", "WeekResult",
+]
 
 
 def config_summary(config: Config) -> dict[str, Any]:
@@ -37,3 +46,241 @@ def config_summary(config: Config) -> dict[str, Any]:
 
 def _target_text(value: float, kind: str) -> str:
     return f"{value:.0%}" if kind == "ratio" else f"{value:g}"
+
+
+# ---- intake --------------------------------------------------------------------------------
+
+@dataclass
+class FileOutcome:
+    """What happened to one received file."""
+
+    display: str
+    status: str                       # accepted | warned | rejected | duplicate | not-a-return | unreadable
+    unit_code: Optional[str] = None
+    sha256: Optional[str] = None
+    submission_id: Optional[int] = None
+    issues: list[Issue] = field(default_factory=list)
+    feedback: Optional[Path] = None
+    changes: list[tuple[str, Any, Any]] = field(default_factory=list)   # (indicator, before, after) on resubmission
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.display, "status": self.status, "unit": self.unit_code, "sha256": self.sha256,
+                "submission_id": self.submission_id, "feedback": str(self.feedback) if self.feedback else None,
+                "issues": [i.to_dict() for i in self.issues],
+                "changes": [{"indicator": k, "before": a, "after": b} for k, a, b in self.changes]}
+
+
+@dataclass
+class IntakeReport:
+    """The outcome of taking in one inbox for one period."""
+
+    period: int
+    inbox: Path
+    files: list[FileOutcome] = field(default_factory=list)
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for f in self.files if f.status in statuses)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was rejected or unreadable."""
+        return not self.count("rejected", "not-a-return", "unreadable")
+
+    def summary(self) -> dict[str, int]:
+        return {"files": len(self.files), "accepted": self.count("accepted", "warned"),
+                "warned": self.count("warned"), "rejected": self.count("rejected"),
+                "not_a_return": self.count("not-a-return", "unreadable"), "duplicate": self.count("duplicate")}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"period": self.period, "inbox": str(self.inbox), "summary": self.summary(),
+                "files": [f.to_dict() for f in self.files]}
+
+
+def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: str | Path,
+                 feedback_dir: str | Path, progress: Optional[Callable[[int, int], None]] = None) -> IntakeReport:
+    """Read, check and archive every return in `inbox` for `period`; write feedback workbooks.
+
+    Each file's raw bytes are archived (by hash) before it is parsed; the same file taken in
+    twice does nothing the second time. A file that cannot be read becomes issues, and the
+    rest of the batch goes on.
+
+        >>> report = intake_inbox(config, "inbox/第2期", 2, "data/xf.sqlite", "out/退回")
+        >>> report.summary()["rejected"]
+        3
+    """
+    from .intake import WorkbookReader, collect_inbox
+
+    inbox = Path(inbox)
+    if not inbox.is_dir():
+        raise IntakeError(f"收件文件夹 {inbox} 不存在；请检查路径，或先把收到的附件保存到该文件夹")
+    config.period(period)
+    files, skipped = collect_inbox(inbox)
+    report = IntakeReport(period=period, inbox=inbox)
+    report.files += [FileOutcome(display=i.file, status="not-a-return", issues=[i]) for i in skipped]
+    with archive_lock(archive_path), Archive(archive_path) as archive, WorkbookReader() as reader:
+        peers = _peer_values(config, archive, period)
+        for done, received in enumerate(files, start=1):
+            report.files.append(_take_in(config, archive, reader, received, period, peers, Path(feedback_dir)))
+            if progress:
+                progress(done, len(files))
+    return report
+
+
+def _take_in(config: Config, archive: Archive, reader, received, period: int,
+             peers: dict[str, list[float]], feedback_dir: Path) -> FileOutcome:
+    """One file: archive the bytes, read safely, check, record, write feedback."""
+    from .validate import read_return, validate_return
+
+    digest, _ = archive.add_file(received.content, received.name, _origin(received))
+    if archive.file_processed(digest):
+        return FileOutcome(display=received.display, status="duplicate", sha256=digest)
+    raw = reader.read(received)
+    if isinstance(raw, list):
+        archive.record_file_issues(digest, raw, period=period)
+        return FileOutcome(display=received.display, status=_file_status(raw), sha256=digest, issues=raw)
+    read = read_return(raw, config)
+    if isinstance(read, list):
+        archive.record_file_issues(digest, read, period=period)
+        outcome = FileOutcome(display=received.display, status=_file_status(read), sha256=digest, issues=read)
+        outcome.feedback = _feedback(config, received, read, None, period, feedback_dir)
+        return outcome
+    previous = archive.latest_accepted_before(read.unit_code, period)
+    checked = validate_return(read, config, period, previous.values if previous else None, peers)
+    before = archive.accepted(period).get(checked.unit_code)
+    sub_id = archive.record_submission(_new_submission(checked, received, digest))
+    outcome = FileOutcome(display=received.display, unit_code=checked.unit_code, sha256=digest,
+                          submission_id=sub_id, issues=list(checked.issues),
+                          status="rejected" if not checked.accepted else ("warned" if checked.issues else "accepted"))
+    if before is not None and checked.accepted:
+        outcome.changes = _changes(before.values, checked.values)
+    if checked.issues:
+        outcome.feedback = _feedback(config, received, checked.issues, config.units.get(checked.unit_code),
+                                     period, feedback_dir)
+    return outcome
+
+
+def _file_status(issues: list[Issue]) -> str:
+    codes = {i.code for i in issues}
+    if codes & {IssueCode.NOT_A_RETURN}:
+        return "not-a-return"
+    if codes & {IssueCode.UNREADABLE_FILE, IssueCode.UNSAFE_FILE, IssueCode.ENCRYPTED_FILE}:
+        return "unreadable"
+    return "rejected"
+
+
+def _origin(received) -> dict[str, Any]:
+    return {"display": received.display, "container": received.container, "sender": received.sender,
+            "subject": received.subject, "received_at": received.received_at}
+
+
+def _new_submission(checked, received, digest: str) -> NewSubmission:
+    return NewSubmission(
+        unit_code=checked.unit_code, period=checked.period, accepted=checked.accepted, values=dict(checked.values),
+        cells=dict(checked.cells), details=dict(checked.details), issues=list(checked.issues), source="file",
+        file_sha256=digest, file_name=received.display, sender=received.sender,
+        template_version=checked.template_version or "", received_at=received.received_at)
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    keys = list(dict.fromkeys([*before, *after]))
+    return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
+
+
+def _peer_values(config: Config, archive: Archive, period: int) -> dict[str, list[float]]:
+    """Each indicator's latest accepted county figures (this period, else the last one): the
+    peers a new figure is compared with."""
+    peers: dict[str, list[float]] = {}
+    latest = {**{s.unit_code: s for p in archive.periods() if p < period for s in archive.accepted(p).values()},
+              **archive.accepted(period)}
+    for code, submission in latest.items():
+        if code in config.units and config.units[code].kind == "county":
+            for ind, value in submission.values.items():
+                if isinstance(value, (int, float)):
+                    peers.setdefault(ind, []).append(float(value))
+    return peers
+
+
+def _feedback(config: Config, received, issues: list[Issue], unit, period: int, feedback_dir: Path) -> Optional[Path]:
+    from .feedback import write_feedback
+
+    if not issues:
+        return None
+    return write_feedback(received.content, received.name, issues, config, unit, period, feedback_dir)
+
+
+# ---- forms ---------------------------------------------------------------------------------
+
+def make_forms(config: Config, period: int, out_dir: str | Path, archive_path: str | Path | None = None,
+               progress: Optional[Callable[[int, int], None]] = None) -> list[Path]:
+    """Write a return form for every reporting unit, pre-filled with last period's accepted
+    figures from the archive (when it exists)."""
+    from .forms import write_forms
+
+    config.period(period)
+    previous: dict[str, dict[str, Any]] = {}
+    if archive_path is not None and Path(archive_path).exists():
+        with Archive(archive_path) as archive:
+            for unit in config.reporting_units():
+                earlier = archive.latest_accepted_before(unit.code, period)
+                if earlier is not None:
+                    previous[unit.code] = earlier.values
+    return write_forms(config, period, Path(out_dir), previous, progress=progress)
+
+
+# ---- consolidation, master, briefing --------------------------------------------------------
+
+def consolidate_period(config: Config, period: int, archive_path: str | Path):
+    """The consolidation of `period` from the archive (nothing is written)."""
+    from .consolidate import consolidate
+
+    config.period(period)
+    if not Path(archive_path).exists():
+        raise IntakeError(f"档案库 {archive_path} 不存在；请先收取报表（xf-excel intake）")
+    with Archive(archive_path) as archive:
+        return consolidate(archive, config, period)
+
+
+def write_master_workbook(consolidation, out_path: str | Path) -> Path:
+    """Write the master workbook for a consolidation; returns where it was written (beside the
+    target when the target is open in Excel)."""
+    from .master import write_master
+
+    return write_master(consolidation, Path(out_path))
+
+
+def brief(consolidation, out_dir: str | Path):
+    """Write the briefing (.docx, .md, charts) for a consolidation."""
+    from .report import render_briefing
+
+    return render_briefing(consolidation, Path(out_dir))
+
+
+@dataclass
+class WeekResult:
+    """The weekly job: intake, then the master workbook and the briefing from the archive."""
+
+    intake: IntakeReport
+    consolidation: Any
+    master: Path
+    briefing: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"intake": self.intake.to_dict(), "master": str(self.master),
+                "briefing": [str(p) for p in getattr(self.briefing, "paths", [])]}
+
+
+def run_week(config: Config, inbox: str | Path, period: int, archive_path: str | Path, out_dir: str | Path,
+             progress: Optional[Callable[[int, int], None]] = None) -> WeekResult:
+    """The weekly job: take in the inbox, consolidate, write the master workbook and the briefing."""
+    out_dir = Path(out_dir)
+    report = intake_inbox(config, inbox, period, archive_path, out_dir / "退回", progress=progress)
+    with archive_lock(archive_path):
+        consolidation = consolidate_period(config, period, archive_path)
+        master = write_master_workbook(consolidation, out_dir / master_filename(config, period))
+        briefing = brief(consolidation, out_dir / "简报")
+    return WeekResult(intake=report, consolidation=consolidation, master=master, briefing=briefing)
+
+
+def master_filename(config: Config, period: int) -> str:
+    """汇总_第2期.xlsx"""
+    return f"汇总_第{period}期.xlsx"
