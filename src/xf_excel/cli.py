@@ -276,5 +276,67 @@ def run_cmd(obj: _Context, inbox: str, period: int, out_dir: str) -> None:
     click.get_current_context().exit(EXIT_OK if result.intake.ok else EXIT_ISSUES)
 
 
+@main.command()
+@click.option("--out", "out_dir", default="out/demo", show_default=True, help="Folder for everything the demo writes.")
+@click.option("--seed", default=2020, show_default=True, help="Seed of the simulation (same seed, same month).")
+@click.option("--periods", default=None, help="Periods to run, e.g. 1-3 or 1,2 (default: all).")
+@click.option("--units", type=int, default=None, help="Simulate only the first N counties (default: all).")
+@click.pass_obj
+def demo(obj: _Context, out_dir: str, seed: int, periods: str | None, units: int | None) -> None:
+    """Run the whole campaign month on simulated returns, with the real pipeline (no Excel needed).
+
+    \b
+    Example:
+      xf-excel demo --out out/demo --seed 7 --periods 1-3 --units 30
+    """
+    from .pipeline import run_demo
+
+    chosen = _parse_periods(periods) if periods else None
+    if not obj.as_json:
+        click.echo(f"模拟{obj.config.campaign.name}：{len(chosen or obj.config.periods)} 期，输出到 {Path(out_dir).resolve()}")
+    results = run_demo(obj.config, out_dir, seed=seed, periods=chosen, units=units,
+                       on_period=None if obj.as_json else lambda r: click.echo(render_demo_period(r)))
+    payload = {"out": out_dir, "periods": [{
+        "period": r.period, "forms": r.forms, "intake": [i.summary() for i in r.intake], "master": str(r.master),
+        "briefing": [str(p) for p in getattr(r.briefing, "paths", [])],
+        "region": r.consolidation.region.values} for r in results]}
+    obj.emit(payload, render_demo_summary(results, Path(out_dir)))
+
+
+def _parse_periods(text: str) -> list[int]:
+    numbers: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        numbers += list(range(int(first), int(last or first) + 1))
+    return numbers
+
+
+def render_demo_period(r) -> str:
+    received = sum(i.summary()["files"] for i in r.intake)
+    rejected = sum(i.summary()["rejected"] for i in r.intake)
+    states = [s.state for s in r.consolidation.reporting]
+    return (f"  第{r.period}期：发出填报表 {r.forms} 份，收到文件 {received} 个，退回 {rejected} 个；"
+            f"已报 {states.count('accepted') + states.count('warned')} 个，未报 {states.count('missing')} 个")
+
+
+def render_demo_summary(results, out_dir: Path) -> str:
+    last = results[-1]
+    c = last.consolidation
+    lines = ["", f"演示完成。第{last.period}期（截至{c.period.cutoff.month}月{c.period.cutoff.day}日）全区进展："]
+    for p in c.progress:
+        if p.value is None:
+            continue
+        shown = f"{p.value:.1%}" if p.indicator.kind == "ratio" else f"{p.value:,.2f}".rstrip("0").rstrip(".")
+        done = f"，完成 {p.completion:.1%}" if p.completion is not None else ""
+        lines.append(f"  {p.indicator.name}：{shown}{'' if p.indicator.kind == 'ratio' else p.indicator.unit}{done}")
+    lines += ["", "查看：",
+              f"  汇总表    {last.master}",
+              *[f"  简报      {p}" for p in getattr(last.briefing, "paths", [])[:2]],
+              f"  退回表    {last.folder / '3_退回'}",
+              f"  收件箱    {last.folder / '2_收件箱'}",
+              f"  档案库    {out_dir / '档案库.sqlite'}"]
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

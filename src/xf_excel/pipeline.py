@@ -14,7 +14,7 @@ from .store import Archive, NewSubmission
 
 __all__ = [
     "config_summary", "make_forms", "intake_inbox", "IntakeReport", "FileOutcome", "consolidate_period",
-    "write_master_workbook", "brief", "run_week", "WeekResult",
+    "write_master_workbook", "brief", "run_week", "WeekResult", "run_demo", "DemoPeriod",
 ]
 
 
@@ -284,3 +284,51 @@ def run_week(config: Config, inbox: str | Path, period: int, archive_path: str |
 def master_filename(config: Config, period: int) -> str:
     """汇总_第2期.xlsx"""
     return f"汇总_第{period}期.xlsx"
+
+
+# ---- the demo ------------------------------------------------------------------------------
+
+@dataclass
+class DemoPeriod:
+    """What the demo did in one period."""
+
+    period: int
+    forms: int
+    intake: list[IntakeReport]
+    consolidation: Any
+    master: Path
+    briefing: Any
+    folder: Path
+
+
+def run_demo(config: Config, out_dir: str | Path, seed: int = 2020, periods: Optional[list[int]] = None,
+             units: Optional[int] = None, on_period: Optional[Callable[[DemoPeriod], None]] = None) -> list[DemoPeriod]:
+    """Simulate the campaign with the real pipeline: for each period, forms go out, simulated
+    people fill them in and send them (two delivery batches: first returns, then corrections),
+    intake reads them, and the master workbook and the briefing are written.
+
+    Starts from an empty archive in `out_dir` every time; deterministic for a seed."""
+    from .demo import simulate, write_inbox
+
+    out_dir = Path(out_dir)
+    archive_path = out_dir / "档案库.sqlite"
+    for stale in (archive_path, Path(str(archive_path) + "-wal"), Path(str(archive_path) + "-shm")):
+        stale.unlink(missing_ok=True)
+    sim = simulate(config, seed=seed, units=units)
+    results = []
+    for number in periods or [p.number for p in config.periods]:
+        folder = out_dir / f"第{number}期"
+        forms = make_forms(config, number, folder / "1_填报表", archive_path)
+        reports = []
+        for batch in (1, 2):
+            inbox = folder / "2_收件箱" / f"第{batch}批"
+            write_inbox(sim, number, batch, folder / "1_填报表", inbox)
+            reports.append(intake_inbox(config, inbox, number, archive_path, folder / "3_退回"))
+        consolidation = consolidate_period(config, number, archive_path)
+        master = write_master_workbook(consolidation, folder / f"4_{master_filename(config, number)}")
+        briefing = brief(consolidation, folder / "5_简报")
+        result = DemoPeriod(number, len(forms), reports, consolidation, master, briefing, folder)
+        results.append(result)
+        if on_period:
+            on_period(result)
+    return results
