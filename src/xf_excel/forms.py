@@ -1,0 +1,698 @@
+"""Return forms to send out: one pre-filled workbook per reporting unit and period.
+
+The layout is the contract in docs/form-contract.md: a `填报` sheet with a header block and
+one row per indicator the unit reports, one sheet per detail list, and a hidden `xf_meta`
+sheet. Everything on the form comes from `Config`; nothing here knows a particular campaign.
+The form checks itself while the clerk types: Excel data validation on every input cell,
+and a `校验提示` formula per row built from the config rules (`expr.to_excel`)::
+
+    >>> config = load_config("config.yaml")
+    >>> write_form(config, "450110", 2, Path("out") / form_filename(config, "450110", 2))
+    PosixPath('out/第2期_南宁市_武鸣区.xlsx')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Optional
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils.datetime import to_excel as excel_serial
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.merge import MergedCellRange
+from openpyxl.worksheet.worksheet import Worksheet
+
+from . import expr
+from .config import Config, DetailColumn, DetailList, Indicator, Rule, Unit
+
+__all__ = [
+    "FORM_SHEET", "META_SHEET", "LIST_SHEET", "HEADER_LABELS", "TABLE_HEADERS", "DATE_FORMAT",
+    "form_filename", "write_form", "write_forms", "rule_hint_message",
+]
+
+FORM_SHEET = "填报"
+META_SHEET = "xf_meta"
+LIST_SHEET = "xf_lists"
+HEADER_LABELS = ("填报单位", "单位代码", "报送期次", "截至日期", "填报人", "联系电话")
+TABLE_HEADERS = ("序号", "指标名称", "单位", "上期累计", "截至本期累计", "填报说明", "校验提示")
+DATE_FORMAT = 'yyyy"年"m"月"d"日"'
+
+Values = Mapping[str, "float | str | None"]
+Progress = Callable[[int, int], None]
+
+# ---- layout of the 填报 sheet -----------------------------------------------------------------
+_TITLE_ROW = 1
+_HEADER_ROWS = (2, 3, 4)        # two labels per row, in columns A/B and D/E
+_NOTE_ROW = 5
+_TABLE_HEADER_ROW = 6
+_FIRST_BODY_ROW = 7
+_COL = {name: i + 1 for i, name in enumerate(TABLE_HEADERS)}   # 序号 -> 1 (A), …
+_WIDTHS = {"序号": 10, "指标名称": 36, "单位": 7, "上期累计": 14, "截至本期累计": 15, "填报说明": 40, "校验提示": 42}
+_CUMULATIVE_KINDS = ("count", "money", "number")
+_LINE_HEIGHT = 15   # points per line of 10–11 pt text
+_ROW_HEIGHT = 18
+
+# Excel's limits on data-validation texts (longer ones make Excel report the file as damaged).
+_PROMPT_TITLE_MAX, _PROMPT_MAX, _ERROR_TITLE_MAX, _ERROR_MAX = 32, 255, 32, 225
+_INLINE_LIST_MAX = 255
+_EXCEL_LITERAL_MAX = 255
+
+# ---- shared style objects (immutable in openpyxl, so safe to share between workbooks) -------
+_FONT_NAME = "宋体"   # SimSun: present on every Chinese Windows; WPS maps it too
+_CHARSET_GB2312 = 134
+_FONT = Font(name=_FONT_NAME, size=11, charset=_CHARSET_GB2312)
+_FONT_BOLD = Font(name=_FONT_NAME, size=11, bold=True, charset=_CHARSET_GB2312)
+_FONT_TITLE = Font(name=_FONT_NAME, size=16, bold=True, charset=_CHARSET_GB2312)
+_FONT_NOTE = Font(name=_FONT_NAME, size=10, charset=_CHARSET_GB2312)
+_FONT_HINT = Font(name=_FONT_NAME, size=9, color="C00000", charset=_CHARSET_GB2312)
+_FILL_INPUT = PatternFill("solid", fgColor="FFF2CC")      # light yellow: type here
+_FILL_LOCKED = PatternFill("solid", fgColor="E7E6E6")     # grey: filled by the office
+_FILL_HEADER = PatternFill("solid", fgColor="D9E1F2")
+_FILL_GROUP = PatternFill("solid", fgColor="F2F2F2")
+_THIN = Side(style="thin", color="808080")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_NO_BORDER = Border()
+_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+_RIGHT = Alignment(horizontal="right", vertical="center")
+_LEFT_NOWRAP = Alignment(horizontal="left", vertical="center")
+_LEFT_TOP = Alignment(horizontal="left", vertical="top", wrap_text=True)
+_UNLOCKED = Protection(locked=False)
+_LOCKED = Protection(locked=True)
+
+
+@dataclass(frozen=True)
+class _Style:
+    font: Font = _FONT
+    fill: Optional[PatternFill] = None
+    border: Border = _BORDER
+    alignment: Alignment = _LEFT
+    protection: Protection = _LOCKED
+    number_format: str = "General"
+
+
+_STYLES = {
+    "title": _Style(font=_FONT_TITLE, border=_NO_BORDER, alignment=_CENTER),
+    "label": _Style(font=_FONT_BOLD, border=_NO_BORDER, alignment=_RIGHT),
+    "value": _Style(border=_NO_BORDER),
+    "value_date": _Style(border=_NO_BORDER, number_format=DATE_FORMAT),
+    "value_input": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, number_format="@"),
+    "note": _Style(font=_FONT_NOTE, border=_NO_BORDER, alignment=_LEFT_TOP),
+    "th": _Style(font=_FONT_BOLD, fill=_FILL_HEADER, alignment=_CENTER),
+    "group": _Style(font=_FONT_BOLD, fill=_FILL_GROUP),
+    "group_first": _Style(font=_FONT_BOLD, fill=_FILL_GROUP, alignment=_LEFT_NOWRAP,
+                          border=Border(left=_THIN, top=_THIN, bottom=_THIN)),
+    "group_mid": _Style(font=_FONT_BOLD, fill=_FILL_GROUP, border=Border(top=_THIN, bottom=_THIN)),
+    "group_last": _Style(font=_FONT_BOLD, fill=_FILL_GROUP, border=Border(right=_THIN, top=_THIN, bottom=_THIN)),
+    "cell": _Style(),
+    "cell_center": _Style(alignment=_CENTER),
+    "help": _Style(font=_FONT_NOTE),
+    "previous": _Style(fill=_FILL_LOCKED, alignment=_RIGHT),
+    "input": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, alignment=_RIGHT),
+    "input_text": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, number_format="@"),
+    "input_date": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, alignment=_RIGHT, number_format=DATE_FORMAT),
+    "hint": _Style(font=_FONT_HINT),
+}
+
+
+class _Styler:
+    """Applies the named styles above to cells of one workbook.
+
+    Assigning five style attributes per cell is openpyxl's slow path (each one a look-up in
+    the workbook's style tables); the first cell of each style pays it, later cells copy the
+    resulting style-index array, which is what openpyxl itself does when copying cells."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, object] = {}
+
+    def __call__(self, cell: Cell, name: str) -> Cell:
+        cached = self._arrays.get(name)
+        if cached is not None:
+            cell._style = cached.__copy__()  # noqa: SLF001 - see class docstring
+            return cell
+        style = _STYLES[name]
+        cell.font, cell.border, cell.alignment = style.font, style.border, style.alignment
+        cell.protection, cell.number_format = style.protection, style.number_format
+        if style.fill is not None:
+            cell.fill = style.fill
+        self._arrays[name] = cell._style.__copy__()  # noqa: SLF001
+        return cell
+
+
+# ---- public API ---------------------------------------------------------------------------------
+
+def form_filename(config: Config, unit: Unit | str, period: int) -> str:
+    """The form's file name: `第2期_南宁市_武鸣区.xlsx` for a county, `第2期_自治区总工会.xlsx`
+    for a member unit; safe as a Windows file name (no separators or reserved characters)."""
+    unit = _resolve_unit(config, unit)
+    parts = [f"第{period}期"] + ([unit.city_name or "", unit.name] if unit.kind == "county" else [unit.name])
+    return _safe_filename("_".join(p for p in parts if p)) + ".xlsx"
+
+
+def write_form(config: Config, unit: Unit | str, period: int, path: Path,
+               previous: Optional[Values] = None) -> Path:
+    """Write one return form (docs/form-contract.md) for `unit` and `period` to `path`.
+
+    `previous` maps indicator id -> the unit's last accepted figure (shown as 上期累计).
+    The file is written to a temporary file beside `path` and moved into place, so a crash
+    never leaves a half-written form. Returns `path`."""
+    unit = _resolve_unit(config, unit)
+    config.period(period)  # fail early (KeyError with a Chinese message) on an unknown period
+    workbook = _build_workbook(config, unit, period, previous or {})
+    return _save_atomically(workbook, Path(path))
+
+
+def write_forms(config: Config, period: int, out_dir: Path,
+                previous_values: Optional[Mapping[str, Values]] = None,
+                progress: Optional[Progress] = None) -> list[Path]:
+    """Write the forms of every reporting unit (`config.reporting_units()`) into `out_dir`.
+
+    `previous_values` maps unit code -> that unit's last accepted values by indicator id
+    (e.g. `Archive.latest_accepted_before(code, period).values`). `progress(done, total)`
+    is called after each form. Returns the paths in the order of `reporting_units()`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    previous_values = previous_values or {}
+    units = config.reporting_units()
+    names = [form_filename(config, unit, period) for unit in units]
+    paths: list[Path] = []
+    for done, (unit, name) in enumerate(zip(units, names), start=1):
+        if names.count(name) > 1:   # two units of the same name: never let one form overwrite another
+            name = name.removesuffix(".xlsx") + f"_{_safe_filename(unit.code)}.xlsx"
+        paths.append(write_form(config, unit, period, out_dir / name, previous_values.get(unit.code)))
+        if progress is not None:
+            progress(done, len(units))
+    return paths
+
+
+def rule_hint_message(config: Config, rule: Rule) -> str:
+    """The Chinese text shown in 校验提示 when `rule` fails: its own `message`, or one made
+    from the check (`运营专柜数大于建成专柜数，请核对`). `{value}` stays a placeholder."""
+    if rule.message:
+        return rule.message
+    node = rule.expr
+    if isinstance(node, expr.Binary) and node.op in _FAILED_PHRASE:
+        left, right = (_readable(config, side) for side in (node.left, node.right))
+        return f"{left}{_FAILED_PHRASE[node.op]}{right}，请核对"
+    return f"不符合校验规则“{_readable(config, node)}”，请核对"
+
+
+# ---- the workbook ---------------------------------------------------------------------------------
+
+def _build_workbook(config: Config, unit: Unit, period: int, previous: Values) -> Workbook:
+    workbook = Workbook()
+    style = _Styler()
+    sheet = workbook.active
+    sheet.title = FORM_SHEET
+    _FormSheet(config, unit, period, previous, sheet, style).build()
+    lists = _ListSheet(workbook)
+    for detail in config.details_for(unit):
+        _write_detail_sheet(config, detail, workbook.create_sheet(detail.name), style, lists)
+    _write_meta_sheet(config, unit, period, workbook.create_sheet(META_SHEET))
+    workbook.active = 0
+    return workbook
+
+
+@dataclass
+class _FormSheet:
+    """Writes the 填报 sheet: title, header block, note, table and its checks."""
+
+    config: Config
+    unit: Unit
+    period: int
+    previous: Values
+    sheet: Worksheet
+    style: _Styler
+    rows: dict[str, int] = field(default_factory=dict)   # indicator id -> row
+
+    def build(self) -> None:
+        indicators = self.config.indicators_for(self.unit)
+        self._title()
+        self._header_block()
+        self._note()
+        self._table_header()
+        last_row = self._body(indicators)
+        self._hints(indicators)
+        self._page(last_row)
+        self.sheet.protection.sheet = True
+        self.sheet.protection.formatColumns = False   # let staff widen columns …
+        self.sheet.protection.formatRows = False      # … and rows on the protected sheet
+
+    def _put(self, row: int, column: int, value, style: str) -> Cell:
+        cell = self.sheet.cell(row=row, column=column)
+        if value is not None:
+            _set_value(cell, value)
+        return self.style(cell, style)
+
+    def _merge(self, ref: str) -> None:
+        # Register the range only: `Worksheet.merge_cells` also re-styles every covered cell
+        # (borders, protection), which costs ~2 ms a range and is pointless for borderless,
+        # locked title and note rows whose covered cells are empty.
+        self.sheet.merged_cells.add(MergedCellRange(self.sheet, ref))
+
+    def _title(self) -> None:
+        last = get_column_letter(len(TABLE_HEADERS))
+        self._put(_TITLE_ROW, 1, self.config.campaign.form_title, "title")
+        self._merge(f"A{_TITLE_ROW}:{last}{_TITLE_ROW}")
+        self.sheet.row_dimensions[_TITLE_ROW].height = 30
+
+    def _header_block(self) -> None:
+        cutoff = self.config.period(self.period).cutoff
+        values = [self.unit.full_name, self.unit.code, self.period, cutoff, None, None]
+        styles = ["value", "value", "value", "value_date", "value_input", "value_input"]
+        for i, (label, value, style) in enumerate(zip(HEADER_LABELS, values, styles)):
+            row, column = _HEADER_ROWS[i // 2], 1 + 3 * (i % 2)
+            self._put(row, column, label, "label")
+            cell = self._put(row, column + 1, value, style)
+            if style == "value" and isinstance(value, int):
+                cell.alignment = Alignment(horizontal="left")   # 报送期次 sits flush with the name above
+        self._prompt(f"B{_HEADER_ROWS[2]}", "填报人", "请填写填报人姓名。")
+        self._prompt(f"E{_HEADER_ROWS[2]}", "联系电话", "请填写联系电话（手机或座机），便于核实数据。")
+
+    def _note(self) -> None:
+        last = get_column_letter(len(TABLE_HEADERS))
+        self._put(_NOTE_ROW, 1, _note_text(self.config, self.unit, self.period), "note")
+        self._merge(f"A{_NOTE_ROW}:{last}{_NOTE_ROW}")
+        lines = self.sheet.cell(row=_NOTE_ROW, column=1).value.count("\n") + 1
+        self.sheet.row_dimensions[_NOTE_ROW].height = lines * _LINE_HEIGHT + 4
+
+    def _table_header(self) -> None:
+        for column, name in enumerate(TABLE_HEADERS, start=1):
+            self._put(_TABLE_HEADER_ROW, column, name, "th")
+            self.sheet.column_dimensions[get_column_letter(column)].width = _WIDTHS[name]
+        self.sheet.row_dimensions[_TABLE_HEADER_ROW].height = 22
+
+    def _body(self, indicators: list[Indicator]) -> int:
+        row, number = _FIRST_BODY_ROW, 0
+        for group_index, (activity_id, members) in enumerate(_group_by_activity(self.config, indicators)):
+            activity = self.config.activity(activity_id)
+            # Not merged: the name overflows into the empty cells to its right (merging costs
+            # openpyxl ~3 ms a row and makes the sheet harder to edit).
+            self._put(row, 1, None, "group")
+            self._put(row, 2, f"{_chinese_numeral(group_index + 1)}、{activity.name}", "group_first")
+            for column in range(3, len(TABLE_HEADERS)):
+                self._put(row, column, None, "group_mid")
+            self._put(row, len(TABLE_HEADERS), None, "group_last")
+            row += 1
+            for indicator in members:
+                number += 1
+                self._indicator_row(row, number, indicator)
+                row += 1
+        return row - 1
+
+    def _indicator_row(self, row: int, number: int, indicator: Indicator) -> None:
+        self.rows[indicator.id] = row
+        self._put(row, _COL["序号"], number, "cell_center")
+        self._put(row, _COL["指标名称"], indicator.name, "cell")
+        self._put(row, _COL["单位"], indicator.unit or None, "cell_center")
+        self._put(row, _COL["上期累计"], self.previous.get(indicator.id), "previous")
+        style = {"text": "input_text", "date": "input_date"}.get(indicator.kind, "input")
+        self._put(row, _COL["截至本期累计"], None, style)
+        self._put(row, _COL["填报说明"], indicator.help or None, "help")
+        self._put(row, _COL["校验提示"], None, "hint")
+        # Neither LibreOffice nor Excel re-fits row heights of a file they did not save.
+        lines = max(_lines(indicator.help, _WIDTHS["填报说明"], _FONT_NOTE.size),
+                    _lines(indicator.name, _WIDTHS["指标名称"]))
+        self.sheet.row_dimensions[row].height = max(_ROW_HEIGHT, lines * _LINE_HEIGHT + 4)
+        validation = _indicator_validation(self.config, indicator)
+        if validation is not None:
+            validation.add(f"{_letter('截至本期累计')}{row}")
+            self.sheet.add_data_validation(validation)
+
+    def _hints(self, indicators: list[Indicator]) -> None:
+        """Fill 校验提示: per row, the rules that end on it, then the below-last-period check."""
+        parts: dict[int, list[tuple[str, str]]] = {row: [] for row in self.rows.values()}   # (formula, text)
+        value_col, previous_col = _letter("截至本期累计"), _letter("上期累计")
+        cell_of = lambda indicator_id: f"{value_col}{self.rows[indicator_id]}"  # noqa: E731
+        for rule in self.config.rules_for(self.unit):
+            ids = expr.names(rule.expr)
+            if ids:
+                # The hint sits on the rule's lowest row: the one the clerk fills last.
+                row = max(self.rows[i] for i in ids)
+                parts[row].append((_rule_hint(self.config, rule, cell_of), rule_hint_message(self.config, rule)))
+        for indicator in indicators:
+            if indicator.kind in _CUMULATIVE_KINDS:
+                row = self.rows[indicator.id]
+                parts[row].append((_below_previous_hint(f"{value_col}{row}", f"{previous_col}{row}"), _BELOW_PREVIOUS))
+        hint_col = _COL["校验提示"]
+        for row, row_parts in parts.items():
+            if not row_parts:
+                continue
+            self.sheet.cell(row=row, column=hint_col).value = "=" + "&".join(f for f, _ in row_parts)
+            if len(row_parts) > 1:   # room for every message at once
+                lines = _lines("".join(_sentence(t) for _, t in row_parts), _WIDTHS["校验提示"], _FONT_HINT.size)
+                dimension = self.sheet.row_dimensions[row]
+                dimension.height = max(dimension.height or 0, lines * _LINE_HEIGHT + 2)
+
+    def _prompt(self, ref: str, title: str, text: str) -> None:
+        validation = DataValidation(allow_blank=True, showInputMessage=True, promptTitle=title, prompt=text)
+        validation.add(ref)
+        self.sheet.add_data_validation(validation)
+
+    def _page(self, last_row: int) -> None:
+        _print_setup(self.sheet, landscape=True, title_rows=f"{_TABLE_HEADER_ROW}:{_TABLE_HEADER_ROW}")
+        self.sheet.print_area = f"A1:{get_column_letter(len(TABLE_HEADERS))}{max(last_row, _TABLE_HEADER_ROW)}"
+        self.sheet.freeze_panes = f"A{_FIRST_BODY_ROW}"
+        first_input = min(self.rows.values(), default=_FIRST_BODY_ROW)
+        self.sheet.sheet_view.selection[0].activeCell = f"{_letter('截至本期累计')}{first_input}"
+        self.sheet.sheet_view.selection[0].sqref = f"{_letter('截至本期累计')}{first_input}"
+
+
+def _note_text(config: Config, unit: Unit, period: int) -> str:
+    camp, when = config.campaign, config.period(period)
+    lines = [
+        f"说明：1. 本表数据为{_chinese_date(camp.start)}以来的累计数；请在黄色单元格内填写，数值不要带单位或文字。",
+        f"2. 请于{_chinese_date(when.deadline.date())}{when.deadline:%H:%M}前报送{camp.office_short}；"
+        "“校验提示”栏出现红字时，请核对后再报送。",
+    ]
+    details = config.details_for(unit)
+    if details:
+        names = "、".join(f"“{d.name}”" for d in details)
+        lines.append(f"{len(lines) + 1}. {names}请在同名工作表中逐行填写。")
+    if camp.contact:
+        lines.append(f"{len(lines) + 1}. 联系方式：{camp.contact}")
+    return "\n".join(lines)
+
+
+def _group_by_activity(config: Config, indicators: list[Indicator]) -> list[tuple[str, list[Indicator]]]:
+    """Indicators grouped by activity, activities in config order."""
+    groups = {a.id: [] for a in config.activities}
+    for indicator in indicators:
+        groups.setdefault(indicator.activity, []).append(indicator)
+    return [(activity_id, members) for activity_id, members in groups.items() if members]
+
+
+# ---- data validation ---------------------------------------------------------------------------
+
+def _number_rule(kind: str, minimum: Optional[float], maximum: Optional[float]) -> tuple[str, str, str, Optional[str], str]:
+    """(validation type, operator, formula1, formula2, Chinese description) for a numeric kind."""
+    vtype = "whole" if kind == "count" else "decimal"
+    what = "整数" if kind == "count" else "数字"
+    low = 0 if minimum is None else minimum
+    if maximum is not None:
+        return vtype, "between", _num(low), _num(maximum), f"{_num(low)}到{_num(maximum)}之间的{what}"
+    return vtype, "greaterThanOrEqual", _num(low), None, f"大于或等于{_num(low)}的{what}"
+
+
+def _indicator_validation(config: Config, indicator: Indicator) -> Optional[DataValidation]:
+    unit = f"（单位：{indicator.unit}）" if indicator.unit else ""
+    help_text = f"{indicator.help}。" if indicator.help and indicator.help[-1] not in "。；！？）" else indicator.help
+    if indicator.kind == "text":
+        return None
+    if indicator.kind == "date":
+        start, end = config.campaign.start, config.campaign.end
+        what = f"{_chinese_date(start)}至{_chinese_date(end)}之间的日期"
+        validation = DataValidation(type="date", operator="between",
+                                    formula1=str(int(excel_serial(start))), formula2=str(int(excel_serial(end))))
+    else:
+        vtype, op, low, high, what = _number_rule(indicator.kind, indicator.min, indicator.max)
+        validation = DataValidation(type=vtype, operator=op, formula1=low, formula2=high)
+    prompt = f"{help_text}请填写截至本期的累计数，应为{what}{unit}。"
+    error = f"“{indicator.name}”应为{what}{unit}，不要带单位或文字。"
+    _messages(validation, indicator.name, prompt, "输入有误", error)
+    return validation
+
+
+def _messages(validation: DataValidation, title: str, prompt: str, error_title: str, error: str,
+              error_style: str = "stop") -> None:
+    validation.allow_blank = True
+    validation.showInputMessage = validation.showErrorMessage = True
+    validation.promptTitle = title[:_PROMPT_TITLE_MAX]
+    validation.prompt = prompt[:_PROMPT_MAX]
+    validation.errorTitle = error_title[:_ERROR_TITLE_MAX]
+    validation.error = error[:_ERROR_MAX]
+    validation.errorStyle = error_style
+
+
+# ---- 校验提示 formulas -------------------------------------------------------------------------
+
+_FAILED_PHRASE = {"<=": "大于", "<": "大于或等于", ">=": "小于", ">": "小于或等于", "=": "不等于", "<>": "等于"}
+_BELOW_PREVIOUS = "低于上期累计数，累计数不应减少，请核对"
+
+
+def _rule_hint(config: Config, rule: Rule, cell_of: Callable[[str], str]) -> str:
+    """IF(any figure blank, "", IF(rule holds, "", message)); IFERROR around it when it divides."""
+    cells = [cell_of(i) for i in expr.names(rule.expr)]
+    blank = f'{cells[0]}=""' if len(cells) == 1 else "OR(" + ",".join(f'{c}=""' for c in cells) + ")"
+    check = expr.to_excel(rule.expr, cell_of)
+    message = _hint_text(rule_hint_message(config, rule), _left_side(rule.expr, cell_of))
+    judged = f'IF({check},"",{message})'
+    if "/" in check:
+        judged = f'IFERROR({judged},"")'   # a zero denominator is not a finding
+    return f'IF({blank},"",{judged})'
+
+
+def _below_previous_hint(value_cell: str, previous_cell: str) -> str:
+    text = _excel_string(_sentence(_BELOW_PREVIOUS))
+    return f'IF(OR({value_cell}="",{previous_cell}=""),"",IF({value_cell}<{previous_cell},{text},""))'
+
+
+def _left_side(node: expr.Expr, cell_of: Callable[[str], str]) -> Optional[str]:
+    if isinstance(node, expr.Binary) and node.op in _FAILED_PHRASE:
+        return expr.to_excel(node.left, cell_of)
+    return None
+
+
+def _hint_text(message: str, value_formula: Optional[str]) -> str:
+    """The message as an Excel string expression; `{value}` becomes the rounded left side."""
+    pieces = _sentence(message).split("{value}")
+    if value_formula is None:
+        return _excel_string("".join(pieces))
+    terms: list[str] = []
+    for i, piece in enumerate(pieces):
+        if i:
+            terms.append(f"ROUND({value_formula},2)")
+        if piece:
+            terms.append(_excel_string(piece))
+    return "&".join(terms)
+
+
+def _sentence(text: str) -> str:
+    """End with 。 so that two hints in one cell read as two sentences."""
+    return text if text.endswith(("。", "！", "？", "；")) else text + "。"
+
+
+def _excel_string(text: str) -> str:
+    """A string literal for a formula; Excel caps one literal at 255 characters, so join pieces."""
+    chunks = [text[i:i + _EXCEL_LITERAL_MAX] for i in range(0, len(text), _EXCEL_LITERAL_MAX)] or [""]
+    return "&".join('"' + chunk.replace('"', '""') + '"' for chunk in chunks)
+
+
+def _readable(config: Config, node: expr.Expr) -> str:
+    names = {i.id: i.name for i in config.indicators}
+    text = expr.to_excel(node, lambda indicator_id: names.get(indicator_id, indicator_id))
+    return text.replace("*", "×").replace("/", "÷").replace("<=", "≤").replace(">=", "≥").replace("<>", "≠")
+
+
+# ---- detail sheets -------------------------------------------------------------------------------
+
+class _ListSheet:
+    """The hidden sheet for choice lists too long (or too awkward) for an inline list formula."""
+
+    def __init__(self, workbook: Workbook):
+        self.workbook = workbook
+        self.sheet: Optional[Worksheet] = None
+
+    def range_for(self, choices: list[str]) -> str:
+        if self.sheet is None:
+            self.sheet = self.workbook.create_sheet(LIST_SHEET)
+            self.sheet.sheet_state = "hidden"
+        column = self.sheet.max_column + (1 if self.sheet["A1"].value is not None else 0)
+        for row, choice in enumerate(choices, start=1):
+            _set_value(self.sheet.cell(row=row, column=column), choice)
+        letter = get_column_letter(column)
+        return f"{quote_sheetname(LIST_SHEET)}!${letter}$1:${letter}${len(choices)}"
+
+
+def _choice_formula(choices: list[str], lists: _ListSheet) -> str:
+    inline = ",".join(choices)
+    if len(inline) <= _INLINE_LIST_MAX and not any(("," in c or '"' in c) for c in choices):
+        return f'"{inline}"'
+    return lists.range_for(choices)
+
+
+_DETAIL_FORMAT = {"text": "@", "choice": "@", "date": DATE_FORMAT}
+
+
+def _detail_width(column: DetailColumn) -> float:
+    if column.kind == "choice":
+        longest = max((len(c) for c in column.choices), default=4)
+        return min(max(longest * 2 + 4, len(column.name) * 2 + 2), 36)
+    base = {"text": 24, "date": 16}.get(column.kind, 14)
+    return max(base, len(column.name) * 2 + 2)
+
+
+def _detail_validation(config: Config, column: DetailColumn,
+                       lists: _ListSheet) -> Optional[DataValidation]:
+    camp = config.campaign
+    if column.kind == "choice":
+        validation = DataValidation(type="list", formula1=_choice_formula(column.choices, lists))
+        shown = "、".join(column.choices)
+        _messages(validation, column.name, f"请从下拉列表中选择：{shown}", "输入有误",
+                  f"“{column.name}”只能从下拉列表中选择。")
+    elif column.kind == "date":
+        what = f"{_chinese_date(camp.start)}至{_chinese_date(camp.end)}之间的日期"
+        validation = DataValidation(type="date", operator="between", formula1=str(int(excel_serial(camp.start))),
+                                    formula2=str(int(excel_serial(camp.end))))
+        # A warning, not a stop: a counter opened before the campaign is real and may be entered
+        # after confirming; the reader reports dates outside the campaign for review.
+        _messages(validation, column.name, f"请填写{what}，如 {camp.start:%Y/%m/%d}。", "日期有误",
+                  f"“{column.name}”应为{what}（如 {camp.start:%Y/%m/%d}）。确需填写活动期间以外的日期请点“是”。",
+                  error_style="warning")
+    elif column.kind in ("money", "count", "number"):
+        vtype, op, low, high, what = _number_rule(column.kind, None, None)
+        validation = DataValidation(type=vtype, operator=op, formula1=low, formula2=high)
+        _messages(validation, column.name, f"请填写{what}。", "输入有误", f"“{column.name}”应为{what}，不要带单位或文字。")
+    else:
+        return None
+    return validation
+
+
+def _write_detail_sheet(config: Config, detail: DetailList, sheet: Worksheet, style: _Styler,
+                        lists: _ListSheet) -> None:
+    """Header row 1 (序号 + the config's column names), then `max_rows` rows to fill in.
+
+    The input cells are formatted per column (`<col style>`: unlocked, number format) instead
+    of per cell, which is how Excel itself stores a formatted column: 300 rows × 8 columns of
+    styled cells would triple the time to write a form. The yellow fill and borders of the
+    offered rows come from one conditional format, so printing still stops at the last row
+    actually filled in."""
+    headers = ["序号"] + [c.name for c in detail.columns]
+    columns: list[Optional[DetailColumn]] = [None, *detail.columns]
+    last_row = detail.max_rows + 1
+    for index, (name, column) in enumerate(zip(headers, columns), start=1):
+        style(sheet.cell(row=1, column=index, value=name), "th")
+        letter = get_column_letter(index)
+        dimension = sheet.column_dimensions[letter]
+        dimension.width = 6 if column is None else _detail_width(column)
+        dimension.protection = _UNLOCKED
+        dimension.font = _FONT
+        dimension.number_format = _DETAIL_FORMAT.get(column.kind if column else "count", "General")
+        validation = _detail_validation(config, column, lists) if column else None
+        if validation is not None:
+            validation.add(f"{letter}2:{letter}{last_row}")
+            sheet.add_data_validation(validation)
+    last_letter = get_column_letter(len(headers))
+    sheet.conditional_formatting.add(
+        f"A2:{last_letter}{last_row}", FormulaRule(formula=["TRUE"], fill=_FILL_INPUT, border=_BORDER))
+    sheet.row_dimensions[1].height = 30
+    sheet.freeze_panes = "B2"
+    sheet.protection.sheet = True
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
+    wide = sum(_detail_width(c) for c in detail.columns) > 100
+    _print_setup(sheet, landscape=wide, title_rows="1:1")
+    sheet.print_options.gridLines = True   # filled rows print with lines (the fill above is screen-only)
+
+
+# ---- the meta sheet, printing, files -------------------------------------------------------------
+
+def _write_meta_sheet(config: Config, unit: Unit, period: int, sheet: Worksheet) -> None:
+    rows = [
+        ("template_version", config.campaign.template_version),
+        ("unit_code", unit.code),
+        ("unit_name", unit.full_name),
+        ("period", period),
+        ("campaign", config.campaign.name),
+    ]
+    for row, (key, value) in enumerate(rows, start=1):
+        sheet.cell(row=row, column=1, value=key)
+        _set_value(sheet.cell(row=row, column=2), value)
+    sheet.sheet_state = "hidden"
+    sheet.protection.sheet = True
+
+
+def _print_setup(sheet: Worksheet, landscape: bool, title_rows: str) -> None:
+    setup = sheet.page_setup
+    setup.paperSize = sheet.PAPERSIZE_A4
+    setup.orientation = "landscape" if landscape else "portrait"
+    setup.fitToWidth, setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.horizontalCentered = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.page_margins.top, sheet.page_margins.bottom = 0.6, 0.6
+    sheet.print_title_rows = title_rows
+    sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+
+def _save_atomically(workbook: Workbook, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=".~", suffix=".xlsx", dir=path.parent)
+    os.close(handle)
+    try:
+        workbook.save(temp_name)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ---- small helpers ------------------------------------------------------------------------------
+
+def _resolve_unit(config: Config, unit: Unit | str) -> Unit:
+    if isinstance(unit, Unit):
+        return unit
+    try:
+        return config.unit(unit)
+    except KeyError:
+        raise KeyError(f"配置中没有单位代码 {unit}") from None
+
+
+def _set_value(cell: Cell, value) -> None:
+    """Assign a value; text is always text (a name beginning with = must not become a formula)."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+
+
+def _letter(header: str) -> str:
+    return get_column_letter(_COL[header])
+
+
+def _lines(text: str, width: float, size: float = 11) -> int:
+    """Lines `text` in a `size`-point font wraps to in a column `width` characters wide
+    (Excel's width unit is a digit of the 11 pt default font; a CJK character at 11 pt is two)."""
+    units = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text or "") * size / 11
+    return max(1, math.ceil(units / max(width - 2, 1)))
+
+
+def _num(value: float) -> str:
+    return f"{value:.15g}"
+
+
+def _chinese_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+_DIGITS = "零一二三四五六七八九"
+
+
+def _chinese_numeral(n: int) -> str:
+    """1 -> 一, 10 -> 十, 12 -> 十二, 20 -> 二十, 99 -> 九十九 (activity numbering 一、二、…)."""
+    if not 0 < n < 100:
+        return str(n)
+    tens, ones = divmod(n, 10)
+    if tens == 0:
+        return _DIGITS[ones]
+    return ("" if tens == 1 else _DIGITS[tens]) + "十" + (_DIGITS[ones] if ones else "")
+
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def _safe_filename(stem: str) -> str:
+    """Replace what Windows forbids in a file name; never a reserved device name."""
+    stem = _UNSAFE.sub("_", stem).strip().rstrip(". ") or "_"
+    return f"_{stem}" if stem.split(".")[0].upper() in _RESERVED else stem
