@@ -1,0 +1,135 @@
+"""The briefing's charts as PNG files (matplotlib, Agg, imported only when a chart is drawn).
+
+Charts are rasterised with a font present on THIS machine, so Chinese labels need a CJK
+font here (the document itself may name fonts that only office PCs have). `find_cjk_font`
+picks one from a preference list; without one the caller skips the charts and says so,
+rather than drawing boxes for every Chinese character.
+
+Every chart is drawn on its own `Figure` (no pyplot state) inside an `rc_context`, and
+written atomically (temporary file, then `os.replace`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+__all__ = [
+    "CJK_FONT_PREFERENCES", "find_cjk_font", "chart_progress", "chart_ranking", "chart_trend",
+]
+
+# Most preferred first: the faces an office PC has, then the free ones Linux distributions ship.
+CJK_FONT_PREFERENCES = (
+    "SimHei", "Microsoft YaHei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
+    "Source Han Sans CN", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Droid Sans Fallback",
+    "AR PL UMing CN", "SimSun", "Noto Serif CJK SC",
+)
+
+_MM_PER_INCH = 25.4
+WIDTH_MM = 156          # the GB/T 9704 type area
+DPI = 200
+
+_RED = "#C00000"
+_BLUE = "#2F5597"
+_GREY = "#7F7F7F"
+_SERIES = ("#2F5597", "#C55A11", "#548235", "#7030A0", "#BF9000", "#2E75B6", "#843C0C", "#375623")
+
+
+def find_cjk_font(preferences: Sequence[str] = CJK_FONT_PREFERENCES) -> Optional[str]:
+    """The first font family in `preferences` that matplotlib can use here, or None."""
+    from matplotlib import font_manager
+
+    available = {entry.name for entry in font_manager.fontManager.ttflist}
+    return next((name for name in preferences if name in available), None)
+
+
+def _figure(height_mm: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(WIDTH_MM / _MM_PER_INCH, height_mm / _MM_PER_INCH), dpi=DPI, layout="constrained")
+
+
+def _rc(font: str) -> dict:
+    return {"font.family": [font], "font.size": 9, "axes.unicode_minus": False,
+            "axes.spines.top": False, "axes.spines.right": False}
+
+
+def _save(fig, path: Path) -> Path:
+    """Write the figure atomically: a reader never sees half a PNG."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
+    try:
+        fig.savefig(tmp, format="png", dpi=DPI)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def chart_progress(path: Path, labels: Sequence[str], completions: Sequence[float], time_schedule: float,
+                   font: str) -> Path:
+    """图1: completion of each target (horizontal bars, %) against the time schedule (dashed line)."""
+    import matplotlib
+
+    with matplotlib.rc_context(_rc(font)):
+        fig = _figure(max(70, 12 + 7 * len(labels)))
+        ax = fig.add_subplot()
+        y = list(range(len(labels)))[::-1]
+        values = [c * 100 for c in completions]
+        colors = [_BLUE if c >= time_schedule else _RED for c in completions]
+        bars = ax.barh(y, values, color=colors, height=0.6)
+        ax.bar_label(bars, labels=[f"{v:.1f}%" for v in values], padding=2, fontsize=8)
+        ax.set_yticks(y, labels)
+        ax.axvline(time_schedule * 100, color=_GREY, linestyle="--", linewidth=1)
+        ax.axvline(100, color=_GREY, linewidth=0.6)
+        ax.text(time_schedule * 100, len(labels) - 0.4, f"时间进度 {time_schedule * 100:.1f}%",
+                color=_GREY, fontsize=8, ha="center", va="bottom")
+        ax.set_xlim(0, max([110.0, *values]) * 1.12)
+        ax.set_ylim(-0.6, len(labels) - 0.1)
+        ax.set_xlabel("完成目标任务（%）")
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(color=_BLUE, label="达到时间进度"), Patch(color=_RED, label="低于时间进度")],
+                  loc="lower right", fontsize=7.5, frameon=False)
+        return _save(fig, path)
+
+
+def chart_ranking(path: Path, names: Sequence[str], values: Sequence[float], value_labels: Sequence[str],
+                  axis_label: str, font: str) -> Path:
+    """图2: cities ranked on the ranking indicator (horizontal bars, first at the top)."""
+    import matplotlib
+
+    with matplotlib.rc_context(_rc(font)):
+        fig = _figure(max(70, 12 + 6 * len(names)))
+        ax = fig.add_subplot()
+        y = list(range(len(names)))[::-1]
+        bars = ax.barh(y, values, color=_BLUE, height=0.6)
+        ax.bar_label(bars, labels=list(value_labels), padding=2, fontsize=8)
+        ax.set_yticks(y, names)
+        ax.set_xlim(0, (max(values) if values and max(values) > 0 else 1) * 1.18)
+        ax.set_xlabel(axis_label)
+        return _save(fig, path)
+
+
+def chart_trend(path: Path, period_labels: Sequence[str], series: dict[str, Sequence[Optional[float]]],
+                schedule: Sequence[float], font: str) -> Path:
+    """图3: completion (%) of the headline targets period by period, with the time schedule."""
+    import matplotlib
+
+    with matplotlib.rc_context(_rc(font)):
+        fig = _figure(95)
+        ax = fig.add_subplot()
+        x = list(range(len(period_labels)))
+        for i, (name, points) in enumerate(series.items()):
+            xs = [xi for xi, p in zip(x, points) if p is not None]
+            ys = [p * 100 for p in points if p is not None]
+            ax.plot(xs, ys, marker="o", markersize=3.5, linewidth=1.4, color=_SERIES[i % len(_SERIES)], label=name)
+        ax.plot(x, [s * 100 for s in schedule], linestyle="--", color=_GREY, linewidth=1, label="时间进度")
+        ax.set_xticks(x, period_labels)
+        ax.set_xlim(-0.3, max(len(x) - 0.7, 0.3))
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("完成目标任务（%）")
+        ax.grid(axis="y", linewidth=0.4, alpha=0.6)
+        fig.legend(fontsize=7.5, frameon=False, loc="outside lower center", ncols=4)
+        return _save(fig, path)

@@ -1,0 +1,363 @@
+"""(Re)generate templates/briefing.docx, the Word template of the weekly briefing (工作简报).
+
+Run:  .venv/bin/python templates/build_briefing_template.py [OUT.docx]
+
+The template is built in code so its construction is reproducible and reviewable; the
+generated .docx is committed, and staff may restyle it in Word afterwards (change a style,
+reword the 下一步工作 section, move a heading) as long as the {{ … }} / {%p … %} tags stay.
+
+Layout per GB/T 9704-2012 (see the project's notes/briefing-format.md):
+- A4; top margin 37 mm, left (binding side) 28 mm, type area 156 × 225 mm, so right 26 mm
+  and bottom 35 mm; page number 7 mm below the type area.
+- Body 仿宋_GB2312 3号 (16 pt), fixed line pitch 28.95 pt (22 lines), first-line indent of
+  two characters; headings 一、 in 黑体 and （一） in 楷体_GB2312 at body size; title 2号
+  (22 pt) 小标宋 centred.
+- Masthead: briefing name in large red 小标宋, 第N期, a line with the office left and the
+  date right, and a red rule across the type area (that paragraph's bottom border).
+- Page numbers `— 1 —` in 4号 宋体: odd pages right, even pages left (one character in).
+- Chinese fonts are set as w:eastAsia on every style and run, not only the Latin name,
+  or Word would fall back to another face.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
+FANGSONG = "仿宋_GB2312"
+HEITI = "黑体"
+KAITI = "楷体_GB2312"
+XIAOBIAOSONG = "FZXiaoBiaoSong-B05S"   # 方正小标宋简体
+SONGTI = "宋体"
+
+RED = RGBColor(0xFF, 0x00, 0x00)
+BODY_PT = 16            # 3号
+TITLE_PT = 22           # 2号
+MASTHEAD_PT = 36        # 小初
+SMALL_PT = 14           # 4号: tables, captions, page numbers
+LINE_PITCH = Pt(28.95)  # 22 lines in the 225 mm type area
+TYPE_WIDTH = Mm(156)
+
+# Style names are Chinese (what staff see in Word's style pane); their ids are ASCII.
+STYLE_IDS = {
+    "报头名称": "XfMasthead", "报头期号": "XfIssue", "报头单位日期": "XfOfficeDate", "简报标题": "XfTitle",
+    "一级标题": "XfHeading1", "二级标题": "XfHeading2", "图片": "XfPicture", "图表标题": "XfCaption",
+    "表格文字": "XfTableText", "表头文字": "XfTableHead", "页码": "XfPageNumber",
+}
+
+NEXT_STEPS = [
+    ("（一）加快推进进度滞后的工作。",
+     "各地各有关单位要对照活动方案确定的目标任务和时间进度，查找差距，倒排工期，"
+     "确保按时保质完成各项目标任务。"),
+    ("（二）及时准确报送进展情况。",
+     "各县（市、区）和各成员单位要严格按照报送期次和时间要求报送数据，认真核对，确保数据真实准确。"),
+    ("（三）加强宣传引导。",
+     "充分利用各类媒体平台，广泛宣传活动成效和典型经验，营造全社会参与的良好氛围。"),
+]
+
+
+# ---- fonts and paragraph properties ---------------------------------------------------------
+
+# Word rejects a document whose w:pPr children are out of schema order (CT_PPrBase), so
+# elements python-docx has no API for are inserted before their successors.
+_AFTER_OUTLINE = ("w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
+_AFTER_PBDR = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+               "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
+               "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
+               "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl") + _AFTER_OUTLINE
+
+def set_fonts(rpr, east_asia: str, latin: str | None = None) -> None:
+    """Name the font for East Asian and Latin text explicitly (and drop theme fonts, which win)."""
+    fonts = rpr.get_or_add_rFonts()
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attr), None)
+    for attr in ("w:ascii", "w:hAnsi", "w:cs"):
+        fonts.set(qn(attr), latin or east_asia)
+    fonts.set(qn("w:eastAsia"), east_asia)
+
+
+def first_line_chars(ppr, chars: int, size_pt: float = BODY_PT) -> None:
+    """First-line indent in characters (w:firstLineChars, hundredths), with the twips as fallback."""
+    ind = ppr.get_or_add_ind()
+    ind.set(qn("w:firstLineChars"), str(chars * 100))
+    ind.set(qn("w:firstLine"), str(int(chars * size_pt * 20)))
+
+
+def paragraph_style(doc, name: str, *, base: str = "Normal", font: str = FANGSONG, size: float = BODY_PT,
+                    align=None, indent_chars: int | None = None, exact: bool = True, bold: bool = False,
+                    color: RGBColor | None = None, keep_with_next: bool = False, outline: int | None = None):
+    """A paragraph style with explicit East Asian font, size and line pitch."""
+    style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    style.style_id = STYLE_IDS[name]  # ASCII ids, as Word itself gives styles with Chinese names
+    style.base_style = doc.styles[base]
+    style.quick_style = True
+    style.font.size = Pt(size)
+    style.font.bold = bold
+    if color is not None:
+        style.font.color.rgb = color
+    set_fonts(style.element.get_or_add_rPr(), font)
+    fmt = style.paragraph_format
+    fmt.space_before = Pt(0)
+    fmt.space_after = Pt(0)
+    if exact:
+        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        fmt.line_spacing = LINE_PITCH
+    else:
+        fmt.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    if align is not None:
+        fmt.alignment = align
+    if indent_chars is not None:
+        first_line_chars(style.element.get_or_add_pPr(), indent_chars, size)
+    fmt.keep_with_next = keep_with_next
+    if outline is not None:
+        level = OxmlElement("w:outlineLvl")
+        level.set(qn("w:val"), str(outline))
+        style.element.get_or_add_pPr().insert_element_before(level, *_AFTER_OUTLINE)
+    return style
+
+
+def bottom_border(ppr, color: str = "FF0000", eighths: int = 12) -> None:
+    """A rule under the paragraph across its whole width (the masthead's red line)."""
+    border = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("w:val", "single"), ("w:sz", str(eighths)), ("w:space", "6"), ("w:color", color)):
+        bottom.set(qn(key), value)
+    border.append(bottom)
+    ppr.insert_element_before(border, *_AFTER_PBDR)
+
+
+def add_text(paragraph, text: str, *, font: str, size: float, color: RGBColor | None = None, bold: bool = False):
+    """A run with explicit fonts (East Asian and Latin), size and colour."""
+    run = paragraph.add_run(text)
+    set_fonts(run._r.get_or_add_rPr(), font)
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    if color is not None:
+        run.font.color.rgb = color
+    return run
+
+
+# ---- document set-up ------------------------------------------------------------------------
+
+def setup_page(doc) -> None:
+    """A4 and the GB/T 9704 margins; a line grid of 22 lines."""
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    section.header_distance = Mm(15)
+    # page number 7 mm below the type area: its top at 28 mm, so a 4号 line ends about 23 mm up
+    section.footer_distance = Mm(23)
+    grid = section._sectPr.find(qn("w:docGrid"))
+    grid.set(qn("w:type"), "lines")
+    grid.set(qn("w:linePitch"), "579")
+
+
+def setup_defaults(doc) -> None:
+    """Document defaults and Normal: 仿宋_GB2312 3号, fixed pitch, two-character indent, Chinese language."""
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    set_fonts(rpr, FANGSONG)
+    lang = rpr.find(qn("w:lang"))
+    lang.set(qn("w:val"), "en-US")
+    lang.set(qn("w:eastAsia"), "zh-CN")
+    normal = doc.styles["Normal"]
+    normal.font.size = Pt(BODY_PT)
+    set_fonts(normal.element.get_or_add_rPr(), FANGSONG)
+    fmt = normal.paragraph_format
+    fmt.space_before, fmt.space_after = Pt(0), Pt(0)
+    fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    fmt.line_spacing = LINE_PITCH
+    fmt.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    fmt.widow_control = True
+    first_line_chars(normal.element.get_or_add_pPr(), 2)
+
+
+def setup_styles(doc) -> None:
+    """The briefing's own styles (named in Chinese so staff find them in Word's style pane)."""
+    center = WD_ALIGN_PARAGRAPH.CENTER
+    masthead = paragraph_style(doc, "报头名称", font=XIAOBIAOSONG, size=MASTHEAD_PT, align=center, indent_chars=0,
+                               exact=False, color=RED)
+    masthead.paragraph_format.space_before = Pt(6)
+    masthead.paragraph_format.space_after = Pt(14)
+    issue = paragraph_style(doc, "报头期号", font=FANGSONG, align=center, indent_chars=0)
+    issue.paragraph_format.space_after = Pt(14)
+    office = paragraph_style(doc, "报头单位日期", font=FANGSONG, align=WD_ALIGN_PARAGRAPH.LEFT, indent_chars=0)
+    office.paragraph_format.tab_stops.add_tab_stop(TYPE_WIDTH, WD_TAB_ALIGNMENT.RIGHT)
+    bottom_border(office.element.get_or_add_pPr())
+    title = paragraph_style(doc, "简报标题", font=XIAOBIAOSONG, size=TITLE_PT, align=center, indent_chars=0,
+                            outline=0)
+    title.paragraph_format.line_spacing = Pt(36)
+    title.paragraph_format.space_before = LINE_PITCH
+    title.paragraph_format.space_after = LINE_PITCH
+    paragraph_style(doc, "一级标题", font=HEITI, indent_chars=2, keep_with_next=True, outline=1)
+    paragraph_style(doc, "二级标题", font=KAITI, indent_chars=2, keep_with_next=True, outline=2)
+    picture = paragraph_style(doc, "图片", align=center, indent_chars=0, exact=False, keep_with_next=True)
+    picture.paragraph_format.space_before = Pt(6)
+    paragraph_style(doc, "图表标题", font=HEITI, size=SMALL_PT, align=center, indent_chars=0, keep_with_next=True)
+    for name, font in (("表格文字", FANGSONG), ("表头文字", HEITI)):
+        cell = paragraph_style(doc, name, font=font, size=SMALL_PT, align=center, indent_chars=0)
+        cell.paragraph_format.line_spacing = Pt(22)
+    page_number = paragraph_style(doc, "页码", font=SONGTI, size=SMALL_PT, indent_chars=0, exact=False)
+    page_number.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+
+def page_number_footer(footer, *, odd: bool) -> None:
+    """`— PAGE —` in 4号 宋体: odd pages right, even pages left, one character in from the edge."""
+    paragraph = footer.paragraphs[0]
+    paragraph.style = "页码"
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if odd else WD_ALIGN_PARAGRAPH.LEFT
+    if odd:
+        paragraph.paragraph_format.right_indent = Pt(SMALL_PT)
+    else:
+        paragraph.paragraph_format.left_indent = Pt(SMALL_PT)
+    add_text(paragraph, "— ", font=SONGTI, size=SMALL_PT)
+    number = add_text(paragraph, "1", font=SONGTI, size=SMALL_PT)
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), " PAGE ")
+    number._r.addprevious(field)
+    field.append(number._r)
+    add_text(paragraph, " —", font=SONGTI, size=SMALL_PT)
+
+
+def setup_footers(doc) -> None:
+    doc.settings.odd_and_even_pages_header_footer = True
+    section = doc.sections[0]
+    page_number_footer(section.footer, odd=True)
+    page_number_footer(section.even_page_footer, odd=False)
+
+
+# ---- content ----------------------------------------------------------------------------------
+
+def para(doc, text: str = "", style: str = "Normal", *, font: str = FANGSONG, size: float = BODY_PT,
+         color: RGBColor | None = None):
+    paragraph = doc.add_paragraph(style=style)
+    if text:
+        add_text(paragraph, text, font=font, size=size, color=color)
+    return paragraph
+
+
+def tag(doc, text: str) -> None:
+    """A paragraph holding only a docxtpl block tag ({%p … %}); docxtpl removes the paragraph."""
+    doc.add_paragraph(text)
+
+
+def heading(doc, number_key: str, text: str) -> None:
+    para(doc, "{{ numbering.%s }}%s" % (number_key, text), "一级标题", font=HEITI)
+
+
+def chart(doc, key: str) -> None:
+    tag(doc, "{%%p if charts.%s %%}" % key)
+    para(doc, "{{ charts.%s }}" % key, "图片")
+    para(doc, "{{ captions.%s }}" % key, "图表标题", font=HEITI, size=SMALL_PT)
+    tag(doc, "{%p endif %}")
+
+
+def cities_table(doc) -> None:
+    """Header row, one templated row per city ({%tr for %}), and the region's total row."""
+    columns = [Mm(40), Mm(56), Mm(32), Mm(28)]   # 156 mm: the type area
+    table = doc.add_table(rows=5, cols=4)
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for column, width in zip(table.columns, columns):
+        column.width = width
+    header_row = table.rows[0]
+    repeat = OxmlElement("w:tblHeader")
+    header_row._tr.get_or_add_trPr().append(repeat)
+    cells = {
+        0: [("{{ cities.columns[%d] }}" % i, "表头文字", HEITI) for i in range(4)],
+        1: [("{%tr for r in cities.rows %}", "表格文字", FANGSONG)] + [("", "表格文字", FANGSONG)] * 3,
+        2: [("{{ r.%s }}" % f, "表格文字", FANGSONG) for f in ("name", "value", "share", "rank")],
+        3: [("{%tr endfor %}", "表格文字", FANGSONG)] + [("", "表格文字", FANGSONG)] * 3,
+        4: [("{{ cities.total.%s }}" % f, "表头文字", HEITI) for f in ("name", "value", "share", "rank")],
+    }
+    for r, row in enumerate(table.rows):
+        for c, cell in enumerate(row.cells):
+            cell.width = columns[c]
+            text, style, font = cells[r][c]
+            paragraph = cell.paragraphs[0]
+            paragraph.style = doc.styles[style]
+            if text:
+                add_text(paragraph, text, font=font, size=SMALL_PT)
+
+
+def next_steps(doc) -> None:
+    """下一步工作: fixed text, for staff to reword in Word (inline 楷体 lead-in, 仿宋 body)."""
+    for lead, body in NEXT_STEPS:
+        paragraph = doc.add_paragraph(style="Normal")
+        add_text(paragraph, lead, font=KAITI, size=BODY_PT)
+        add_text(paragraph, body, font=FANGSONG, size=BODY_PT)
+
+
+def build_content(doc) -> None:
+    para(doc, "{{ masthead.title }}", "报头名称", font=XIAOBIAOSONG, size=MASTHEAD_PT, color=RED)
+    para(doc, "{{ masthead.issue }}", "报头期号")
+    office = para(doc, "{{ masthead.office }}", "报头单位日期")
+    office.add_run().add_tab()
+    add_text(office, "{{ masthead.date }}", font=FANGSONG, size=BODY_PT)
+    para(doc, "{{ title }}", "简报标题", font=XIAOBIAOSONG, size=TITLE_PT)
+
+    heading(doc, "overview", "总体进展")
+    para(doc, "{{ overview }}")
+    chart(doc, "progress")
+
+    heading(doc, "activities", "各项活动进展")
+    tag(doc, "{%p for s in activities %}")
+    para(doc, "{{ s.heading }}", "二级标题", font=KAITI)
+    para(doc, "{{ s.text }}")
+    tag(doc, "{%p endfor %}")
+
+    tag(doc, "{%p if cities %}")
+    heading(doc, "cities", "各市进展")
+    para(doc, "{{ cities.sentence }}")
+    para(doc, "{{ cities.caption }}", "图表标题", font=HEITI, size=SMALL_PT)
+    cities_table(doc)
+    chart(doc, "ranking")
+    tag(doc, "{%p endif %}")
+
+    tag(doc, "{%p if trend %}")
+    heading(doc, "trend", "进展趋势")
+    para(doc, "{{ trend.text }}")
+    chart(doc, "trend")
+    tag(doc, "{%p endif %}")
+
+    heading(doc, "problems", "存在的问题")
+    tag(doc, "{%p for p in problems %}")
+    tag(doc, "{%p if p.heading %}")
+    para(doc, "{{ p.heading }}", "二级标题", font=KAITI)
+    tag(doc, "{%p endif %}")
+    para(doc, "{{ p.text }}")
+    tag(doc, "{%p endfor %}")
+
+    heading(doc, "next_steps", "下一步工作")
+    next_steps(doc)
+
+
+def build(out: Path) -> Path:
+    """Write the template to `out` and return it."""
+    doc = Document()
+    setup_page(doc)
+    setup_defaults(doc)
+    setup_styles(doc)
+    setup_footers(doc)
+    # python-docx's default document starts empty except for sectPr; content follows.
+    build_content(doc)
+    doc.core_properties.title = "工作简报模板"
+    doc.core_properties.author = "xf-excel"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(out))
+    return out
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "briefing.docx"
+    print(build(target))
