@@ -36,6 +36,7 @@ class IssueCode(str, Enum):
     DUPLICATE_FILE = "duplicate-file"
     MACROS_IGNORED = "macros-ignored"
     NO_CACHED_VALUES = "no-cached-values"
+    SKIPPED_FILE = "skipped-file"          # intake: a temp/hidden/own-output file left out of the inbox
     # who sent it
     UNKNOWN_UNIT = "unknown-unit"
     UNIT_MISMATCH = "unit-mismatch"
@@ -66,6 +67,14 @@ class IssueCode(str, Enum):
     DATE_OUTSIDE_CAMPAIGN = "date-outside-campaign"
     DETAIL_TOTAL_MISMATCH = "detail-total-mismatch"
     TOO_MANY_ROWS = "too-many-rows"
+    # added by validate/normalize: a unit word that is not the indicator's, an estimate,
+    # a form without its hidden xf_meta sheet, a detail sheet without one of its columns
+    WRONG_UNIT = "wrong-unit"
+    APPROXIMATE = "approximate"
+    MISSING_META = "missing-meta"
+    MISSING_DETAIL_COLUMN = "missing-detail-column"
+    # added by master: a figure typed into the master for an indicator the unit does not report
+    NOT_REPORTED_BY_UNIT = "not-reported-by-unit"
 
 
 def column_letter(column: int) -> str:

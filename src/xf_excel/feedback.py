@@ -1,0 +1,298 @@
+"""The feedback workbook sent back to a unit: its own return, problem cells marked and explained.
+
+For a rejected return (`退回_第2期_南宁市_武鸣区.xlsx`) or one accepted with warnings
+(`提示_第2期_…`): the received workbook with every problem cell filled red (错误) or orange
+(警告) and the message attached as a comment, and a first sheet `问题清单` listing every
+issue with an instruction line and the deadline to resend.
+
+Nothing from the received file may act when the unit opens our workbook: it is loaded
+without its VBA project, formulas are replaced by their cached values, external links,
+defined names, hyperlinks and conditional formats are dropped, and every received string
+is written as text (a `=HYPERLINK(...)` or `#DIV/0!` string stays a string). When the
+original cannot be opened (a legacy .xls, a damaged file) the workbook holds the list alone.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Optional
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import Cell, MergedCell
+from openpyxl.comments import Comment
+from openpyxl.formatting.formatting import ConditionalFormattingList
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .config import Config, Unit
+from .issues import Issue, Severity, column_letter
+
+__all__ = ["write_feedback", "feedback_name", "LIST_SHEET", "ERROR_COLOR", "WARNING_COLOR", "AUTHOR"]
+
+LIST_SHEET = "问题清单"
+ERROR_COLOR = "FFFF7C80"     # red: must be corrected
+WARNING_COLOR = "FFFFC000"   # orange: please check
+AUTHOR = "xf-excel 校验"      # author of our comments (so a resent feedback workbook can be cleaned)
+LIST_COLUMNS = ("序号", "严重程度", "工作表", "单元格", "指标", "填报值", "问题说明")
+_WIDTHS = (6, 9, 12, 10, 24, 16, 64)
+_LINE_HEIGHT = 15          # points per line of 11 pt text
+_FIRST_LIST_ROW = 5
+
+
+def write_feedback(raw_content: bytes, file_name: str, issues: list[Issue], config: Config, unit: Optional[Unit],
+                   period: int, out_dir: Path) -> Path:
+    """Write the feedback workbook for one received return and return its path.
+
+    `raw_content` is the file as received, `file_name` its name (shown in the list and used
+    for the output name when the unit is unknown). Example::
+
+        >>> write_feedback(received.content, received.name, checked.issues, config, checked.unit, 2, Path("out"))
+        PosixPath('out/退回_第2期_南宁市_武鸣区.xlsx')
+    """
+    rejected = any(issue.blocking for issue in issues)
+    ordered = sorted(issues, key=lambda i: i.severity is not Severity.ERROR)   # errors first, order kept
+    opened = _open_received(raw_content)
+    if opened is None:
+        workbook = Workbook()
+        workbook.remove(workbook.active)
+    else:
+        workbook, cached = opened
+        _neutralise(workbook, cached)
+        _mark_cells(workbook, ordered)
+    _write_list(workbook, ordered, config, unit, period, file_name, rejected)
+    out_dir = Path(out_dir)
+    path = out_dir / feedback_name(unit, period, file_name, rejected)
+    _save_atomically(workbook, path)
+    return path
+
+
+def feedback_name(unit: Optional[Unit], period: int, file_name: str, rejected: bool) -> str:
+    """`退回_第2期_南宁市_武鸣区.xlsx` / `提示_第2期_自治区总工会.xlsx`; from the received name
+    (without any folder part) when the unit is unknown. Safe as a file name on Windows and Linux."""
+    prefix = "退回" if rejected else "提示"
+    if unit is not None:
+        who = f"{unit.city_name}_{unit.name}" if unit.kind == "county" else unit.name
+        stem = f"第{period}期_{who}"
+    else:
+        stem = re.split(r"[\\/]", file_name)[-1].rsplit(".", 1)[0] or "未知文件"
+    return _safe_name(f"{prefix}_{stem}") + ".xlsx"
+
+
+def _safe_name(name: str) -> str:
+    name = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]+', "_", name)
+    name = re.sub(r"\s+", " ", name).strip(" .")
+    return name[:120] or "反馈"
+
+
+# ---- the received workbook, made inert -------------------------------------------------------------
+
+def _open_received(content: bytes) -> Optional[tuple[Workbook, Workbook]]:
+    """The received workbook with its formulas (to replace), and the same with cached values;
+    None when openpyxl cannot open it (.xls, damaged, encrypted)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # unsupported extensions (slicers, …) are dropped, as intended
+            workbook = load_workbook(io.BytesIO(content), keep_vba=False, keep_links=False, rich_text=False)
+            cached = load_workbook(io.BytesIO(content), data_only=True, keep_vba=False, keep_links=False)
+    except Exception:  # noqa: BLE001 - any failure to parse means "write the list alone"
+        return None
+    return workbook, cached
+
+
+def _neutralise(workbook: Workbook, cached: Workbook) -> None:
+    """Make everything in the received workbook passive data (see the module docstring)."""
+    for name in list(workbook.defined_names):
+        del workbook.defined_names[name]
+    if LIST_SHEET in workbook.sheetnames:        # a feedback workbook sent back to us
+        workbook.remove(workbook[LIST_SHEET])
+    for sheet in workbook.worksheets:
+        values = cached[sheet.title] if sheet.title in cached.sheetnames else None
+        sheet.defined_names.clear()
+        sheet.conditional_formatting = ConditionalFormattingList()
+        sheet.data_validations.dataValidation = [dv for dv in sheet.data_validations.dataValidation if _plain_list(dv)]
+        for row in sheet.iter_rows():
+            for cell in row:
+                _neutralise_cell(cell, values)
+
+
+def _neutralise_cell(cell: Cell, cached: Optional[Worksheet]) -> None:
+    if isinstance(cell, MergedCell):
+        return
+    if cell.hyperlink is not None:
+        cell.hyperlink = None
+    if cell.comment is not None and cell.comment.author == AUTHOR:
+        cell.comment = None                       # our own note from an earlier feedback round
+        if cell.fill.fgColor.rgb in (ERROR_COLOR, WARNING_COLOR):
+            cell.fill = PatternFill(fill_type=None)
+    if cell.data_type == "f":
+        _put(cell, cached[cell.coordinate].value if cached is not None else None)
+    elif isinstance(cell.value, str) and cell.data_type != "s":
+        _put(cell, cell.value)                    # e.g. a received error value: keep it as text
+
+
+_LIST_LITERAL = re.compile(r'"[^"]*"')
+_RANGE = re.compile(r"(?:'[^']+'|[^\s!'()]+)!\$?[A-Z]{1,3}\$?[0-9]+(?::\$?[A-Z]{1,3}\$?[0-9]+)?")
+
+
+def _plain_list(validation) -> bool:
+    """Keep drop-down lists of literal choices or of a plain range (as our forms make); drop
+    validations whose formulas could compute anything."""
+    formulas = [f for f in (validation.formula1, validation.formula2) if f]
+    return validation.type == "list" and all(_LIST_LITERAL.fullmatch(f) or _RANGE.fullmatch(f) for f in formulas)
+
+
+def _put(cell: Cell, value: Any) -> None:
+    """Assign a value; text stays text (openpyxl would turn `=…` into a formula and `#DIV/0!` into an error)."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+
+
+def _mark_cells(workbook: Workbook, issues: list[Issue]) -> None:
+    """Fill each problem cell (red for 错误, orange for 警告) and attach its messages as one comment."""
+    notes: dict[tuple[str, int, int], list[Issue]] = defaultdict(list)
+    for issue in issues:
+        if issue.sheet in workbook.sheetnames and issue.row and issue.column:
+            notes[(issue.sheet, issue.row, issue.column)].append(issue)
+    for (sheet_name, row, column), found in notes.items():
+        cell = _top_left(workbook[sheet_name], row, column)
+        error = any(i.blocking for i in found)
+        color = ERROR_COLOR if error else WARNING_COLOR
+        cell.fill = PatternFill(fill_type="solid", fgColor=color, bgColor=color)
+        text = "\n".join(f"【{i.severity.value}】{i.message}" for i in found)
+        comment = Comment(text, AUTHOR)
+        comment.width, comment.height = 320, min(60 + 18 * (len(text) // 18), 400)
+        cell.comment = comment
+
+
+def _top_left(sheet: Worksheet, row: int, column: int) -> Cell:
+    for merged in sheet.merged_cells.ranges:
+        if merged.min_row <= row <= merged.max_row and merged.min_col <= column <= merged.max_col:
+            return sheet.cell(merged.min_row, merged.min_col)
+    return sheet.cell(row, column)
+
+
+# ---- the 问题清单 sheet ------------------------------------------------------------------------------
+
+def _write_list(workbook: Workbook, issues: list[Issue], config: Config, unit: Optional[Unit], period: int,
+                file_name: str, rejected: bool) -> None:
+    sheet = workbook.create_sheet(LIST_SHEET, 0)
+    for other in workbook.worksheets[1:]:
+        other.sheet_view.tabSelected = False
+    workbook.active = 0
+    deadline = _deadline(config, period)
+    errors = sum(1 for i in issues if i.blocking)
+    instruction = (f"请按下列问题修改后，于{deadline}前重新报送。" if rejected else
+                   f"本次报送已受理。请核对下列问题；如数据有误，请于{deadline}前修改后重新报送。")
+    who = unit.full_name if unit else "（未能确定）"
+    lines = [
+        (instruction, Font(bold=True, size=14, color="FFC00000" if rejected else "FF000000")),
+        (f"填报单位：{who}　报送期次：第{period}期　收到的文件：{file_name}　共 {errors} 个错误、{len(issues) - errors} 个警告",
+         Font(size=11)),
+        ("红色单元格为错误（必须修改），橙色为警告（请核对）；单元格的批注中有说明。"
+         + (f"如有疑问，请联系{config.campaign.contact}。" if config.campaign.contact else ""), Font(size=10, color="FF595959")),
+    ]
+    last = column_letter(len(LIST_COLUMNS))
+    for row, (text, font) in enumerate(lines, start=1):
+        cell = sheet.cell(row, 1)
+        _put(cell, text)
+        cell.font = font
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        sheet.merge_cells(f"A{row}:{last}{row}")
+    sheet.row_dimensions[1].height = 28
+    sheet.row_dimensions[2].height = 32
+    _write_list_table(workbook, sheet, issues, config)
+    for index, width in enumerate(_WIDTHS, start=1):
+        sheet.column_dimensions[column_letter(index)].width = width
+    sheet.freeze_panes = f"A{_FIRST_LIST_ROW}"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _write_list_table(workbook: Workbook, sheet: Worksheet, issues: list[Issue], config: Config) -> None:
+    header_row = _FIRST_LIST_ROW - 1
+    for column, title in enumerate(LIST_COLUMNS, start=1):
+        cell = sheet.cell(header_row, column)
+        _put(cell, title)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill(fill_type="solid", fgColor="FFD9E1F2")
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+    for number, issue in enumerate(issues, start=1):
+        row = header_row + number
+        where = f"{column_letter(issue.column)}{issue.row}" if issue.row and issue.column else (
+            f"第{issue.row}行" if issue.row else "")
+        values = (number, issue.severity.value, issue.sheet or "", where, _indicator_name(config, issue.indicator),
+                  _shown(issue.value), issue.message)
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(row, column)
+            _put(cell, value)
+            cell.alignment = Alignment(wrap_text=column >= 5, vertical="top")
+        sheet.row_dimensions[row].height = _LINE_HEIGHT * max(_lines(issue.message, _WIDTHS[6]),
+                                                               _lines(_indicator_name(config, issue.indicator), _WIDTHS[4]),
+                                                               _lines(str(_shown(issue.value)), _WIDTHS[5]))
+        severity = sheet.cell(row, 2)
+        severity.fill = PatternFill(fill_type="solid", fgColor=ERROR_COLOR if issue.blocking else WARNING_COLOR)
+        if where and issue.row and issue.column and issue.sheet in workbook.sheetnames:
+            # an in-workbook link to the cell (nothing outside the file is referenced)
+            link = sheet.cell(row, 4)
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{issue.sheet}'!{where}")
+            link.font = Font(color="FF0563C1", underline="single")
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines a wrapped text needs in a column `width` characters wide (a Chinese character is
+    two), because neither Excel nor LibreOffice grows rows written by openpyxl on their own."""
+    units = sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+    return max(1, -(-units // max(int(width) - 2, 1)))
+
+
+def _indicator_name(config: Config, indicator: Optional[str]) -> str:
+    """An indicator's Chinese name; `counters.site_type` (a detail column) as 专柜明细·场所类型."""
+    if not indicator:
+        return ""
+    if "." in indicator:
+        list_id, column_id = indicator.split(".", 1)
+        detail = next((d for d in config.details if d.id == list_id), None)
+        column = next((c for c in detail.columns if c.id == column_id), None) if detail else None
+        return f"{detail.name}·{column.name}" if detail and column else indicator
+    try:
+        return config.indicator(indicator).name
+    except KeyError:
+        return indicator
+
+
+def _shown(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return "" if value is None else str(value)
+    if isinstance(value, (int, float)):
+        return value
+    return str(value)
+
+
+def _deadline(config: Config, period: int) -> str:
+    try:
+        deadline = config.period(period).deadline
+    except KeyError:
+        return "规定时间"
+    return f"{deadline.year}年{deadline.month}月{deadline.day}日{deadline:%H:%M}"
+
+
+def _save_atomically(workbook: Workbook, path: Path) -> None:
+    """Write beside the target and rename over it: a crash never leaves a half-written workbook."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=".~", suffix=".xlsx", dir=path.parent)
+    os.close(handle)
+    try:
+        workbook.save(temp_name)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
