@@ -11,14 +11,19 @@ county figures are shown but not added in, so nothing is counted twice.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import operator
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
+from . import expr
 from .config import Config, Indicator, Period, Target, Unit
-from .issues import Issue
+from .issues import Issue, Severity
+from .store import Archive, NewSubmission, Submission
 
 __all__ = [
     "UnitRow", "AreaTotals", "Progress", "CityProgress", "ReportingStatus", "Consolidation", "consolidate",
+    "ManualEntry", "record_manual_entries", "chinese_date", "chinese_deadline",
 ]
 
 UnitState = Literal["reported", "carried", "missing"]
@@ -110,6 +115,407 @@ class Consolidation:
     history: dict[int, dict[str, Optional[float]]] = field(default_factory=dict)  # period -> regional values
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
 
+    @property
+    def behind_cities(self) -> list[CityProgress]:
+        """Cities below the time schedule on their own target (only where city targets exist)."""
+        return [c for c in self.city_ranking if c.behind]
 
-def consolidate(archive, config: Config, period: int) -> Consolidation:  # noqa: D103 (filled in below)
-    raise NotImplementedError
+    def reporting_in(self, *states: str) -> list[ReportingStatus]:
+        """Reporting status of the units in these states, e.g. `reporting_in("missing")`."""
+        return [r for r in self.reporting if r.state in states]
+
+
+@dataclass
+class ManualEntry:
+    """One unit's row as typed into the master workbook (a city or member-unit sheet).
+
+    `values` holds every indicator column the unit reports (None = blank cell); `cells` gives
+    the address of each, as a person sees it (`南宁市!E5`)."""
+
+    unit_code: str
+    values: dict[str, Optional[float]]
+    cells: dict[str, str] = field(default_factory=dict)
+    sheet: str = ""
+    row: Optional[int] = None
+    period: Optional[int] = None          # the period the workbook was written for (its 首页)
+
+
+# ---- consolidation ----------------------------------------------------------------------------
+
+@dataclass
+class _Tables:
+    """The unit rows and area totals of one period (what history and 环比 need)."""
+
+    period: int
+    counties: list[UnitRow]
+    members: list[UnitRow]
+    cities: list[AreaTotals]
+    region: AreaTotals
+
+
+def consolidate(archive: Archive, config: Config, period: int, *, now: Optional[dt.datetime] = None) -> Consolidation:
+    """Consolidate `period` from the archive: unit rows, city and regional totals, progress
+    against targets, the city ranking, who reported, and the regional history.
+
+        >>> with Archive("data/xf.sqlite") as archive:
+        ...     c = consolidate(archive, config, 2)
+        >>> c.region.values["counters_operating"]
+        1036.0
+    """
+    now = (now or dt.datetime.now()).replace(microsecond=0)
+    current = config.period(period)
+    tables = _tables_up_to(archive, config, period)
+    this = tables[period]
+    previous_period = _previous_period(config, period)
+    before = tables.get(previous_period.number) if previous_period else None
+    _attach_previous(this, before)
+    schedule = config.campaign.time_schedule(current.cutoff)
+    return Consolidation(
+        config=config, period=current, previous_period=previous_period, time_schedule=schedule,
+        counties=this.counties, members=this.members, cities=this.cities, region=this.region,
+        progress=[_progress(config, t, this, before, schedule) for t in config.targets],
+        city_ranking=_city_ranking(config, this, schedule),
+        reporting=_reporting(archive, config, current, now),
+        issues=archive.issues(period),
+        history={p: dict(t.region.values) for p, t in sorted(tables.items())},
+        generated_at=now)
+
+
+def _previous_period(config: Config, period: int) -> Optional[Period]:
+    earlier = [p for p in config.periods if p.number < period]
+    return max(earlier, key=lambda p: p.number) if earlier else None
+
+
+def _tables_up_to(archive: Archive, config: Config, period: int) -> dict[int, _Tables]:
+    """Tables of every configured period up to `period`, oldest first.
+
+    Carrying forward walks the periods in order, so a unit's carried figures are those of its
+    latest accepted return of an earlier period, read once."""
+    numbers = sorted({p.number for p in config.periods if p.number <= period}
+                     | {p for p in archive.periods() if p <= period})
+    last_accepted: dict[str, tuple[int, Submission]] = {}
+    tables: dict[int, _Tables] = {}
+    for number in numbers:
+        accepted = archive.accepted(number)
+        rows = {u.code: _unit_row(config, u, accepted.get(u.code), last_accepted.get(u.code))
+                for u in config.reporting_units()}
+        for code, submission in accepted.items():
+            last_accepted[code] = (number, submission)
+        if number in {p.number for p in config.periods}:
+            tables[number] = _build_tables(config, number, rows)
+    return tables
+
+
+def _unit_row(config: Config, unit: Unit, accepted: Optional[Submission],
+              earlier: Optional[tuple[int, Submission]]) -> UnitRow:
+    """A unit's row: its accepted return, else (with `carry`) its latest earlier one, else blank."""
+    if accepted is not None:
+        return UnitRow(unit=unit, state="reported", values=_unit_values(config, unit, accepted.values),
+                       previous={}, submission_id=accepted.id, received_at=accepted.received_at)
+    if earlier is not None and config.campaign.missing_returns == "carry":
+        from_period, submission = earlier
+        return UnitRow(unit=unit, state="carried", values=_unit_values(config, unit, submission.values),
+                       previous={}, submission_id=submission.id, received_at=submission.received_at,
+                       carried_from=from_period)
+    return UnitRow(unit=unit, state="missing", values=_unit_values(config, unit, {}), previous={})
+
+
+def _unit_values(config: Config, unit: Unit, raw: dict) -> dict[str, Optional[float]]:
+    """The unit's numeric figures (only indicators it reports), plus derived ones at unit level
+    (a county's `count_meeting` is 1 or 0: whether it meets the threshold itself)."""
+    values = {ind.id: _number(raw.get(ind.id)) for ind in config.indicators_for(unit) if ind.numeric}
+    values.update(_computed(config, values))
+    if unit.kind == "county":
+        values.update(_counted(config, [values]))
+    return values
+
+
+def _number(value) -> Optional[float]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _computed(config: Config, base: dict[str, Optional[float]]) -> dict[str, Optional[float]]:
+    """`compute` indicators on one level's figures (the sums, at area level)."""
+    return {ind.id: _number(expr.evaluate(ind.compute_expr, base))
+            for ind in config.indicators if ind.compute_expr is not None}
+
+
+def _counted(config: Config, county_values: list[dict[str, Optional[float]]]) -> dict[str, Optional[float]]:
+    """`count_meeting` indicators: the number of these counties meeting the threshold."""
+    return {ind.id: _count_meeting(ind, county_values) for ind in config.indicators if ind.count_meeting is not None}
+
+
+def _count_meeting(ind: Indicator, county_values: list[dict[str, Optional[float]]]) -> Optional[float]:
+    rule = ind.count_meeting
+    judged = [v.get(rule.indicator) for v in county_values]
+    judged = [x for x in judged if x is not None]
+    if not judged:
+        return None
+    test = _OPS[rule.op]
+    return float(sum(1 for x in judged if test(x, rule.value)))
+
+
+_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+
+
+def _base_ids(config: Config) -> list[str]:
+    return [i.id for i in config.indicators if not i.derived and i.numeric]
+
+
+def _sum(rows: list[UnitRow], indicator: str) -> Optional[float]:
+    """math.fsum of the rows' figures; None when no row has one."""
+    figures = [r.values[indicator] for r in rows if r.values.get(indicator) is not None]
+    return math.fsum(figures) if figures else None
+
+
+def _area_values(config: Config, base: dict[str, Optional[float]], counties: list[UnitRow]) -> dict[str, Optional[float]]:
+    values = dict(base)
+    values.update(_computed(config, base))
+    values.update(_counted(config, [r.values for r in counties]))
+    return values
+
+
+def _county_area(config: Config, counties: list[UnitRow]) -> dict[str, Optional[float]]:
+    """Values of a set of counties: summed base figures, derived ones recomputed on the sums."""
+    return _area_values(config, {i: _sum(counties, i) for i in _base_ids(config)}, counties)
+
+
+def _region_values(config: Config, counties: list[UnitRow], members: list[UnitRow]) -> dict[str, Optional[float]]:
+    """Regional values: each base indicator from its one counted source (never both)."""
+    base: dict[str, Optional[float]] = {}
+    for ind in config.indicators:
+        if ind.derived or not ind.numeric:
+            continue
+        source = ind.source
+        rows = counties if source == "counties" else [m for m in members if m.unit.code in source]
+        base[ind.id] = _sum(rows, ind.id)
+    return _area_values(config, base, counties)
+
+
+def _build_tables(config: Config, period: int, rows: dict[str, UnitRow]) -> _Tables:
+    counties = [r for r in rows.values() if r.unit.kind == "county"]
+    members = [r for r in rows.values() if r.unit.kind == "member"]
+    cities = []
+    for city in config.cities:
+        own = [r for r in counties if r.unit.city_code == city.code]
+        cities.append(AreaTotals(code=city.code, name=city.name, values=_county_area(config, own), previous={},
+                                 units_total=len(own), units_reported=_reported(own)))
+    region = AreaTotals(code=config.campaign.region.code, name=config.campaign.region.short_name,
+                        values=_region_values(config, counties, members), previous={},
+                        units_total=len(rows), units_reported=_reported(list(rows.values())))
+    return _Tables(period=period, counties=counties, members=members, cities=cities, region=region)
+
+
+def _reported(rows: list[UnitRow]) -> int:
+    return sum(1 for r in rows if r.state == "reported")
+
+
+def _attach_previous(this: _Tables, before: Optional[_Tables]) -> None:
+    """Fill each row's and area's `previous` from the previous period's tables."""
+    if before is None:
+        return
+    earlier_rows = {r.unit.code: r for r in before.counties + before.members}
+    for row in this.counties + this.members:
+        old = earlier_rows.get(row.unit.code)
+        row.previous = dict(old.values) if old else {}
+    earlier_cities = {c.code: c for c in before.cities}
+    for city in this.cities:
+        city.previous = dict(earlier_cities[city.code].values) if city.code in earlier_cities else {}
+    this.region.previous = dict(before.region.values)
+
+
+# ---- progress and ranking -----------------------------------------------------------------------
+
+def _scope_values(config: Config, tables: _Tables, scope: str) -> dict[str, Optional[float]]:
+    if scope == "region":
+        return tables.region.values
+    members = set(config.group_members(scope))
+    return _county_area(config, [r for r in tables.counties if r.unit.code in members])
+
+
+def _progress(config: Config, target: Target, this: _Tables, before: Optional[_Tables], schedule: float) -> Progress:
+    value = _scope_values(config, this, target.scope).get(target.indicator)
+    previous = _scope_values(config, before, target.scope).get(target.indicator) if before else None
+    increase = value - previous if value is not None and previous is not None else None
+    completion = value / target.value if value is not None and not target.is_cap and target.value else None
+    return Progress(target=target, indicator=config.indicator(target.indicator), value=value, previous=previous,
+                    increase=increase, completion=completion, time_schedule=schedule,
+                    status=_status(target, value, completion, schedule))
+
+
+def _status(target: Target, value: Optional[float], completion: Optional[float], schedule: float) -> str:
+    if value is None:
+        return "no-data"
+    if target.is_cap:
+        return "within-cap" if value <= target.value else "over-cap"
+    if value >= target.value:
+        return "met"
+    if completion is not None and completion >= schedule:
+        return "ahead"
+    return "behind"
+
+
+def _city_ranking(config: Config, this: _Tables, schedule: float) -> list[CityProgress]:
+    """Cities on `ranking_indicator`: by completion of their own target when city targets
+    exist, else by value; ties (and blanks, last) in config order."""
+    indicator = config.ranking_indicator
+    if not indicator:
+        return []
+    targets = config.city_targets.get(indicator, {})
+    total = this.region.values.get(indicator)
+    standings = []
+    for city in this.cities:
+        value = city.values.get(indicator)
+        target = targets.get(city.code)
+        completion = value / target if value is not None and target else None
+        share = value / total if value is not None and total else None
+        standings.append(CityProgress(code=city.code, name=city.name, value=value, target=target,
+                                      completion=completion, share=share, rank=0,
+                                      behind=completion is not None and completion < schedule))
+    key = (lambda c: c.completion) if targets else (lambda c: c.value)
+    order = sorted(range(len(standings)), key=lambda i: (key(standings[i]) is None, -(key(standings[i]) or 0), i))
+    for rank, i in enumerate(order, start=1):
+        standings[i].rank = rank
+    return standings
+
+
+# ---- reporting status and reminders ---------------------------------------------------------------
+
+def _reporting(archive: Archive, config: Config, period: Period, now: dt.datetime) -> list[ReportingStatus]:
+    by_unit: dict[str, list[Submission]] = {}
+    for submission in archive.submissions(period.number):
+        by_unit.setdefault(submission.unit_code, []).append(submission)
+    file_issues: dict[str, list[Issue]] = {}
+    for issue in archive.issues(period.number):
+        if issue.unit:
+            file_issues.setdefault(issue.unit, []).append(issue)
+    return [_unit_status(archive, config, unit, period, by_unit.get(unit.code, []), file_issues.get(unit.code, []), now)
+            for unit in config.reporting_units()]
+
+
+def _unit_status(archive: Archive, config: Config, unit: Unit, period: Period, submissions: list[Submission],
+                 unit_issues: list[Issue], now: dt.datetime) -> ReportingStatus:
+    """One unit's 报送情况. The state follows its current accepted return; issue counts come from
+    the return that decided it (for a figure typed by hand, the last accepted file's)."""
+    once_accepted = [s for s in submissions if s.status in ("accepted", "superseded")]
+    rejected = [s for s in submissions if s.status == "rejected"]
+    deciding = _deciding(once_accepted) or (rejected[-1] if rejected else None)
+    issues = archive.issues(submission_id=deciding.id) if deciding else unit_issues
+    errors = sum(1 for i in issues if i.severity is Severity.ERROR)
+    warnings = sum(1 for i in issues if i.severity is Severity.WARNING)
+    if once_accepted:
+        first = [s for s in once_accepted if s.source == "file"] or once_accepted
+        received = min((s.received_at for s in first), key=_when)
+        state = "warned" if warnings else "accepted"
+        reminder = ""
+    elif rejected:
+        received, state = rejected[-1].received_at, "rejected"
+        reminder = _returned_text(config, unit, period, rejected[-1], errors, now)
+    else:
+        received, state = None, "missing"
+        reminder = _reminder_text(config, unit, period, now)
+    return ReportingStatus(unit=unit, state=state, received_at=received,
+                           late=received is not None and _when(received) > period.deadline,
+                           submissions=len(submissions), errors=errors, warnings=warnings, reminder=reminder)
+
+
+def _deciding(once_accepted: list[Submission]) -> Optional[Submission]:
+    files = [s for s in once_accepted if s.source == "file"]
+    current = [s for s in once_accepted if s.status == "accepted"]
+    if current and current[0].source != "file" and files:
+        return files[-1]
+    return current[0] if current else None
+
+
+def _when(iso: str) -> dt.datetime:
+    """An archived ISO time as local wall-clock time (aware times converted to this machine's zone)."""
+    moment = dt.datetime.fromisoformat(iso)
+    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def chinese_date(day: dt.date) -> str:
+    """9月11日"""
+    return f"{day.month}月{day.day}日"
+
+
+def chinese_deadline(moment: dt.datetime) -> str:
+    """9月14日12时 (with 分 when the minutes are not zero)."""
+    text = f"{moment.month}月{moment.day}日{moment.hour}时"
+    return text + (f"{moment.minute}分" if moment.minute else "")
+
+
+def _reminder_text(config: Config, unit: Unit, period: Period, now: dt.datetime) -> str:
+    """催报: the unit, the period, its cut-off and deadline, the office and its contact."""
+    camp = config.campaign
+    deadline = chinese_deadline(period.deadline)
+    when = f"报送截止时间{deadline}已过，请尽快报送" if now > period.deadline else f"请于{deadline}前报送"
+    return (f"【催报】{unit.full_name}：截至{chinese_deadline(now)}，{camp.office_short}尚未收到贵单位"
+            f"第{period.number}期{camp.form_title}（数据截至{chinese_date(period.cutoff)}）。{when}。"
+            f"{_sign_off(config)}")
+
+
+def _returned_text(config: Config, unit: Unit, period: Period, submission: Submission, errors: int,
+                   now: dt.datetime) -> str:
+    """退回: the return was sent back; fix what the feedback workbook marks and send it again."""
+    camp = config.campaign
+    name = f"（{submission.file_name}）" if submission.file_name else ""
+    found = f"经校验发现{errors}处错误" if errors else "未通过校验"
+    deadline = chinese_deadline(period.deadline)
+    when = (f"尽快重新报送（报送截止时间{deadline}已过）" if now > period.deadline
+            else f"于{deadline}前重新报送")
+    return (f"【退回】{unit.full_name}：贵单位报送的第{period.number}期{camp.form_title}{name}{found}，"
+            f"已退回，未计入汇总。请按随附的校验反馈表中标注的问题逐项修改后，{when}。{_sign_off(config)}")
+
+
+def _sign_off(config: Config) -> str:
+    camp = config.campaign
+    return f"联系方式：{camp.contact}。（{camp.office}）" if camp.contact else f"（{camp.office}）"
+
+
+# ---- manual entries ------------------------------------------------------------------------------
+
+def record_manual_entries(archive: Archive, entries: list[ManualEntry], period: int, *,
+                          consolidation: Optional[Consolidation] = None,
+                          file_name: str = "", now: Optional[dt.datetime] = None) -> list[int]:
+    """Archive corrections typed into the master workbook, so a rebuild keeps them.
+
+    Only rows whose figures differ from what the master showed become submissions (accepted,
+    `source="manual"`, superseding the unit's return for the period). What the master showed
+    is taken from `consolidation` when given, else from the archive (the unit's accepted
+    return for the period, else its latest earlier one). A row left all blank is never
+    recorded. Each new submission holds the unit's full row: unchanged figures and detail
+    lists are kept from the return it replaces. Returns the new submission ids.
+
+    Check the entries first (`master.validate_manual_entries`) and pass only those without 错误.
+    """
+    now = (now or dt.datetime.now()).replace(microsecond=0)
+    shown_rows = {r.unit.code: r for r in (consolidation.counties + consolidation.members)} if consolidation else {}
+    ids = []
+    accepted = archive.accepted(period)
+    with archive.transaction():
+        for entry in entries:
+            base = accepted.get(entry.unit_code) or archive.latest_accepted_before(entry.unit_code, period)
+            shown = shown_rows[entry.unit_code].values if entry.unit_code in shown_rows else (base.values if base else {})
+            changed = _changed(entry.values, shown)
+            if not changed or all(v is None for v in entry.values.values()):
+                continue
+            values = {**(base.values if base else {}), **entry.values}
+            note = "总表手工修改：" + "、".join(entry.cells.get(i, i) for i in changed)
+            ids.append(archive.record_submission(NewSubmission(
+                unit_code=entry.unit_code, period=period, accepted=True, values=values,
+                cells={i: entry.cells[i] for i in entry.values if i in entry.cells},
+                details=dict(base.details) if base else {}, source="manual", file_name=file_name,
+                template_version=base.template_version if base else "", received_at=now.isoformat(), note=note)))
+    return ids
+
+
+def _changed(typed: dict[str, Optional[float]], shown: dict) -> list[str]:
+    """Indicators whose typed figure differs from the one shown (blank vs figure counts)."""
+    def differs(a, b) -> bool:
+        a, b = _number(a), _number(b)
+        if a is None or b is None:
+            return (a is None) != (b is None)
+        return abs(a - b) > 1e-9 * max(1.0, abs(a), abs(b))
+    return [i for i, v in typed.items() if differs(v, shown.get(i))]

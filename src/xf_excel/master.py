@@ -1,0 +1,844 @@
+"""Consolidation -> the master workbook (XlsxWriter), and corrections typed into it -> the archive.
+
+Sheets, in order: 首页, 全区汇总, 各市进展, one sheet per city (named as the city), one sheet per
+member unit that reports (named by its short name), 报送情况, 校验问题, 目标 (protected).
+Every number is written as a value taken from the `Consolidation` (the archive); nothing is a
+formula, so any reader sees the totals. Every received text goes through `write_string`, so
+nothing a unit typed can become a formula.
+
+Entry sheets (the city and member-unit sheets) have a fixed layout, which is how staff type
+corrections and how `read_master_entries` reads them back (by label, not by address)::
+
+    row 1   title
+    row 2   a note (what the sheet is, how to correct it)
+    row 3   header: 单位代码 | 单位名称 | 填报状态 | <indicator name exactly as in config.yaml> … | 备注
+    row 4   计量单位 of each indicator column (no 单位代码: never read as data)
+    row 5…  one row per unit; carried-forward rows (沿用上期) are grey and italic
+    last    合计 (city sheets only; no 单位代码: never read as data)
+
+The 首页 value cells carry the defined names `Period`, `InboxFolder`, `OutputFolder` (and
+`LastRun`), which the Excel front reads; its top right (columns F–I) is left free for buttons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import tempfile
+import unicodedata
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import xlsxwriter
+
+from . import expr
+from .config import Config, Indicator, Unit
+from .consolidate import (
+    Consolidation, ManualEntry, UnitRow, chinese_date, chinese_deadline, record_manual_entries,
+)
+from .issues import Issue, IssueCode, Severity, cell_address
+
+__all__ = [
+    "write_master", "read_master_entries", "validate_manual_entries", "entries_without_errors",
+    "record_manual_entries", "ManualEntry", "SHEET_HOME", "SHEET_REGION", "SHEET_CITIES", "SHEET_REPORTING",
+    "SHEET_ISSUES", "SHEET_TARGETS", "CODE_LABEL", "ENTRY_HEADER_ROW", "ENTRY_FIRST_ROW",
+]
+
+SHEET_HOME, SHEET_REGION, SHEET_CITIES = "首页", "全区汇总", "各市进展"
+SHEET_REPORTING, SHEET_ISSUES, SHEET_TARGETS = "报送情况", "校验问题", "目标"
+CODE_LABEL, NAME_LABEL, STATE_LABEL, NOTE_LABEL, UNIT_ROW_LABEL = "单位代码", "单位名称", "填报状态", "备注", "计量单位"
+ENTRY_HEADER_ROW, ENTRY_FIRST_ROW = 3, 5          # 1-based, as Excel shows them
+
+UNIT_STATE = {"reported": "已报", "carried": "沿用上期", "missing": "未报"}
+REPORT_STATE = {"accepted": "已报送", "warned": "已报送（有警告）", "rejected": "被退回", "missing": "未报送"}
+PROGRESS_STATUS = {"met": "已完成", "ahead": "快于时间进度", "behind": "慢于时间进度",
+                   "within-cap": "未超上限", "over-cap": "超过上限", "no-data": "暂无数据"}
+NUMBER_FORMAT = {"count": "#,##0", "money": "#,##0.00", "number": "#,##0.00", "ratio": "0.0%"}
+ISSUE_COLUMNS = ["单位代码", "单位名称", "文件", "单元格", "级别", "代码", "指标", "值", "说明"]
+
+_HEADER_FILL, _BEHIND_FILL, _GREY_FILL, _TOTAL_FILL = "#DDEBF7", "#FCE4D6", "#EDEDED", "#F2F2F2"
+_A4, _DATE, _DATETIME = 9, 'yyyy"年"m"月"d"日"', "yyyy-mm-dd hh:mm"
+
+
+# ---- writing ----------------------------------------------------------------------------------
+
+def write_master(consolidation: Consolidation, path: Path, *, inbox_folder: str | Path = "",
+                 output_folder: str | Path | None = None) -> Path:
+    """Write the master workbook for one consolidation and return where it went.
+
+    Written to a temporary file beside `path`, then moved into place, so a crash never leaves a
+    half-written workbook. When `path` is locked (open in Excel on Windows), the workbook is
+    written beside it as `name(1).xlsx` (or (2), …) and that path is returned.
+
+        >>> write_master(consolidate(archive, config, 2), Path("out/汇总_第2期.xlsx"))
+        PosixPath('out/汇总_第2期.xlsx')
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folders = (str(inbox_folder), str(output_folder if output_folder is not None else path.parent.resolve()))
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".~xf-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        _build(consolidation, temp, folders)
+        return _move_into_place(Path(temp), path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
+def _move_into_place(temp: Path, path: Path) -> Path:
+    candidates = [path] + [path.with_name(f"{path.stem}({n}){path.suffix}") for n in range(1, 100)]
+    for candidate in candidates:
+        try:
+            os.replace(temp, candidate)
+            return candidate
+        except PermissionError:  # open in Excel: Windows refuses to replace it; write beside it
+            continue
+    raise PermissionError(f"无法写入 {path}（文件被占用）；请关闭已打开的汇总表后重试")
+
+
+def _build(c: Consolidation, filename: str, folders: tuple[str, str]) -> None:
+    book = xlsxwriter.Workbook(filename, {"strings_to_numbers": False, "strings_to_formulas": False,
+                                          "strings_to_urls": False})
+    styles = _Styles(book)
+    _write_home(book, styles, c, folders)
+    _write_region(book, styles, c)
+    _write_cities(book, styles, c)
+    for city in c.config.cities:
+        _write_city_sheet(book, styles, c, city.code, city.name)
+    for row in c.members:
+        _write_member_sheet(book, styles, c, row)
+    _write_reporting(book, styles, c)
+    _write_issues(book, styles, c)
+    _write_targets(book, styles, c)
+    book.close()
+
+
+class _Styles:
+    """XlsxWriter formats made once per combination (a workbook has a limit on formats)."""
+
+    def __init__(self, book: xlsxwriter.Workbook):
+        self.book = book
+        self._cache: dict[tuple, Any] = {}
+        self.title = book.add_format({"bold": True, "font_size": 16, "font_name": "微软雅黑"})
+        self.note = book.add_format({"italic": True, "font_color": "#595959", "text_wrap": False})
+        self.label = book.add_format({"bold": True, "bg_color": _HEADER_FILL, "border": 1})
+
+    def get(self, num_format: str | None = None, *, bold: bool = False, fill: str | None = None,
+            grey: bool = False, wrap: bool = False, header: bool = False, align: str | None = None) -> Any:
+        key = (num_format, bold, fill, grey, wrap, header, align)
+        if key not in self._cache:
+            spec: dict[str, Any] = {"border": 1, "valign": "vcenter"}
+            if num_format:
+                spec["num_format"] = num_format
+            if header:
+                spec.update(bold=True, bg_color=_HEADER_FILL, text_wrap=True, align="center")
+            if bold:
+                spec["bold"] = True
+            if fill:
+                spec["bg_color"] = fill
+            if grey:
+                spec.update(font_color="#7F7F7F", italic=True, bg_color=_GREY_FILL)
+            if wrap:
+                spec["text_wrap"] = True
+            if align:
+                spec["align"] = align
+            self._cache[key] = self.book.add_format(spec)
+        return self._cache[key]
+
+
+def _width(text: str) -> float:
+    """Column width for a text: CJK characters count double."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text)) + 2
+
+
+def _put(sheet, row: int, col: int, value: Any, fmt: Any) -> None:
+    """Write a value by type (0-based row/col); text always as a string, never a formula."""
+    if value is None or value == "":
+        sheet.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        sheet.write_string(row, col, "是" if value else "否", fmt)
+    elif isinstance(value, (int, float)):
+        sheet.write_number(row, col, value, fmt)
+    elif isinstance(value, dt.datetime | dt.date):
+        sheet.write_datetime(row, col, value, fmt)
+    else:
+        sheet.write_string(row, col, str(value), fmt)
+
+
+def _header(sheet, styles: _Styles, row: int, labels: list[str], widths: Optional[list[float]] = None) -> None:
+    for col, label in enumerate(labels):
+        sheet.write_string(row, col, label, styles.get(header=True))
+        width = widths[col] if widths and col < len(widths) and widths[col] else min(max(_width(label), 8), 40)
+        sheet.set_column(col, col, width)
+
+
+def _print_setup(sheet, header_row: int, *, landscape: bool, title: str) -> None:
+    """A4, fit to the page width, header rows repeated, page numbers in the footer."""
+    sheet.set_paper(_A4)
+    if landscape:
+        sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(header_row)
+    sheet.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
+    sheet.set_header(f"&C&\"微软雅黑,Bold\"{_escape_header(title)}")
+    sheet.set_footer("&C第 &P 页，共 &N 页")
+
+
+def _escape_header(text: str) -> str:
+    return text.replace("&", "&&")
+
+
+def _fmt(ind: Indicator) -> str:
+    return NUMBER_FORMAT.get(ind.kind, "General")
+
+
+def _period_title(c: Consolidation) -> str:
+    return f"第{c.period.number}期（截至{c.period.cutoff.year}年{chinese_date(c.period.cutoff)}）"
+
+
+# ---- 首页 -------------------------------------------------------------------------------------
+
+def _write_home(book, styles: _Styles, c: Consolidation, folders: tuple[str, str]) -> None:
+    sheet = book.add_worksheet(SHEET_HOME)
+    sheet.set_column(0, 0, 16)
+    sheet.set_column(1, 1, 72)
+    sheet.set_column(2, 4, 4)
+    sheet.set_column(5, 8, 14)            # F–I: room for the buttons
+    sheet.write_string(0, 0, f"{c.config.campaign.name}进展汇总", styles.title)
+    sheet.write_string(1, 0, _period_title(c), styles.note)
+    counts = {s: len(c.reporting_in(s)) for s in ("accepted", "warned", "rejected", "missing")}
+    errors = sum(1 for i in c.issues if i.severity is Severity.ERROR)
+    rows: list[tuple[str, Any, str | None, str | None]] = [
+        ("期次", c.period.number, "0", "Period"),
+        ("截至日期", c.period.cutoff, _DATE, None),
+        ("报送截止时间", c.period.deadline, _DATETIME, None),
+        ("时间进度", c.time_schedule, "0.0%", None),
+        ("应报单位数", len(c.reporting), "#,##0", None),
+        ("已报送", counts["accepted"] + counts["warned"], "#,##0", None),
+        ("其中有警告", counts["warned"], "#,##0", None),
+        ("被退回", counts["rejected"], "#,##0", None),
+        ("未报送", counts["missing"], "#,##0", None),
+        ("逾期报送", sum(1 for r in c.reporting if r.late), "#,##0", None),
+        ("校验问题（错误/全部）", f"{errors} / {len(c.issues)}", None, None),
+        ("收件文件夹", folders[0], "@", "InboxFolder"),
+        ("输出文件夹", folders[1], "@", "OutputFolder"),
+        ("最近运行时间", c.generated_at, "yyyy-mm-dd hh:mm:ss", "LastRun"),
+    ]
+    for i, (label, value, num_format, name) in enumerate(rows, start=3):
+        sheet.write_string(i, 0, label, styles.label)
+        _put(sheet, i, 1, value, styles.get(num_format, align="left"))
+        if name:
+            book.define_name(name, f"='{SHEET_HOME}'!$B${i + 1}")
+    guide = 3 + len(rows) + 1
+    sheet.write_string(guide, 0, "工作表说明", styles.get(bold=True, header=True))
+    notes = [
+        (SHEET_REGION, "全区各项指标累计、环比、目标完成率与时间进度"),
+        (SHEET_CITIES, "各市主要指标、排名指标的占比与排名"),
+        ("各市工作表", "各县（市、区）填报数据，可直接修改后点击“校验”；灰色为沿用上期数据"),
+        ("成员单位工作表", "各成员单位填报数据，可直接修改后点击“校验”"),
+        (SHEET_REPORTING, "各单位报送状态、报送时间、是否逾期及催报/退回提示文本"),
+        (SHEET_ISSUES, "本期全部校验问题（与命令行 --json 输出相同的列）"),
+        (SHEET_TARGETS, "活动方案确定的目标任务（只读）"),
+    ]
+    for i, (name, text) in enumerate(notes, start=guide + 1):
+        sheet.write_string(i, 0, name, styles.get(bold=True))
+        sheet.write_string(i, 1, text, styles.get())
+    _print_setup(sheet, 0, landscape=False, title=c.config.campaign.name)
+    sheet.activate()
+
+
+# ---- 全区汇总 -----------------------------------------------------------------------------------
+
+_REGION_COLUMNS = ["活动", "指标", "计量单位", "本期累计", "上期累计", "环比增量", "目标", "完成率", "时间进度",
+                   "状态", "口径", "数据来源"]
+
+
+def _region_rows(c: Consolidation) -> list[dict[str, Any]]:
+    """One row per indicator (one per target where it has several), in activity order."""
+    config, rows = c.config, []
+    by_indicator = {}
+    for p in c.progress:
+        by_indicator.setdefault(p.indicator.id, []).append(p)
+    for activity in config.activities:
+        for ind in (i for i in config.indicators if i.activity == activity.id and i.numeric):
+            base = {"activity": activity.short_name, "indicator": ind, "source": _source_text(config, ind)}
+            for p in by_indicator.get(ind.id) or [None]:
+                if p is None:
+                    value, previous = c.region.values.get(ind.id), c.region.previous.get(ind.id)
+                    rows.append({**base, "value": value, "previous": previous,
+                                 "increase": None if value is None or previous is None else value - previous,
+                                 "scope": config.campaign.region.short_name})
+                else:
+                    rows.append({**base, "value": p.value, "previous": p.previous, "increase": p.increase,
+                                 "target": p.target, "completion": p.completion, "schedule": p.time_schedule,
+                                 "status": p.status, "scope": _scope_text(config, p.target.scope)})
+    return rows
+
+
+def _source_text(config: Config, ind: Indicator) -> str:
+    if ind.compute:
+        return "计算：" + ind.compute
+    if ind.count_meeting:
+        return "计算：达标县数"
+    if ind.source == "counties":
+        return "各县（市、区）汇总"
+    return "、".join(config.unit(code).name for code in ind.source)
+
+
+def _scope_text(config: Config, scope: str) -> str:
+    return config.campaign.region.short_name if scope == "region" else config.county_groups[scope].name
+
+
+def _write_region(book, styles: _Styles, c: Consolidation) -> None:
+    sheet = book.add_worksheet(SHEET_REGION)
+    sheet.write_string(0, 0, f"全区消费扶贫月活动进展汇总　{_period_title(c)}", styles.title)
+    sheet.write_string(1, 0, f"时间进度 {c.time_schedule:.1%}；红底为慢于时间进度或超过上限的指标；完成率以数据条显示。",
+                       styles.note)
+    _header(sheet, styles, 2, _REGION_COLUMNS, [20, 30, 8, 14, 14, 12, 12, 10, 10, 14, 14, 28])
+    rows = _region_rows(c)
+    for r, row in enumerate(rows, start=3):
+        ind: Indicator = row["indicator"]
+        fill = _BEHIND_FILL if row.get("status") in ("behind", "over-cap") else None
+        number = styles.get(_fmt(ind), fill=fill)
+        text = styles.get(fill=fill)
+        target = row.get("target")
+        cells = [(row["activity"], text), (ind.name, text), ("" if ind.kind == "ratio" else ind.unit, text),
+                 (row["value"], number), (row["previous"], number), (row["increase"], number),
+                 (target.value if target else None, number),
+                 (row.get("completion"), styles.get("0.0%", fill=fill)),
+                 (row.get("schedule"), styles.get("0.0%", fill=fill)),
+                 (PROGRESS_STATUS.get(row.get("status"), "") if target else "", text),
+                 (row["scope"], text), (row["source"], text)]
+        for col, (value, fmt) in enumerate(cells):
+            _put(sheet, r, col, value, fmt)
+    last = 3 + len(rows) - 1
+    sheet.conditional_format(3, 7, last, 7, {"type": "data_bar", "bar_color": "#5B9BD5", "bar_solid": True,
+                                             "min_type": "num", "min_value": 0, "max_type": "num", "max_value": 1})
+    sheet.freeze_panes(3, 2)
+    sheet.autofilter(2, 0, last, len(_REGION_COLUMNS) - 1)
+    _completion_chart(book, sheet, styles, c, last + 3)
+    _print_setup(sheet, 2, landscape=True, title="全区汇总")
+
+
+def _completion_chart(book, sheet, styles: _Styles, c: Consolidation, top: int) -> None:
+    """A table of completion vs time schedule for the '>=' targets, and a bar chart of it."""
+    reach = [p for p in c.progress if not p.target.is_cap]
+    if not reach:
+        return
+    sheet.write_string(top, 0, "目标完成情况（图表数据）", styles.get(bold=True))
+    _header_row = top + 1
+    for col, label in enumerate(["指标", "完成率", "时间进度"]):
+        sheet.write_string(_header_row, 1 + col, label, styles.get(header=True))
+    for i, p in enumerate(reach, start=_header_row + 1):
+        label = p.indicator.name + ("" if p.target.scope == "region" else f"（{_scope_text(c.config, p.target.scope)}）")
+        sheet.write_string(i, 1, label, styles.get())
+        _put(sheet, i, 2, p.completion, styles.get("0.0%"))
+        _put(sheet, i, 3, p.time_schedule, styles.get("0.0%"))
+    first, last = _header_row + 1, _header_row + len(reach)
+    chart = book.add_chart({"type": "bar"})
+    for col, name, color in ((2, "完成率", "#5B9BD5"), (3, "时间进度", "#ED7D31")):
+        chart.add_series({"name": name, "categories": [SHEET_REGION, first, 1, last, 1],
+                          "values": [SHEET_REGION, first, col, last, col], "fill": {"color": color},
+                          "data_labels": {"value": True, "num_format": "0%"} if col == 2 else {}})
+    chart.set_title({"name": "目标完成率与时间进度", "name_font": {"size": 12}})
+    highest = max([p.completion or 0 for p in reach] + [p.time_schedule for p in reach])
+    # a figure far past its target would squash every other bar: cut the axis at 200%, the
+    # data labels still tell the true completion
+    chart.set_x_axis({"num_format": "0%", "min": 0, "max": min(2.0, math.ceil(max(highest, 1.0) * 4) / 4)})
+    chart.set_y_axis({"reverse": True})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 680, "height": 22 * len(reach) + 110})
+    sheet.insert_chart(top, 5, chart)
+
+
+# ---- 各市进展 -----------------------------------------------------------------------------------
+
+def _key_indicators(config: Config) -> list[Indicator]:
+    """Indicators shown per city: county-level ones with a target, and county sales (万元)."""
+    county_level = {i.id for i in config.indicators if not i.derived and i.reported_by.counties != "none"}
+
+    def at_county_level(ind: Indicator) -> bool:
+        if ind.compute_expr is not None:
+            return set(expr.names(ind.compute_expr)) <= county_level
+        if ind.count_meeting is not None:
+            return True
+        return ind.id in county_level
+
+    return [i for i in config.indicators if i.numeric and at_county_level(i)
+            and (config.targets_for(i.id) or i.kind == "money" or i.id == config.ranking_indicator)]
+
+
+def _write_cities(book, styles: _Styles, c: Consolidation) -> None:
+    config = c.config
+    sheet = book.add_worksheet(SHEET_CITIES)
+    key = _key_indicators(config)
+    ranking = {p.code: p for p in c.city_ranking}
+    rank_name = config.indicator(config.ranking_indicator).name if config.ranking_indicator else ""
+    sheet.write_string(0, 0, f"各市进展　{_period_title(c)}", styles.title)
+    sheet.write_string(1, 0, f"排名指标：{rank_name}（有市级目标时按完成率排名，否则按累计值排名）；时间进度 "
+                             f"{c.time_schedule:.1%}", styles.note)
+    labels = ["市", "县（市、区）数", "本期已报"] + [i.name for i in key] + [
+        f"{rank_name}（排名）", "市级目标", "完成率", "占全区比重", "排名", "进度"]
+    _header(sheet, styles, 2, labels, [10, 8, 8] + [min(max(_width(i.name) * 0.5, 10), 14) for i in key]
+            + [14, 10, 9, 10, 6, 12])
+    sheet.set_row(2, 48)
+    for r, city in enumerate(c.cities, start=3):
+        standing = ranking.get(city.code)
+        fill = _BEHIND_FILL if standing and standing.behind else None
+        cells: list[tuple[Any, Any]] = [(city.name, styles.get(fill=fill)), (city.units_total, styles.get("#,##0", fill=fill)),
+                                        (city.units_reported, styles.get("#,##0", fill=fill))]
+        cells += [(city.values.get(i.id), styles.get(_fmt(i), fill=fill)) for i in key]
+        cells += _standing_cells(styles, c, standing, fill)
+        for col, (value, fmt) in enumerate(cells):
+            _put(sheet, r, col, value, fmt)
+    total_row = 3 + len(c.cities)
+    _write_cities_total(sheet, styles, c, key, total_row)
+    sheet.freeze_panes(3, 1)
+    if config.ranking_indicator:
+        _city_chart(book, sheet, c, 3 + len(key), total_row + 2, rank_name)
+    _print_setup(sheet, 2, landscape=True, title="各市进展")
+
+
+def _standing_cells(styles: _Styles, c: Consolidation, standing, fill) -> list[tuple[Any, Any]]:
+    if standing is None:
+        return [(None, styles.get(fill=fill))] * 6
+    ind = c.config.indicator(c.config.ranking_indicator)
+    progress = "" if standing.completion is None else ("慢于时间进度" if standing.behind else "快于时间进度")
+    return [(standing.value, styles.get(_fmt(ind), fill=fill)), (standing.target, styles.get(_fmt(ind), fill=fill)),
+            (standing.completion, styles.get("0.0%", fill=fill)), (standing.share, styles.get("0.0%", fill=fill)),
+            (standing.rank, styles.get("0", fill=fill, align="center")), (progress, styles.get(fill=fill))]
+
+
+def _write_cities_total(sheet, styles: _Styles, c: Consolidation, key: list[Indicator], row: int) -> None:
+    """全区 row: the regional value of each column counted from the counties (others left blank,
+    as a member unit's figure there would not be the sum of the rows above)."""
+    bold = styles.get(bold=True, fill=_TOTAL_FILL)
+    sheet.write_string(row, 0, "全区", bold)
+    _put(sheet, row, 1, sum(city.units_total for city in c.cities), styles.get("#,##0", bold=True, fill=_TOTAL_FILL))
+    _put(sheet, row, 2, sum(city.units_reported for city in c.cities), styles.get("#,##0", bold=True, fill=_TOTAL_FILL))
+    for col, ind in enumerate(key, start=3):
+        value = c.region.values.get(ind.id) if ind.derived or ind.source == "counties" else None
+        _put(sheet, row, col, value, styles.get(_fmt(ind), bold=True, fill=_TOTAL_FILL))
+    for col in range(3 + len(key), 3 + len(key) + 6):
+        sheet.write_blank(row, col, None, bold)
+
+
+def _city_chart(book, sheet, c: Consolidation, value_col: int, top: int, rank_name: str) -> None:
+    first, last = 3, 3 + len(c.cities) - 1
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({"name": rank_name, "categories": [SHEET_CITIES, first, 0, last, 0],
+                      "values": [SHEET_CITIES, first, value_col, last, value_col], "fill": {"color": "#5B9BD5"},
+                      "data_labels": {"value": True}})
+    chart.set_title({"name": f"各市{rank_name}", "name_font": {"size": 12}})
+    chart.set_legend({"none": True})
+    chart.set_size({"width": 900, "height": 340})
+    sheet.insert_chart(top, 0, chart)
+
+
+# ---- entry sheets (cities and member units) --------------------------------------------------------
+
+def _county_indicators(config: Config) -> list[Indicator]:
+    return [i for i in config.indicators if not i.derived and i.numeric and i.reported_by.counties != "none"]
+
+
+def _write_entry_header(sheet, styles: _Styles, title: str, note: str, indicators: list[Indicator]) -> None:
+    sheet.write_string(0, 0, title, styles.title)
+    sheet.write_string(1, 0, note, styles.note)
+    head = ENTRY_HEADER_ROW - 1
+    labels = [CODE_LABEL, NAME_LABEL, STATE_LABEL] + [i.name for i in indicators] + [NOTE_LABEL]
+    widths = [9, 12, 9] + [min(max(_width(i.name) * 0.4, 9), 12) for i in indicators] + [16]
+    _header(sheet, styles, head, labels, widths)
+    sheet.set_row(head, 62)
+    unit_fmt = styles.get(fill=_HEADER_FILL, align="center")
+    sheet.write_blank(head + 1, 0, None, unit_fmt)
+    sheet.write_string(head + 1, 1, UNIT_ROW_LABEL, unit_fmt)
+    sheet.write_blank(head + 1, 2, None, unit_fmt)
+    for col, ind in enumerate(indicators, start=3):
+        sheet.write_string(head + 1, col, ind.unit, unit_fmt)
+    sheet.write_blank(head + 1, 3 + len(indicators), None, unit_fmt)
+    sheet.freeze_panes(ENTRY_FIRST_ROW - 1, 3)
+
+
+def _write_unit_row(sheet, styles: _Styles, r: int, row: UnitRow, indicators: list[Indicator], reports: set[str]) -> None:
+    grey = row.state == "carried"
+    text = styles.get(grey=grey)
+    sheet.write_string(r, 0, row.unit.code, text)
+    sheet.write_string(r, 1, row.unit.name, text)
+    sheet.write_string(r, 2, UNIT_STATE[row.state], styles.get(grey=grey, fill=_BEHIND_FILL if row.state == "missing" else None))
+    for col, ind in enumerate(indicators, start=3):
+        # a cell the unit does not fill in is shaded, so staff see it is not theirs to type
+        fill = None if ind.id in reports else _TOTAL_FILL
+        _put(sheet, r, col, row.values.get(ind.id), styles.get(_fmt(ind), grey=grey, fill=fill))
+    note = f"沿用第{row.carried_from}期数据" if row.carried_from else ""
+    sheet.write_string(r, 3 + len(indicators), note, text)
+
+
+def _write_city_sheet(book, styles: _Styles, c: Consolidation, city_code: str, city_name: str) -> None:
+    config = c.config
+    sheet = book.add_worksheet(city_name)
+    indicators = _county_indicators(config)
+    _write_entry_header(sheet, styles, f"{city_name}各县（市、区）填报数据　{_period_title(c)}",
+                        "可直接修改数值后点击“校验”；灰色斜体为沿用上期数据；请勿修改表头和单位代码列。", indicators)
+    rows = [r for r in c.counties if r.unit.city_code == city_code]
+    r = ENTRY_FIRST_ROW - 1
+    for r, row in enumerate(rows, start=ENTRY_FIRST_ROW - 1):
+        _write_unit_row(sheet, styles, r, row, indicators, {i.id for i in config.indicators_for(row.unit)})
+    total = next(t for t in c.cities if t.code == city_code)
+    bold = styles.get(bold=True, fill=_TOTAL_FILL)
+    tr = r + 1
+    sheet.write_blank(tr, 0, None, bold)
+    sheet.write_string(tr, 1, "合计", bold)
+    sheet.write_string(tr, 2, f"已报{total.units_reported}/{total.units_total}", bold)
+    for col, ind in enumerate(indicators, start=3):
+        _put(sheet, tr, col, total.values.get(ind.id), styles.get(_fmt(ind), bold=True, fill=_TOTAL_FILL))
+    sheet.write_blank(tr, 3 + len(indicators), None, bold)
+    _print_setup(sheet, ENTRY_FIRST_ROW - 2, landscape=True, title=city_name)
+
+
+def _write_member_sheet(book, styles: _Styles, c: Consolidation, row: UnitRow) -> None:
+    config = c.config
+    member = next(m for m in config.member_units if m.code == row.unit.code)
+    sheet = book.add_worksheet(member.short_name)
+    indicators = [i for i in config.indicators_for(row.unit) if i.numeric]
+    counted = [i.name for i in indicators if i.source != "counties" and row.unit.code in i.source]
+    shown = [i.name for i in indicators if i.name not in counted]
+    note = "计入全区合计：" + ("、".join(counted) or "无")
+    if shown:
+        note += "；仅作参考（全区合计以县级数据为准）：" + "、".join(shown)
+    _write_entry_header(sheet, styles, f"{member.name}填报数据　{_period_title(c)}", note, indicators)
+    _write_unit_row(sheet, styles, ENTRY_FIRST_ROW - 1, row, indicators, {i.id for i in indicators})
+    _print_setup(sheet, ENTRY_FIRST_ROW - 2, landscape=len(indicators) > 5, title=member.name)
+
+
+# ---- 报送情况, 校验问题, 目标 ------------------------------------------------------------------------
+
+_REMINDER_WIDTH = 90
+_REPORTING_COLUMNS = ["单位代码", "单位名称", "类型", "所属市", "报送状态", "报送时间", "是否逾期", "提交次数", "错误",
+                      "警告", "催报/退回提示文本"]
+
+
+def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
+    sheet = book.add_worksheet(SHEET_REPORTING)
+    sheet.write_string(0, 0, f"报送情况　{_period_title(c)}", styles.title)
+    missing, rejected = len(c.reporting_in("missing")), len(c.reporting_in("rejected"))
+    sheet.write_string(1, 0, f"应报{len(c.reporting)}个，未报{missing}个，被退回{rejected}个；报送截止时间"
+                             f"{chinese_deadline(c.period.deadline)}。提示文本可直接复制发送。", styles.note)
+    _header(sheet, styles, 2, _REPORTING_COLUMNS, [10, 18, 10, 10, 16, 17, 9, 9, 7, 7, _REMINDER_WIDTH])
+    for r, status in enumerate(c.reporting, start=3):
+        fill = _BEHIND_FILL if status.state in ("missing", "rejected") else None
+        text, count = styles.get(fill=fill), styles.get("#,##0", fill=fill)
+        unit = status.unit
+        received = _local_time(status.received_at)
+        cells = [(unit.code, text), (unit.full_name, text), ("县级" if unit.kind == "county" else "成员单位", text),
+                 (unit.city_name or "", text), (REPORT_STATE[status.state], text),
+                 (received if received else (status.received_at or ""), styles.get(_DATETIME, fill=fill)),
+                 ("逾期" if status.late else "", text), (status.submissions, count), (status.errors, count),
+                 (status.warnings, count), (status.reminder, styles.get(fill=fill, wrap=True))]
+        for col, (value, fmt) in enumerate(cells):
+            _put(sheet, r, col, value, fmt)
+        if status.reminder:  # neither Excel nor LibreOffice grows a written row to fit wrapped text
+            sheet.set_row(r, 15 * math.ceil(_width(status.reminder) / _REMINDER_WIDTH))
+    last = max(3, 2 + len(c.reporting))
+    sheet.freeze_panes(3, 2)
+    sheet.autofilter(2, 0, last, len(_REPORTING_COLUMNS) - 1)
+    _print_setup(sheet, 2, landscape=True, title="报送情况")
+
+
+def _local_time(iso: Optional[str]) -> Optional[dt.datetime]:
+    if not iso:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _write_issues(book, styles: _Styles, c: Consolidation) -> None:
+    """Every issue of the period: the CLI's --json rows (unit, file, cell, severity, code,
+    indicator, value, message), with the unit's and the indicator's names for people."""
+    config = c.config
+    sheet = book.add_worksheet(SHEET_ISSUES)
+    sheet.write_string(0, 0, f"校验问题　{_period_title(c)}", styles.title)
+    sheet.write_string(1, 0, f"共{len(c.issues)}条；错误{sum(1 for i in c.issues if i.blocking)}条（错误的报表不计入汇总）。",
+                       styles.note)
+    _header(sheet, styles, 2, ISSUE_COLUMNS, [10, 18, 30, 16, 7, 20, 22, 14, 80])
+    names = {i.id: i.name for i in config.indicators}
+    for r, issue in enumerate(c.issues, start=3):
+        fill = _BEHIND_FILL if issue.blocking else None
+        fmt = styles.get(fill=fill)
+        unit = config.units.get(issue.unit or "")
+        values = [issue.unit or "", unit.full_name if unit else "", issue.file, issue.cell, issue.severity.value,
+                  issue.code.value, names.get(issue.indicator or "", issue.indicator or ""),
+                  "" if issue.value is None else str(issue.value), issue.message]
+        for col, value in enumerate(values):
+            sheet.write_string(r, col, value, styles.get(fill=fill, wrap=True) if col == 8 else fmt)
+        sheet.set_row(r, 15 * max(1, math.ceil(_width(issue.message) / 78)))
+    sheet.freeze_panes(3, 0)
+    sheet.autofilter(2, 0, max(3, 2 + len(c.issues)), len(ISSUE_COLUMNS) - 1)
+    _print_setup(sheet, 2, landscape=True, title="校验问题")
+
+
+def _write_targets(book, styles: _Styles, c: Consolidation) -> None:
+    config = c.config
+    sheet = book.add_worksheet(SHEET_TARGETS)
+    sheet.write_string(0, 0, "目标任务（活动方案，只读）", styles.title)
+    sheet.write_string(1, 0, "目标任务在 config.yaml 中设置；此表仅供查看。", styles.note)
+    _header(sheet, styles, 2, ["活动", "指标", "要求", "目标值", "计量单位", "口径"], [22, 30, 8, 14, 10, 16])
+    r = 2
+    for r, t in enumerate(config.targets, start=3):
+        ind = config.indicator(t.indicator)
+        cells = [(config.activity(ind.activity).short_name, styles.get()), (ind.name, styles.get()),
+                 ("不低于" if t.op == ">=" else "不超过", styles.get()), (t.value, styles.get(_fmt(ind))),
+                 ("" if ind.kind == "ratio" else ind.unit, styles.get()), (_scope_text(config, t.scope), styles.get())]
+        for col, (value, fmt) in enumerate(cells):
+            _put(sheet, r, col, value, fmt)
+    r += 2
+    for ind_id, by_city in config.city_targets.items():
+        ind = config.indicator(ind_id)
+        sheet.write_string(r, 0, f"市级目标：{ind.name}", styles.get(bold=True))
+        for r, (code, value) in enumerate(by_city.items(), start=r + 1):
+            sheet.write_string(r, 0, config.city_names.get(code, code), styles.get())
+            _put(sheet, r, 3, value, styles.get(_fmt(ind)))
+        r += 2
+    sheet.freeze_panes(3, 0)
+    sheet.protect("", {"autofilter": True, "sort": False})
+    _print_setup(sheet, 2, landscape=False, title="目标任务")
+
+
+# ---- reading corrections back ------------------------------------------------------------------------
+
+def read_master_entries(path: Path, config: Config) -> tuple[list[ManualEntry], list[Issue]]:
+    """Read the rows typed into the entry sheets of a master workbook (by label).
+
+    An entry sheet is any sheet whose header row (within the top 10 rows) holds `单位代码`
+    and at least one indicator name from config; each row with a unit code below it is one
+    `ManualEntry`. Text that is not a number, unknown unit codes and figures typed for an
+    indicator the unit does not report come back as issues (with the sheet's cell address).
+
+        >>> entries, issues = read_master_entries(Path("汇总_第2期.xlsx"), config)
+    """
+    from openpyxl import load_workbook
+
+    path = Path(path)
+    entries: list[ManualEntry] = []
+    issues: list[Issue] = []
+    with warnings.catch_warnings():  # openpyxl warns that it drops the data bars it cannot read
+        warnings.simplefilter("ignore", UserWarning)
+        book = load_workbook(path, read_only=True, data_only=True)
+        try:
+            period = _read_period(book)
+            for sheet in book.worksheets:
+                grid = [list(row) for row in sheet.iter_rows(values_only=True)]
+                _read_entry_sheet(config, path.name, sheet.title, grid, period, entries, issues)
+        finally:
+            book.close()
+    return entries, issues
+
+
+def _read_period(book) -> Optional[int]:
+    name = book.defined_names.get("Period")
+    if name is None:
+        return None
+    for title, ref in name.destinations:
+        value = book[title][ref.replace("$", "")].value
+        return int(value) if isinstance(value, (int, float)) else None
+    return None
+
+
+def _by_name(config: Config) -> dict[str, Indicator]:
+    return {_clean(i.name): i for i in config.indicators if not i.derived and i.numeric}
+
+
+def _clean(text: Any) -> str:
+    return unicodedata.normalize("NFKC", str(text)).strip() if text is not None else ""
+
+
+def _read_entry_sheet(config: Config, file: str, title: str, grid: list[list[Any]], period: Optional[int],
+                      entries: list[ManualEntry], issues: list[Issue]) -> None:
+    names = _by_name(config)
+    for h, header in enumerate(grid[:10]):
+        labels = [_clean(v) for v in header]
+        if CODE_LABEL in labels and any(label in names for label in labels):
+            break
+    else:
+        return
+    code_col = labels.index(CODE_LABEL)
+    columns = {col: names[label] for col, label in enumerate(labels) if label in names}
+    for r, cells in enumerate(grid[h + 1:], start=h + 2):
+        code = _code_text(cells[code_col] if code_col < len(cells) else None)
+        if not code:
+            continue
+        unit = config.units.get(code)
+        if unit is None:
+            issues.append(Issue(IssueCode.UNKNOWN_UNIT, Severity.ERROR, file=file, sheet=title, row=r,
+                                column=code_col + 1, value=code, message=f"{cell_address(title, r, code_col + 1)} "
+                                f"单位代码“{code}”不在配置的单位中；请勿修改单位代码列"))
+            continue
+        entries.append(_read_entry_row(config, file, title, r, unit, cells, columns, period, issues))
+
+
+def _code_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _clean(value)
+
+
+def _read_entry_row(config: Config, file: str, title: str, r: int, unit: Unit, cells: list[Any],
+                    columns: dict[int, Indicator], period: Optional[int], issues: list[Issue]) -> ManualEntry:
+    reports = {i.id for i in config.indicators_for(unit)}
+    entry = ManualEntry(unit_code=unit.code, values={}, sheet=title, row=r, period=period)
+    for col, ind in columns.items():
+        raw = cells[col] if col < len(cells) else None
+        where = cell_address(title, r, col + 1)
+        value, issue = _parse_number(raw, ind, file, title, r, col + 1, unit.code)
+        if ind.id not in reports:
+            if value is not None or issue is not None:
+                issues.append(Issue(IssueCode.NOT_REPORTED_BY_UNIT, Severity.WARNING, file=file, sheet=title, row=r,
+                                    column=col + 1, indicator=ind.id, value=raw, unit=unit.code,
+                                    message=f"{where} {unit.full_name}不填报“{ind.name}”，该数已忽略；请清空该单元格"))
+            continue
+        if issue is not None:
+            issues.append(issue)
+        entry.values[ind.id] = value
+        entry.cells[ind.id] = where
+    return entry
+
+
+_UNIT_SUFFIX = re.compile(r"^(?P<num>[+-]?\d+(?:\.\d+)?)\s*(?P<unit>\S*)$")
+
+
+def _parse_number(raw: Any, ind: Indicator, file: str, sheet: str, row: int, col: int,
+                  unit_code: str) -> tuple[Optional[float], Optional[Issue]]:
+    """A typed cell as a number: numbers as they are; text with full-width digits, thousands
+    separators or the indicator's own unit is normalised (with a warning); anything else is an error."""
+    where = cell_address(sheet, row, col)
+    common = dict(file=file, sheet=sheet, row=row, column=col, indicator=ind.id, value=raw, unit=unit_code)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, None
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw), None
+    if isinstance(raw, str):
+        match = _UNIT_SUFFIX.match(_clean(raw).replace(",", ""))
+        if match and match["unit"] in ("", ind.unit):
+            number = float(match["num"])
+            return number, Issue(IssueCode.NORMALISED, Severity.WARNING, **common,
+                                 message=f"{where} “{ind.name}”填写为文字“{raw}”，已按数字 {number:g} 读取；请核对")
+    return None, Issue(IssueCode.NOT_A_NUMBER, Severity.ERROR, **common,
+                       message=f"{where} “{ind.name}”应为数字，现为“{raw}”；请改为数字（单位：{ind.unit}）")
+
+
+# ---- checking corrections ----------------------------------------------------------------------------
+
+def validate_manual_entries(entries: list[ManualEntry], config: Config, consolidation: Optional[Consolidation] = None,
+                            file: str = "") -> list[Issue]:
+    """Check typed rows with the rules that apply to returns: whole numbers for counts, no
+    negatives, min/max, required figures (when the row has any figure), config rules, and —
+    given the consolidation — a cumulative figure below last period's (warning).
+
+    Findings name the sheet's own cells (`南宁市!E5`)."""
+    previous = {r.unit.code: r.previous for r in consolidation.counties + consolidation.members} if consolidation else {}
+    issues: list[Issue] = []
+    for entry in entries:
+        unit = config.units.get(entry.unit_code)
+        if unit is None:
+            continue
+        issues += _cell_checks(entry, unit, config, file)
+        issues += _rule_checks(entry, unit, config, file)
+        issues += _previous_checks(entry, unit, config, previous.get(unit.code, {}), file)
+    return issues
+
+
+def entries_without_errors(entries: list[ManualEntry], issues: Iterable[Issue]) -> list[ManualEntry]:
+    """The entries of units that have no 错误 among `issues` (those may be recorded)."""
+    blocked = {(i.unit, i.sheet) for i in issues if i.blocking}
+    return [e for e in entries if (e.unit_code, e.sheet) not in blocked]
+
+
+def _issue(entry: ManualEntry, ind: Indicator, code: IssueCode, severity: Severity, file: str, message: str) -> Issue:
+    where = entry.cells.get(ind.id, entry.sheet)
+    column = _column_of(where)
+    return Issue(code, severity, f"{where} {message}", file=file, sheet=entry.sheet, row=entry.row, column=column,
+                 indicator=ind.id, value=entry.values.get(ind.id), unit=entry.unit_code)
+
+
+def _column_of(address: str) -> Optional[int]:
+    match = re.search(r"!([A-Z]+)\d+$", address)
+    if not match:
+        return None
+    col = 0
+    for ch in match[1]:
+        col = col * 26 + ord(ch) - 64
+    return col
+
+
+def _cell_checks(entry: ManualEntry, unit: Unit, config: Config, file: str) -> list[Issue]:
+    issues: list[Issue] = []
+    has_any = any(v is not None for v in entry.values.values())
+    for ind in config.indicators_for(unit):
+        if ind.id not in entry.values:
+            continue
+        value = entry.values[ind.id]
+        if value is None:
+            if ind.required and has_any:
+                issues.append(_issue(entry, ind, IssueCode.REQUIRED, Severity.ERROR, file,
+                                     f"“{ind.name}”为必填项；请填写（没有请填0）"))
+            continue
+        issues += _range_checks(entry, ind, value, file)
+    return issues
+
+
+def _range_checks(entry: ManualEntry, ind: Indicator, value: float, file: str) -> list[Issue]:
+    if ind.kind == "count" and not float(value).is_integer():
+        return [_issue(entry, ind, IssueCode.NOT_AN_INTEGER, Severity.ERROR, file,
+                       f"“{ind.name}”应为整数，现为 {value:g}")]
+    lowest = ind.min if ind.min is not None else (0 if ind.kind in ("count", "money") else None)
+    if lowest == 0 and value < 0 and ind.min is None:
+        return [_issue(entry, ind, IssueCode.NEGATIVE, Severity.ERROR, file, f"“{ind.name}”不能为负数（现为 {value:g}）")]
+    if (lowest is not None and value < lowest) or (ind.max is not None and value > ind.max):
+        bounds = f"{'' if lowest is None else f'{lowest:g}'}～{'' if ind.max is None else f'{ind.max:g}'}"
+        return [_issue(entry, ind, IssueCode.OUT_OF_RANGE, Severity.ERROR, file,
+                       f"“{ind.name}”为 {value:g}，超出允许范围 {bounds}")]
+    return []
+
+
+_COMPARE_TEXT = {"<=": "不大于", "<": "小于", ">=": "不小于", ">": "大于", "=": "等于", "<>": "不等于"}
+
+
+def _rule_checks(entry: ManualEntry, unit: Unit, config: Config, file: str) -> list[Issue]:
+    issues: list[Issue] = []
+    values = {k: v for k, v in entry.values.items()}
+    for rule in config.rules_for(unit):
+        if expr.evaluate(rule.expr, values) is not False:
+            continue
+        first = config.indicator(expr.names(rule.expr)[0])
+        left = expr.evaluate(rule.expr.left, values) if isinstance(rule.expr, expr.Binary) else None
+        issues.append(_issue(entry, first, IssueCode.RULE_FAILED, rule.severity, file, _rule_message(config, rule, left, values)))
+    return issues
+
+
+def _rule_message(config: Config, rule, left: Optional[float], values: dict) -> str:
+    if rule.message:
+        return rule.message.format(value=f"{left:g}" if isinstance(left, (int, float)) else left)
+    node = rule.expr
+    if isinstance(node, expr.Binary) and node.op in _COMPARE_TEXT and isinstance(node.left, expr.Name) \
+            and isinstance(node.right, expr.Name):
+        a, b = config.indicator(node.left.id), config.indicator(node.right.id)
+        return (f"“{a.name}”（{values[a.id]:g}）应{_COMPARE_TEXT[node.op]}“{b.name}”（{values[b.id]:g}）；"
+                f"请核对（规则 {rule.id}）")
+    return f"不满足校验规则 {rule.id}（{rule.check}）；请核对"
+
+
+def _previous_checks(entry: ManualEntry, unit: Unit, config: Config, previous: dict, file: str) -> list[Issue]:
+    issues = []
+    for ind_id, value in entry.values.items():
+        before = previous.get(ind_id)
+        if value is not None and before is not None and value < before - 1e-9:
+            ind = config.indicator(ind_id)
+            issues.append(_issue(entry, ind, IssueCode.BELOW_PREVIOUS, Severity.WARNING, file,
+                                 f"“{ind.name}”为截至本期累计数，{value:g} 小于上期的 {before:g}；请核对"))
+    return issues
