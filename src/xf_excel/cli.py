@@ -238,8 +238,10 @@ def consolidate_cmd(obj: _Context, period: int, out_file: str | None) -> None:
 @main.command("brief")
 @click.option("--period", "-p", type=int, required=True, help="Reporting period.")
 @click.option("--out", "out_dir", default="out/简报", show_default=True, help="Folder for the briefing.")
+@click.option("--date", "issue_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Date printed on the masthead (default: today).")
 @click.pass_obj
-def brief_cmd(obj: _Context, period: int, out_dir: str) -> None:
+def brief_cmd(obj: _Context, period: int, out_dir: str, issue_date) -> None:
     """Write the briefing of a period: Word (.docx), Markdown and charts.
 
     \b
@@ -248,7 +250,8 @@ def brief_cmd(obj: _Context, period: int, out_dir: str) -> None:
     """
     from .pipeline import brief, consolidate_period
 
-    result = brief(consolidate_period(obj.config, period, obj.archive), out_dir)
+    result = brief(consolidate_period(obj.config, period, obj.archive), out_dir,
+                   issue_date=issue_date.date() if issue_date else None)
     paths = [str(p) for p in getattr(result, "paths", [])]
     notes = list(getattr(result, "notes", []))
     obj.emit({"period": period, "files": paths, "notes": notes},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -248,11 +249,12 @@ def write_master_workbook(consolidation, out_path: str | Path) -> Path:
     return write_master(consolidation, Path(out_path))
 
 
-def brief(consolidation, out_dir: str | Path):
-    """Write the briefing (.docx, .md, charts) for a consolidation."""
+def brief(consolidation, out_dir: str | Path, issue_date: Optional[dt.date] = None):
+    """Write the briefing (.docx, .md, charts) for a consolidation, dated `issue_date`
+    (default: the day the consolidation was made)."""
     from .report import render_briefing
 
-    return render_briefing(consolidation, Path(out_dir))
+    return render_briefing(consolidation, Path(out_dir), issue_date=issue_date)
 
 
 @dataclass
@@ -308,13 +310,14 @@ def run_demo(config: Config, out_dir: str | Path, seed: int = 2020, periods: Opt
     intake reads them, and the master workbook and the briefing are written.
 
     Starts from an empty archive in `out_dir` every time; deterministic for a seed."""
-    from .demo import simulate, write_inbox
+    from .demo import campaign_of, simulate, write_inbox
 
     out_dir = Path(out_dir)
     archive_path = out_dir / "档案库.sqlite"
     for stale in (archive_path, Path(str(archive_path) + "-wal"), Path(str(archive_path) + "-shm")):
         stale.unlink(missing_ok=True)
     sim = simulate(config, seed=seed, units=units)
+    config = campaign_of(sim)
     results = []
     for number in periods or [p.number for p in config.periods]:
         folder = out_dir / f"第{number}期"
@@ -326,7 +329,8 @@ def run_demo(config: Config, out_dir: str | Path, seed: int = 2020, periods: Opt
             reports.append(intake_inbox(config, inbox, number, archive_path, folder / "3_退回"))
         consolidation = consolidate_period(config, number, archive_path)
         master = write_master_workbook(consolidation, folder / f"4_{master_filename(config, number)}")
-        briefing = brief(consolidation, folder / "5_简报")
+        # dated as the office would have issued it: the day of the period's deadline
+        briefing = brief(consolidation, folder / "5_简报", issue_date=config.period(number).deadline.date())
         result = DemoPeriod(number, len(forms), reports, consolidation, master, briefing, folder)
         results.append(result)
         if on_period:
