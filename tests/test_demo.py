@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xf_excel import demo, expr
+from xf_excel import demo, expr, fill
 from xf_excel.config import load_config
 from xf_excel.forms import form_filename, write_form
 from xf_excel.normalize import parse_number
@@ -253,7 +253,7 @@ def test_quirk_texts_normalise_to_the_figure(config, sim):
                     continue
                 indicator = next(i for i in config.indicators if i.name == name)
                 value = sim.figures[code][period][indicator.id]
-                typed = demo._typed(value, kind, indicator.unit)
+                typed = fill._typed(value, kind, indicator.unit)
                 parsed = parse_number(typed, indicator.kind, indicator.unit)
                 assert parsed.code is None and parsed.number == pytest.approx(value), (quirk, typed)
                 checked[kind] += 1
