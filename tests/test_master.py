@@ -200,12 +200,12 @@ def test_locked_target_is_written_beside(consolidation, tmp_path, monkeypatch):
             raise PermissionError(13, "The process cannot access the file", str(dst))
         return real_replace(src, dst)
 
-    monkeypatch.setattr(master.os, "replace", excel_holds)
+    monkeypatch.setattr(os, "replace", excel_holds)
     written = write_master(c, target)
-    assert written == tmp_path / "汇总(1).xlsx"
+    assert written == tmp_path / "汇总 (1).xlsx"
     assert target.read_bytes() == b"open in Excel"
     assert load_workbook(written).sheetnames[0] == "首页"
-    assert not list(tmp_path.glob(".~xf-*"))
+    assert not list(tmp_path.glob(".~*"))
 
 
 # ---- corrections typed into the master --------------------------------------------------------------

@@ -71,6 +71,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     fd, tmp_name = tempfile.mkstemp(prefix=".~" + path.stem[:40], suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    _use_default_permissions(tmp)
     try:
         write(tmp)
         with open(tmp, "rb") as handle:
@@ -79,6 +80,14 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _use_default_permissions(path: Path) -> None:
+    """mkstemp creates files readable by their owner only; outputs on a shared folder must
+    be readable by colleagues, as any file the user saves would be."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def _replace(tmp: Path, path: Path) -> Path:
