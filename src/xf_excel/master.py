@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
-import tempfile
 import unicodedata
 import warnings
 from pathlib import Path
@@ -40,6 +38,7 @@ from .consolidate import (
     Consolidation, ManualEntry, UnitRow, chinese_date, chinese_deadline, record_manual_entries,
 )
 from .issues import Issue, IssueCode, Severity, cell_address
+from .locking import atomic_write
 
 __all__ = [
     "write_master", "read_master_entries", "validate_manual_entries", "entries_without_errors",
@@ -76,33 +75,20 @@ def write_master(consolidation: Consolidation, path: Path, *, inbox_folder: str 
         >>> write_master(consolidate(archive, config, 2), Path("out/汇总_第2期.xlsx"))
         PosixPath('out/汇总_第2期.xlsx')
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    folders = (str(inbox_folder), str(output_folder if output_folder is not None else path.parent.resolve()))
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".~xf-", suffix=".xlsx")
-    os.close(fd)
-    try:
-        _build(consolidation, temp, folders)
-        return _move_into_place(Path(temp), path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
-
-
-def _move_into_place(temp: Path, path: Path) -> Path:
-    candidates = [path] + [path.with_name(f"{path.stem}({n}){path.suffix}") for n in range(1, 100)]
-    for candidate in candidates:
-        try:
-            os.replace(temp, candidate)
-            return candidate
-        except PermissionError:  # open in Excel: Windows refuses to replace it; write beside it
-            continue
-    raise PermissionError(f"无法写入 {path}（文件被占用）；请关闭已打开的汇总表后重试")
+    folders = (str(inbox_folder), str(output_folder if output_folder is not None else Path(path).parent.resolve()))
+    return atomic_write(path, lambda temp: _build(consolidation, str(temp), folders))
 
 
 def _build(c: Consolidation, filename: str, folders: tuple[str, str]) -> None:
     book = xlsxwriter.Workbook(filename, {"strings_to_numbers": False, "strings_to_formulas": False,
                                           "strings_to_urls": False})
+    add_master_sheets(book, c, folders)
+    book.close()
+
+
+def add_master_sheets(book: xlsxwriter.Workbook, c: Consolidation, folders: tuple[str, str]) -> None:
+    """Write every sheet of the master workbook into an open XlsxWriter book (the .xlsm
+    builder adds its buttons and VBA project to the same book). `folders`: (inbox, output)."""
     styles = _Styles(book)
     _write_home(book, styles, c, folders)
     _write_region(book, styles, c)
@@ -114,7 +100,6 @@ def _build(c: Consolidation, filename: str, folders: tuple[str, str]) -> None:
     _write_reporting(book, styles, c)
     _write_issues(book, styles, c)
     _write_targets(book, styles, c)
-    book.close()
 
 
 class _Styles:
@@ -634,7 +619,7 @@ def read_master_entries(path: Path, config: Config) -> tuple[list[ManualEntry], 
             period = _read_period(book)
             for sheet in book.worksheets:
                 grid = [list(row) for row in sheet.iter_rows(values_only=True)]
-                _read_entry_sheet(config, path.name, sheet.title, grid, period, entries, issues)
+                read_entry_sheet(config, path.name, sheet.title, grid, period, entries, issues)
         finally:
             book.close()
     return entries, issues
@@ -658,8 +643,11 @@ def _clean(text: Any) -> str:
     return unicodedata.normalize("NFKC", str(text)).strip() if text is not None else ""
 
 
-def _read_entry_sheet(config: Config, file: str, title: str, grid: list[list[Any]], period: Optional[int],
+def read_entry_sheet(config: Config, file: str, title: str, grid: list[list[Any]], period: Optional[int],
                       entries: list[ManualEntry], issues: list[Issue]) -> None:
+    """Read one entry sheet's typed rows (a city's counties or a member unit) from its cell
+    grid, by label; appends to `entries` and `issues`. Sheets that are not entry sheets
+    (no 单位代码 header beside indicator names) are left alone."""
     names = _by_name(config)
     for h, header in enumerate(grid[:10]):
         labels = [_clean(v) for v in header]
