@@ -254,6 +254,16 @@ def test_cities_table_ranked_with_shares(small):
     assert cities["sentence"].startswith(f"从运营专柜数看，排名前一位的是西城市（{west}个）；排名后一位的是东城市（{east}个）")
 
 
+def test_cities_without_figures_are_not_ranked_in_words(small_config):
+    """A city whose counties sent nothing yet is named apart, not placed among the first three."""
+    counties = {code: values for code, values in COUNTIES.items() if code.startswith("9902")}
+    c = make_consolidation(small_config, 3, counties)
+    sentence = build_context(c)["cities"]["sentence"]
+    west = sum(COUNTIES[code]["counters"] for code in ("990201", "990202", "990203"))
+    assert sentence.startswith(f"从运营专柜数看，排名前一位的是西城市（{west}个）；东城市暂无数据")
+    assert "东城市（" not in sentence
+
+
 def test_missing_units_grouped_by_city_and_data_problems_counted(small_config):
     c = small_consolidation(small_config, missing=["990102", "990202", "990203", "M1"], rejected=["990201"], issues=[
         Issue(IssueCode.NOT_A_NUMBER, Severity.ERROR, "x", unit="990201"),

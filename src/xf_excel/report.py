@@ -290,11 +290,16 @@ def _ranking_sentence(config: Config, indicator: Indicator, ranked) -> str:
         extra = f"，完成目标任务的{fmt_percent(r.completion)}" if r.completion is not None else ""
         return f"{r.name}（{shown}{extra}）"
 
-    size = 3 if len(ranked) >= 6 else max(1, len(ranked) // 2)
-    top, bottom = ranked[:size], ranked[-size:] if len(ranked) > size else []
-    text = f"从{indicator.name}看，排名前{cn_numeral(len(top))}位的是" + "、".join(item(r) for r in top)
+    # only cities with a figure are ranked in words; those without are named apart
+    with_data = [r for r in ranked if r.value is not None]
+    without = [r.name for r in ranked if r.value is None]
+    size = 3 if len(with_data) >= 6 else max(1, len(with_data) // 2)
+    top, bottom = with_data[:size], with_data[-size:] if len(with_data) > size else []
+    text = f"从{indicator.name}看，排名前{cn_numeral(len(top))}位的是" + "、".join(item(r) for r in top) if top else ""
     if bottom:
         text += "；排名后" + cn_numeral(len(bottom)) + "位的是" + "、".join(item(r) for r in bottom)
+    if without:
+        text += ("；" if text else "") + f"{'、'.join(without)}暂无数据"
     behind = [r.name for r in ranked if r.behind]
     if behind:
         text += f"；{'、'.join(behind)}的完成进度低于时间进度"
