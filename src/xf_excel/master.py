@@ -266,7 +266,9 @@ def _region_rows(c: Consolidation) -> list[dict[str, Any]]:
 
 def _source_text(config: Config, ind: Indicator) -> str:
     if ind.compute:
-        return "计算：" + ind.compute
+        # the formula in the indicators' Chinese names, as staff know them
+        text = expr.to_excel(ind.compute_expr, lambda name: f"「{config.indicator(name).name}」")
+        return "计算：" + text.replace("*", "×").replace("/", "÷")
     if ind.count_meeting:
         return "计算：达标县数"
     if ind.source == "counties":
