@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xf_excel.config import parse_config
-from xf_excel.consolidate import ManualEntry, consolidate, record_manual_entries
+from xf_excel.consolidate import ManualEntry, consolidate, record_manual_entries, status_text
 from xf_excel.issues import Issue, IssueCode, Severity
 from xf_excel.store import Archive, NewSubmission
 
@@ -274,6 +274,19 @@ def test_reporting_states_counts_and_late_flag(archive):
     assert (status[B].state, status[B].late, status[B].warnings, status[B].errors) == ("warned", True, 1, 0)
     assert (status[D].state, status[D].errors, status[D].submissions) == ("rejected", 1, 1)
     assert (status[E].state, status[E].received_at, status[E].late) == ("missing", None, False)
+
+
+def test_status_text_counts_states_and_lists_reminders(archive):
+    submit(archive, A, 2, {"built": 1, "operating": 1}, at="2020-09-14T11:59:00")
+    submit(archive, B, 2, {"built": 1, "operating": 1}, at="2020-09-14T12:30:00", issues=[_warning(B)])
+    submit(archive, D, 2, {"built": 1, "operating": 5}, accepted=False, issues=[_error(D)])
+    c = consolidate(archive, mini_config(), 2, now=NOW)
+    lines = status_text(c).splitlines()
+    assert lines[:6] == ["第2期（截至9月11日）报送情况：", "  已接收：1 个", "  已接收（有警告）：1 个",
+                         "  已退回待重报：1 个", "  未报送：3 个", f"  逾期报送：1 个（{c.config.unit(B).full_name}）"]
+    reminders = [line for line in lines if line.startswith("【")]
+    assert reminders == [f"【{c.config.unit(code).full_name}】{state}" for code, state in (
+        (D, "已退回待重报"), (E, "未报送"), ("BM01", "未报送"), ("BM02", "未报送"))]
 
 
 def test_resubmission_after_rejection_is_accepted(archive):

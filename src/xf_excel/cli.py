@@ -190,30 +190,16 @@ def status(obj: _Context, period: int) -> None:
     Example:
       xf-excel status --period 2
     """
+    from .consolidate import status_text
     from .pipeline import consolidate_period
 
     c = consolidate_period(obj.config, period, obj.archive)
     payload = {"period": period, "reporting": [
         {"unit": r.unit.code, "name": r.unit.full_name, "state": r.state, "received_at": r.received_at,
          "late": r.late, "errors": r.errors, "warnings": r.warnings, "reminder": r.reminder} for r in c.reporting]}
-    obj.emit(payload, render_status(c))
+    obj.emit(payload, status_text(c))
     missing = any(r.state in ("missing", "rejected") for r in c.reporting)
     click.get_current_context().exit(EXIT_ISSUES if missing else EXIT_OK)
-
-
-def render_status(c) -> str:
-    by_state: dict[str, list] = {}
-    for r in c.reporting:
-        by_state.setdefault(r.state, []).append(r)
-    names = {"accepted": "已接收", "warned": "已接收（有警告）", "rejected": "已退回待重报", "missing": "未报送"}
-    lines = [f"第{c.period.number}期（截至{c.period.cutoff:%m月%d日}）报送情况："]
-    lines += [f"  {names[k]}：{len(by_state.get(k, []))} 个" for k in names]
-    late = [r for r in c.reporting if r.late]
-    if late:
-        lines.append(f"  逾期报送：{len(late)} 个")
-    for r in by_state.get("missing", []) + by_state.get("rejected", []):
-        lines += ["", f"【{r.unit.full_name}】{names[r.state]}", f"  {r.reminder}"]
-    return "\n".join(lines)
 
 
 @main.command("consolidate")
@@ -340,6 +326,15 @@ def render_demo_summary(results, out_dir: Path) -> str:
               f"  档案库    {out_dir / '档案库.sqlite'}"]
     return "\n".join(lines)
 
+
+def _register_excel_commands() -> None:
+    from .cli_excel import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register_excel_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -22,7 +22,7 @@ from .issues import Issue, Severity
 from .store import Archive, NewSubmission, Submission
 
 __all__ = [
-    "UnitRow", "AreaTotals", "Progress", "CityProgress", "ReportingStatus", "Consolidation", "consolidate",
+    "UnitRow", "AreaTotals", "status_text", "Progress", "CityProgress", "ReportingStatus", "Consolidation", "consolidate",
     "ManualEntry", "record_manual_entries", "chinese_date", "chinese_deadline",
 ]
 
@@ -433,6 +433,22 @@ def _when(iso: str) -> dt.datetime:
     """An archived ISO time as local wall-clock time (aware times converted to this machine's zone)."""
     moment = dt.datetime.fromisoformat(iso)
     return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
+
+
+_STATE_NAMES = {"accepted": "已接收", "warned": "已接收（有警告）", "rejected": "已退回待重报", "missing": "未报送"}
+
+
+def status_text(c: Consolidation) -> str:
+    """报送情况 as plain text: counts by state, then each missing or returned unit with its
+    ready-to-send reminder (what `xf-excel status` prints and the demo saves per period)."""
+    lines = [f"第{c.period.number}期（截至{chinese_date(c.period.cutoff)}）报送情况："]
+    lines += [f"  {name}：{len(c.reporting_in(state))} 个" for state, name in _STATE_NAMES.items()]
+    late = [r for r in c.reporting if r.late]
+    if late:
+        lines.append(f"  逾期报送：{len(late)} 个（{'、'.join(r.unit.full_name for r in late)}）")
+    for r in c.reporting_in("missing", "rejected"):
+        lines += ["", f"【{r.unit.full_name}】{_STATE_NAMES[r.state]}", f"  {r.reminder}"]
+    return "\n".join(lines)
 
 
 def chinese_date(day: dt.date) -> str:

@@ -310,6 +310,7 @@ def run_demo(config: Config, out_dir: str | Path, seed: int = 2020, periods: Opt
     intake reads them, and the master workbook and the briefing are written.
 
     Starts from an empty archive in `out_dir` every time; deterministic for a seed."""
+    from .consolidate import status_text
     from .demo import campaign_of, simulate, write_inbox
 
     out_dir = Path(out_dir)
@@ -331,6 +332,7 @@ def run_demo(config: Config, out_dir: str | Path, seed: int = 2020, periods: Opt
         master = write_master_workbook(consolidation, folder / f"4_{master_filename(config, number)}")
         # dated as the office would have issued it: the day of the period's deadline
         briefing = brief(consolidation, folder / "5_简报", issue_date=config.period(number).deadline.date())
+        (folder / "6_报送情况.txt").write_text(status_text(consolidation) + "\n", encoding="utf-8")
         result = DemoPeriod(number, len(forms), reports, consolidation, master, briefing, folder)
         results.append(result)
         if on_period:
