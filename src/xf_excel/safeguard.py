@@ -1,0 +1,469 @@
+"""Cheap structural checks on a received file's bytes, before any reader parses it.
+
+A workbook is a zip of XML parts, and every reader trusts it more than it should: none
+bounds the decompressed size, python-calamine aborts the process on a cell far out in the
+grid or a huge shared-string count, and XML parsers differ on DTDs. So, in the parent and
+on the bytes only:
+
+- the zip: its central directory is sane (member count read from the end record before
+  anything is built), no duplicate part names, only stored/deflated members, and every
+  member is stream-decompressed against a byte budget (headers are not trusted);
+- every XML part: no DTD or entity declaration (`<!DOCTYPE`, `<!ENTITY`), an
+  ASCII-compatible encoding;
+- the workbook: its part is present; sheets are found through the relationships
+  (transitional or Strict OOXML);
+- every sheet: the declared dimension and every cell/row reference lie inside Excel's
+  grid (1,048,576 rows × XFD), and the sheet stays within a return's size (rows, cells);
+- the shared strings: the declared count is sane.
+
+A problem is a `Refusal` (an IssueCode and a Chinese reason), never an exception.
+The checks are a first filter, not the guarantee: parsing still happens in a guarded
+child process (`reader.py`).
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from typing import Literal, Optional, Union
+
+import olefile
+from defusedxml import ElementTree as SafeET
+
+from .issues import IssueCode
+
+__all__ = ["Limits", "Refusal", "WorkbookFacts", "XlsFacts", "inspect_ooxml", "inspect_xls",
+           "open_zip", "unpack_zip", "EXCEL_MAX_ROWS", "EXCEL_MAX_COLUMNS"]
+
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384   # XFD
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large a received file may be. A return is a few dozen KB: a 填报 sheet of ~50
+    rows and a 专柜明细 sheet of up to a few hundred; the caps leave ample room."""
+
+    max_members: int = 1_000                 # parts in a workbook (or files in a zip archive)
+    max_unpacked_bytes: int = 64 << 20       # all parts together, decompressed
+    max_rows: int = 20_000                   # per sheet, counting cells that hold something
+    max_cells: int = 2_000_000               # rows × columns a sheet spans
+    max_shared_strings: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a file is not read: the issue code, what is wrong (Chinese, completes the
+    sentence "文件「x」…"), and optionally what the sender should do instead."""
+
+    code: IssueCode
+    reason: str
+    advice: str = ""
+
+
+@dataclass
+class WorkbookFacts:
+    """What the checks learnt about an OOXML workbook that passed them."""
+
+    kind: Literal["xlsx", "xlsm"]
+    sheet_parts: dict[str, str] = field(default_factory=dict)   # sheet name -> worksheet part
+    sheet_xml: dict[str, bytes] = field(default_factory=dict)   # sheet name -> its (checked) XML
+    has_macros: bool = False        # vbaProject.bin or an XLM macro sheet
+    strict: bool = False            # Strict OOXML (ISO 29500 namespaces)
+    reader_content: Optional[bytes] = None   # the package to parse instead of the original, if rewritten
+
+
+@dataclass
+class XlsFacts:
+    """What the checks learnt about a legacy .xls (compound file) workbook."""
+
+    has_macros: bool = False
+
+
+Checked = Union[WorkbookFacts, Refusal]
+
+_ZIP_END = b"PK\x05\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_TYPICAL_CENTRAL_ENTRY = 160
+_BINARY_SUFFIXES = (".bin", ".png", ".jpeg", ".jpg", ".gif", ".emf", ".wmf", ".bmp", ".tif",
+                    ".tiff", ".wdp", ".jfif", ".svgz")
+_SAFE_ENCODINGS = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin1", "latin-1",
+                   "windows-1252", "cp1252", "gbk", "gb2312", "gb18030", "cp936"}
+_DECLARATION = re.compile(rb"<!(?!--|\[CDATA\[)")          # DOCTYPE, ENTITY, ELEMENT …
+_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._\-]+)")
+
+_ADVICE_RESAVE = "请对方用 Excel 打开报表，另存为 .xlsx 格式后重新发送。"
+_ADVICE_TRIM = "请对方删除表格下方或右侧多余的行列（选中后右键“删除”），保存后重新发送。"
+
+
+# --------------------------------------------------------------------------- zip layer
+
+
+def open_zip(content: bytes, limits: Limits = Limits()) -> Union[zipfile.ZipFile, Refusal]:
+    """Open a zip after checking, from its end record, that the member count is bounded
+    (so a crafted directory of millions of entries is refused before it is built)."""
+    declared = _declared_members(content)
+    if declared is not None and declared > limits.max_members:
+        return Refusal(IssueCode.UNSAFE_FILE, f"包含 {declared} 个压缩成员，超过上限 {limits.max_members}")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except Exception as error:                 # zipfile on hostile bytes: any failure means unreadable
+        return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（压缩结构不完整）",
+                       "文件可能没有下载或保存完整，请对方重新导出后发送。" + _detail(error))
+    if len(archive.infolist()) > limits.max_members:
+        return Refusal(IssueCode.UNSAFE_FILE, f"包含 {len(archive.infolist())} 个压缩成员，超过上限 {limits.max_members}")
+    return archive
+
+
+def unpack_zip(archive: zipfile.ZipFile, limits: Limits = Limits()) -> Union[dict[str, bytes], Refusal]:
+    """Every member's bytes (directories left out), decompressed as a stream against
+    `limits.max_unpacked_bytes`: declared sizes are checked first, actual ones as they come."""
+    infos = [info for info in archive.infolist() if not info.is_dir()]
+    refusal = _check_members(infos, limits)
+    if refusal:
+        return refusal
+    budget, members = limits.max_unpacked_bytes, {}
+    for info in infos:
+        # zipfile stops at the declared size (and then checks the CRC), so a member that
+        # lies about its size is cut short and refused; the budget counts actual bytes.
+        data = _read_member(archive, info, budget)
+        if isinstance(data, Refusal):
+            return data
+        budget -= len(data)
+        members[info.filename] = data
+    return members
+
+
+def _declared_members(content: bytes) -> Optional[int]:
+    """The member count the zip's end record declares (zip64 aware), or None if absent."""
+    end = content.rfind(_ZIP_END, max(0, len(content) - 65_557))
+    if end < 0 or end + 22 > len(content):
+        return None
+    entries, directory_size = struct.unpack_from("<HI", content, end + 10)
+    if entries == 0xFFFF and end >= 20 and content[end - 20:end - 16] == _ZIP64_LOCATOR:
+        (offset,) = struct.unpack_from("<Q", content, end - 12)
+        if offset + 56 <= len(content):
+            (entries,) = struct.unpack_from("<Q", content, offset + 32)
+    # zipfile reads entries until the directory's size is used up, whatever the count says:
+    # bound the count by the size too (an entry is 46 bytes plus a name of ~100 bytes).
+    return max(entries, directory_size // _TYPICAL_CENTRAL_ENTRY)
+
+
+def _check_members(infos: list[zipfile.ZipInfo], limits: Limits) -> Optional[Refusal]:
+    folded = [info.filename.lower() for info in infos]
+    if len(set(folded)) != len(folded):
+        return Refusal(IssueCode.UNSAFE_FILE, "内部有重名的部件（同一部件出现两次）")
+    for info in infos:
+        if info.flag_bits & 0x1:
+            return Refusal(IssueCode.ENCRYPTED_FILE, "设有压缩密码", "请对方取消密码后重新发送。")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            return Refusal(IssueCode.UNREADABLE_FILE, "使用了 Excel 不使用的压缩方式", _ADVICE_RESAVE)
+    declared = sum(info.file_size for info in infos)
+    if declared > limits.max_unpacked_bytes:
+        return _bomb(declared, limits)
+    return None
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> Union[bytes, Refusal]:
+    if info.file_size > budget:
+        return _bomb(info.file_size, None)
+    try:
+        data = archive.read(info)
+        if len(data) > budget:
+            return _bomb(len(data), None)
+        return data
+    except Exception as error:                 # CRC mismatch, truncated data, bad deflate stream …
+        return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（压缩数据出错）",
+                       "文件可能没有下载或保存完整，请对方重新导出后发送。" + _detail(error))
+
+
+def _bomb(size: int, limits: Optional[Limits]) -> Refusal:
+    cap = f"，上限 {limits.max_unpacked_bytes >> 20} MB" if limits else ""
+    return Refusal(IssueCode.UNSAFE_FILE, f"解压后超过 {size >> 20} MB{cap}（远大于正常报表，疑似“压缩炸弹”）",
+                   _ADVICE_RESAVE)
+
+
+def _detail(error: BaseException) -> str:
+    return f"（技术信息：{type(error).__name__}: {str(error)[:80]}）"
+
+
+# --------------------------------------------------------------------------- xml layer
+
+
+def _xml_refusal(name: str, data: bytes) -> Optional[Refusal]:
+    """A DTD/entity declaration or an ASCII-incompatible encoding in an XML part."""
+    if name.lower().endswith(_BINARY_SUFFIXES):
+        return None
+    head = data[:256]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:4]:
+        return Refusal(IssueCode.UNSAFE_FILE, f"部件 {name} 使用了非常规的文字编码（UTF-16/32）", _ADVICE_RESAVE)
+    if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return None
+    if _DECLARATION.search(data):
+        return Refusal(IssueCode.UNSAFE_FILE, f"部件 {name} 含有文档类型或实体声明（DTD/ENTITY，可被用于攻击）",
+                       _ADVICE_RESAVE)
+    encoding = _ENCODING.match(head)
+    if encoding and encoding.group(1).decode("ascii").lower() not in _SAFE_ENCODINGS:
+        return Refusal(IssueCode.UNSAFE_FILE, f"部件 {name} 使用了非常规的文字编码 {encoding.group(1).decode()}",
+                       _ADVICE_RESAVE)
+    return None
+
+
+def _parse(data: bytes):
+    """Parse a small, already-checked XML part (defusedxml refuses DTDs once more)."""
+    return SafeET.fromstring(data)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+# --------------------------------------------------------------------------- workbook
+
+
+_STRICT_MAIN = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+_SHEET_TYPES = ("worksheet", "xlMacrosheet", "xlIntlMacrosheet", "dialogsheet", "chartsheet")
+_MACRO_TYPES = ("xlMacrosheet", "xlIntlMacrosheet")
+
+
+def inspect_ooxml(content: bytes, limits: Limits = Limits()) -> Checked:
+    """Check an .xlsx/.xlsm byte string before parsing; return its facts or a Refusal."""
+    archive = open_zip(content, limits)
+    if isinstance(archive, Refusal):
+        return archive
+    members = unpack_zip(archive, limits)
+    if isinstance(members, Refusal):
+        return members
+    for name, data in members.items():
+        refusal = _xml_refusal(name, data)
+        if refusal:
+            return refusal
+    try:
+        return _inspect_parts(members, limits)
+    except (SafeET.ParseError, ValueError, KeyError, UnicodeDecodeError) as error:
+        return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（工作簿结构出错）",
+                       "请对方用 Excel 打开确认无误后，另存为 .xlsx 重新发送。" + _detail(error))
+
+
+def _inspect_parts(members: dict[str, bytes], limits: Limits) -> Checked:
+    workbook_part = "xl/workbook.xml"
+    if workbook_part not in members:
+        return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（缺少工作簿部分）",
+                       "请对方用 Excel 打开确认无误后，另存为 .xlsx 重新发送。")
+    workbook = _parse(members[workbook_part])
+    if _local(workbook.tag) != "workbook":
+        return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（工作簿部分内容不对）", _ADVICE_RESAVE)
+    relations = _relations(members.get("xl/_rels/workbook.xml.rels"), "xl")
+    sheet_parts, macro_parts, macro_ids = {}, [], set()
+    for sheet in workbook.iter():
+        if _local(sheet.tag) != "sheet":
+            continue
+        rel_id = next((v for k, v in sheet.attrib.items() if _local(k) == "id" and k.startswith("{")), None)
+        kind, target = relations.get(rel_id, ("", ""))
+        if kind == "worksheet":
+            sheet_parts[sheet.get("name", "")] = target
+        elif kind in _MACRO_TYPES:
+            macro_parts.append(target)
+            macro_ids.add(rel_id)
+    names = list(members)
+    has_macros = bool(macro_parts) or any(n.lower().endswith("vbaproject.bin") or n.startswith("xl/macrosheets/")
+                                          for n in names)
+    for part in _sheet_like_parts(names, relations):
+        refusal = check_sheet(_sheet_label(part, sheet_parts), members.get(part, b""), limits)
+        if refusal:
+            return refusal
+    shared = next((t for k, t in relations.values() if k == "sharedStrings"), "xl/sharedStrings.xml")
+    refusal = _check_shared_strings(members.get(shared, b""), limits)
+    if refusal:
+        return refusal
+    kind = "xlsm" if has_macros or _macro_enabled(members.get("[Content_Types].xml", b"")) else "xlsx"
+    return WorkbookFacts(kind=kind, sheet_parts=sheet_parts, has_macros=has_macros,
+                         sheet_xml={name: members[part] for name, part in sheet_parts.items() if part in members},
+                         strict=workbook.tag.startswith("{" + _STRICT_MAIN),
+                         reader_content=_without_macro_sheets(members, macro_ids) if macro_ids else None)
+
+
+_SHEET_ENTRY = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sheet\b[^>]*>")
+_ENTRY_ID = re.compile(rb"\s[A-Za-z_][\w.\-]*:id\s*=\s*[\"']([^\"']*)[\"']")
+
+
+def _without_macro_sheets(members: dict[str, bytes], macro_ids: set[str]) -> bytes:
+    """The package again, minus the XLM macro sheets' entries in workbook.xml.
+
+    calamine refuses a whole workbook that lists a sheet of the xlMacrosheet relationship
+    type ("Cannot detect file format"); a macro sheet is never data for us, so the reader
+    gets the workbook without it (the file is still flagged as having macros)."""
+    def keep(entry: re.Match) -> bytes:
+        found = _ENTRY_ID.search(entry.group(0))
+        return b"" if found and found.group(1).decode("utf-8", "replace") in macro_ids else entry.group(0)
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, _SHEET_ENTRY.sub(keep, data) if name == "xl/workbook.xml" else data)
+    return out.getvalue()
+
+
+def _relations(data: Optional[bytes], base: str) -> dict[str, tuple[str, str]]:
+    """Relationship id -> (type's last segment, target part name), for either OOXML flavour."""
+    if not data:
+        return {}
+    found = {}
+    for rel in _parse(data).iter():
+        if _local(rel.tag) == "Relationship" and rel.get("TargetMode") != "External":
+            target = rel.get("Target", "")
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+            found[rel.get("Id")] = (rel.get("Type", "").rsplit("/", 1)[-1], part)
+    return found
+
+
+def _sheet_like_parts(names: list[str], relations: dict[str, tuple[str, str]]) -> list[str]:
+    by_relation = {t for k, t in relations.values() if k in _SHEET_TYPES}
+    by_place = {n for n in names if n.startswith(("xl/worksheets/", "xl/macrosheets/", "xl/dialogsheets/"))
+                and n.endswith(".xml") and "/_rels/" not in n}
+    return sorted(by_relation | by_place)
+
+
+def _sheet_label(part: str, sheet_parts: dict[str, str]) -> str:
+    return next((name for name, p in sheet_parts.items() if p == part), part)
+
+
+def _macro_enabled(content_types: bytes) -> bool:
+    return b"macroEnabled" in content_types
+
+
+_SST = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sst\b([^>]*)>")
+_COUNT = re.compile(rb"\b(?:count|uniqueCount)\s*=\s*[\"']\s*([0-9]+)")
+
+
+def _check_shared_strings(data: bytes, limits: Limits) -> Optional[Refusal]:
+    root = _SST.search(data[:4096])
+    if not root:
+        return None
+    for number in _COUNT.findall(root.group(1)):
+        if int(number) > limits.max_shared_strings:
+            return Refusal(IssueCode.UNSAFE_FILE, f"声明了 {int(number)} 个共享字符串，远超正常报表", _ADVICE_RESAVE)
+    return None
+
+
+# --------------------------------------------------------------------------- sheets
+
+_P = rb"(?:[A-Za-z_][\w.\-]*:)?"
+_DIMENSION = re.compile(rb"<" + _P + rb"dimension\b[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
+_FAR_REFERENCE = re.compile(rb' r="(?:[A-Za-z]{2}|[A-Za-z]*[0-9]{5}|[^A-Za-z0-9])')   # literal start: fast
+_TAG = re.compile(rb"<" + _P + rb"(row|c)(?=[\s/>])([^>]*)>")
+_ROW_NUMBER = re.compile(rb"\sr\s*=\s*[\"']\s*([0-9]+)")
+_CELL_REFERENCE = re.compile(rb"\sr\s*=\s*[\"']\s*([A-Za-z]+)([0-9]+)")
+_RANGE_END = re.compile(r"^\$?([A-Za-z]+)\$?([0-9]+)$")
+
+
+def check_sheet(sheet: str, xml: bytes, limits: Limits = Limits()) -> Optional[Refusal]:
+    """Refuse a sheet whose dimension or cells leave Excel's grid or a return's size.
+
+    Normal returns take the fast path: one regex pass shows that no reference has two
+    column letters or five row digits, so the sheet spans at most Z9999. Anything else
+    gets the exact scan (rows and cells without `r` are counted by position, as readers do)."""
+    refusal = _check_dimension(sheet, xml, limits)
+    if refusal or _all_references_near(xml):
+        return refusal
+    return _scan_cells(sheet, xml, limits)
+
+
+def _all_references_near(xml: bytes) -> bool:
+    """True when every row and cell tag has an `r` and none reaches column AA or row 10000.
+    Byte counts, not a parse: when in doubt (prefixed tags, odd spacing) it says False."""
+    if b":c" in xml or b":row" in xml or b"<c>" in xml or b"<row>" in xml:
+        return False                          # prefixed tags, or tags without any attribute
+    if _FAR_REFERENCE.search(xml):
+        return False
+    return xml.count(b' r="') >= xml.count(b"<c ") + xml.count(b"<row ")
+
+
+def _check_dimension(sheet: str, xml: bytes, limits: Limits) -> Optional[Refusal]:
+    found = _DIMENSION.search(xml, 0, 4096) or _DIMENSION.search(xml)
+    if not found:
+        return None
+    text = found.group(1).decode("ascii", "replace")
+    corners = [_RANGE_END.match(part) for part in text.split(":")]
+    if not all(corners) or len(corners) > 2:
+        return Refusal(IssueCode.UNREADABLE_FILE, f"工作表「{sheet}」的范围声明 {text[:40]} 无效", _ADVICE_RESAVE)
+    rows = max(int(c.group(2)) for c in corners)
+    columns = max(_column_number(c.group(1)) for c in corners)
+    return _size_refusal(sheet, rows, columns, limits, f"声明的使用范围 {text}")
+
+
+def _scan_cells(sheet: str, xml: bytes, limits: Limits) -> Optional[Refusal]:
+    row = column = last_row = last_column = 0
+    for tag, attributes in _TAG.findall(xml):
+        if tag == b"row":
+            number = _ROW_NUMBER.search(attributes)
+            row, column = (int(number.group(1)) if number else row + 1), 0
+            if row > EXCEL_MAX_ROWS:
+                return _outside(sheet, f"第 {row} 行")
+            continue
+        reference = _CELL_REFERENCE.search(attributes)
+        if reference:
+            column, cell_row = _column_number(reference.group(1)), int(reference.group(2))
+        else:
+            column, cell_row = column + 1, row
+        if column > EXCEL_MAX_COLUMNS or cell_row > EXCEL_MAX_ROWS:
+            return _outside(sheet, f"单元格 {_column_letters(column)}{cell_row}")
+        if not attributes.rstrip().endswith(b"/"):      # a cell with content, not only a style
+            last_row, last_column = max(last_row, cell_row), max(last_column, column)
+    return _size_refusal(sheet, last_row, last_column, limits, "有内容的单元格")
+
+
+def _size_refusal(sheet: str, rows: int, columns: int, limits: Limits, what: str) -> Optional[Refusal]:
+    if rows > EXCEL_MAX_ROWS or columns > EXCEL_MAX_COLUMNS:
+        return _outside(sheet, what)
+    if rows > limits.max_rows:
+        return Refusal(IssueCode.UNSAFE_FILE,
+                       f"工作表「{sheet}」{what}达 {rows} 行，超过报表上限 {limits.max_rows} 行，未读取", _ADVICE_TRIM)
+    if rows * columns > limits.max_cells:
+        return Refusal(IssueCode.UNSAFE_FILE,
+                       f"工作表「{sheet}」{what}达 {rows} 行 × {columns} 列，超过报表上限，未读取", _ADVICE_TRIM)
+    return None
+
+
+def _outside(sheet: str, what: str) -> Refusal:
+    return Refusal(IssueCode.UNSAFE_FILE,
+                   f"工作表「{sheet}」的{what}超出 Excel 表格范围（最多 1048576 行、XFD 列），文件结构异常",
+                   _ADVICE_RESAVE)
+
+
+def _column_number(letters: Union[str, bytes]) -> int:
+    number = 0
+    for letter in (letters.decode("ascii") if isinstance(letters, bytes) else letters).upper():
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _column_letters(column: int) -> str:
+    letters = ""
+    while column > 0:
+        column, rem = divmod(column - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+# --------------------------------------------------------------------------- .xls
+
+
+def inspect_xls(content: bytes, limits: Limits = Limits()) -> Union[XlsFacts, Refusal]:
+    """Check a legacy .xls compound file: it opens, its workbook stream is of sane size."""
+    try:
+        with olefile.OleFileIO(io.BytesIO(content)) as ole:
+            if ole.exists("EncryptionInfo"):
+                return Refusal(IssueCode.ENCRYPTED_FILE, "设有打开密码", "请取消密码后重新发送。")
+            stream = next((s for s in ("Workbook", "Book") if ole.exists(s)), None)
+            if stream is None:
+                return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（缺少工作簿数据）", _ADVICE_RESAVE)
+            if ole.get_size(stream) > limits.max_unpacked_bytes:
+                return _bomb(ole.get_size(stream), limits)
+            return XlsFacts(has_macros=ole.exists("_VBA_PROJECT_CUR") or ole.exists("_VBA_PROJECT"))
+    except Exception as error:                 # olefile on hostile bytes: any failure means unreadable
+        return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开", "请对方重新导出后发送。" + _detail(error))

@@ -1,0 +1,317 @@
+"""Broken and hostile files: each gets its one clear issue, and the rest of the batch is read.
+
+One inbox holds every kind of bad file below plus two good returns; the whole batch goes
+through `collect_inbox` and one `WorkbookReader`. Each bad file must come out as exactly one
+issue of the expected code whose message names the file; the good returns must be read
+with their values; nothing from an external entity may leak into any output.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from msoffcrypto.format.ooxml import OOXMLFile
+
+from test_intake import form_xlsx, mail, parts_xlsx, write, zip_of
+from xf_excel.cfb import build_compound_file
+from xf_excel.intake import WorkbookReader, collect_inbox
+from xf_excel.issues import IssueCode
+from xf_excel.records import CellError, RawWorkbook
+
+CANARY = "CANARY-机密-7f3a9"
+SLOW_TIMEOUT = 0.05     # seconds; the slow file needs far longer than this to parse
+
+UNREADABLE, UNSAFE, ENCRYPTED, NOT_A_RETURN = (IssueCode.UNREADABLE_FILE, IssueCode.UNSAFE_FILE,
+                                              IssueCode.ENCRYPTED_FILE, IssueCode.NOT_A_RETURN)
+OK = None
+
+
+@dataclass
+class Case:
+    display: str          # where it sits in the inbox (and how issues name it)
+    data: bytes | None    # None: produced by another case (a second attachment of one mail)
+    expected: IssueCode | None
+    says: str = ""        # a phrase the message must contain
+
+
+def _sheet(body: str, prolog: str = "") -> str:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<worksheet '
+            f'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{body}</sheetData></worksheet>')
+
+
+def _rewrite_member(data: bytes, name: str, content: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, content if info.filename == name else source.read(info))
+    return out.getvalue()
+
+
+def zip_bomb() -> bytes:
+    """A real bomb: a workbook whose sheet inflates to 256 MB of spaces (~250 KB packed)."""
+    out = io.BytesIO()
+    base = parts_xlsx()
+    with zipfile.ZipFile(io.BytesIO(base)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                target.writestr(info.filename, source.read(info))
+        with target.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            block = b" " * (1 << 20)
+            for _ in range(256):
+                sheet.write(block)
+    return out.getvalue()
+
+
+def lying_size() -> bytes:
+    """The sheet's headers declare 10 bytes; the data inflates to far more."""
+    data = bytearray(parts_xlsx('<row r="1"><c r="A1"><v>1</v></c></row>' * 50))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    size = info.file_size.to_bytes(4, "little")
+    local = info.header_offset
+    assert data[local + 22:local + 26] == size
+    data[local + 22:local + 26] = (10).to_bytes(4, "little")
+    central = data.find(b"xl/worksheets/sheet1.xml", data.find(b"PK\x01\x02")) - 46
+    assert data[central:central + 4] == b"PK\x01\x02" and data[central + 24:central + 28] == size
+    data[central + 24:central + 28] = (10).to_bytes(4, "little")
+    return bytes(data)
+
+
+def corrupt_central_directory() -> bytes:
+    return form_xlsx().replace(b"PK\x01\x02", b"PK\x09\x09")
+
+
+def many_members() -> bytes:
+    pads = {f"xl/media/pad{i}.bin": b"" for i in range(5000)}
+    return zip_of({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>", **pads})
+
+
+def billion_laughs() -> bytes:
+    entities = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">' for i in range(1, 10))
+    return parts_xlsx(sheet_xml=_sheet('<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>',
+                                       f"<!DOCTYPE worksheet [{entities}]>"))
+
+
+def xxe(canary: Path) -> bytes:
+    prolog = f'<!DOCTYPE worksheet [<!ENTITY leak SYSTEM "file://{canary}">]>'
+    return parts_xlsx(sheet_xml=_sheet('<row r="1"><c r="A1" t="inlineStr"><is><t>&leak;</t></is></c></row>', prolog))
+
+
+def utf16_with_dtd() -> bytes:
+    text = _sheet('<row r="1"><c r="A1"><v>1</v></c></row>', "<!DOCTYPE worksheet>").replace("UTF-8", "UTF-16")
+    return parts_xlsx(sheet_xml=text.encode("utf-16"))
+
+
+def encrypted_xlsx() -> bytes:
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(form_xlsx())).encrypt("1234", out)
+    return out.getvalue()
+
+
+def docx_named_xlsx() -> bytes:
+    return zip_of({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"})
+
+
+def duplicate_parts() -> bytes:
+    """A second sheet1.xml: zipfile would read the last, another reader perhaps the first."""
+    out = io.BytesIO()
+    source = zipfile.ZipFile(io.BytesIO(parts_xlsx()))
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as archive:
+        warnings.simplefilter("ignore")                  # zipfile warns about the duplicate name
+        for info in source.infolist():
+            archive.writestr(info.filename, source.read(info))
+        archive.writestr("xl/worksheets/sheet1.xml", _sheet('<row r="1"><c r="XFD1048576"><v>1</v></c></row>'))
+    return out.getvalue()
+
+
+def bzip2_member() -> bytes:
+    out = io.BytesIO()
+    source = zipfile.ZipFile(io.BytesIO(parts_xlsx()))
+    with zipfile.ZipFile(out, "w") as archive:
+        for info in source.infolist():
+            method = zipfile.ZIP_BZIP2 if info.filename.endswith("sheet1.xml") else zipfile.ZIP_DEFLATED
+            archive.writestr(info.filename, source.read(info), compress_type=method)
+    return out.getvalue()
+
+
+def password_zip_archive() -> bytes:
+    data = bytearray(zip_of({"第2期_南宁市_武鸣区.xlsx": form_xlsx()}))
+    data[6] |= 1                                             # local header: encrypted
+    central = data.find(b"PK\x01\x02")
+    data[central + 8] |= 1                                   # central directory: encrypted
+    return bytes(data)
+
+
+def nested_too_deep() -> bytes:
+    data = zip_of({"第2期.xlsx": form_xlsx()})
+    for level in (4, 3, 2):
+        data = zip_of({f"l{level}.zip": data})
+    return data
+
+
+def xlm_macro_sheet() -> bytes:
+    macro = (b'<?xml version="1.0" encoding="UTF-8"?><xm:macrosheet '
+             b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+             b'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><sheetData>'
+             b'<row r="1"><c r="A1" t="str"><f>EXEC("calc.exe")</f><v></v></c></row></sheetData></xm:macrosheet>')
+    return parts_xlsx('<row r="1"><c r="A1" t="inlineStr"><is><t>建成专柜数</t></is></c><c r="B1"><v>7</v></c></row>',
+                      macro_sheet=macro)
+
+
+def slow_sheet() -> bytes:
+    """Legitimately sized (10,000 rows × 10 columns) but far slower to parse than SLOW_TIMEOUT."""
+    row = "".join(f'<c r="{col}{{r}}"><v>{{r}}.5</v></c>' for col in "ABCDEFGHIJ")
+    body = "".join(f'<row r="{r}">' + row.replace("{r}", str(r)) + "</row>" for r in range(1, 10_001))
+    return parts_xlsx(body)
+
+
+def hostile_cases(tmp_path: Path) -> list[Case]:
+    canary = tmp_path / "canary.txt"
+    canary.write_text(CANARY, encoding="utf-8")
+    good = form_xlsx()
+    return [
+        Case("empty.xlsx", b"", UNREADABLE, "空文件"),
+        Case("truncated.xlsx", good[: len(good) // 2], UNREADABLE, "损坏"),
+        Case("random.xlsx", random.Random(7).randbytes(5000), UNREADABLE, "损坏"),
+        Case("bad_directory.xlsx", corrupt_central_directory(), UNREADABLE, "损坏"),
+        Case("zip_bomb.xlsx", zip_bomb(), UNSAFE, "压缩炸弹"),
+        Case("lying_size.xlsx", lying_size(), UNREADABLE, "损坏"),
+        Case("many_members.xlsx", many_members(), UNSAFE, "压缩成员"),
+        Case("billion_laughs.xlsx", billion_laughs(), UNSAFE, "DTD"),
+        Case("xxe.xlsx", xxe(canary), UNSAFE, "DTD"),
+        Case("dtd.xlsx", parts_xlsx(sheet_xml=_sheet("", "<!DOCTYPE worksheet>")), UNSAFE, "DTD"),
+        Case("utf16.xlsx", utf16_with_dtd(), UNSAFE, "编码"),
+        Case("xfd_beside_a1.xlsx", parts_xlsx('<row r="1"><c r="A1"><v>1</v></c></row>'
+                                              '<row r="1048576"><c r="XFD1048576"><v>2</v></c></row>'), UNSAFE, "行"),
+        Case("row_beyond_grid.xlsx", parts_xlsx('<row r="1"><c r="A1"><v>1</v></c></row>'
+                                                '<row r="1048577"><c r="A1048577"><v>2</v></c></row>'), UNSAFE,
+             "超出 Excel 表格范围"),
+        Case("huge_sst.xlsx", parts_xlsx('<row r="1"><c r="A1" t="s"><v>0</v></c></row>', shared_strings=(
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="4294967295" '
+            'uniqueCount="4294967295"><si><t>a</t></si></sst>')), UNSAFE, "共享字符串"),
+        Case("huge_dimension.xlsx", parts_xlsx(dimension="A1:XFD1048576"), UNSAFE, "声明的使用范围"),
+        Case("million_rows.xlsx", parts_xlsx(dimension="A1:H1048576"), UNSAFE, "1048576 行"),
+        Case("last_row_used.xlsx", parts_xlsx('<row r="1"><c r="A1"><v>1</v></c></row>'
+                                              '<row r="1048576"><c r="A1048576"><v>2</v></c></row>'), UNSAFE,
+             "删除"),
+        Case("rows_without_r.xlsx", parts_xlsx("<row><c><v>1</v></c></row>" * 20_001), UNSAFE, "20001 行"),
+        Case("beyond_xfd.xlsx", parts_xlsx('<row r="1"><c r="XFE1"><v>1</v></c></row>'), UNSAFE, "XFE1"),
+        Case("no_workbook.xlsx", parts_xlsx(workbook=False), UNREADABLE, "缺少工作簿"),
+        Case("encrypted.xlsx", encrypted_xlsx(), ENCRYPTED, "取消密码"),
+        Case("really_a_docx.xlsx", docx_named_xlsx(), NOT_A_RETURN, "Word"),
+        Case("pdf_renamed.xlsx", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n", NOT_A_RETURN, "PDF"),
+        Case("报表.et", build_compound_file({"WpsContent": b"\0" * 600, "ETExtData": b"\1" * 100}), NOT_A_RETURN,
+             "WPS"),
+        Case("photo.xlsx", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, NOT_A_RETURN, "截图"),
+        Case("notes.txt", "请查收".encode(), NOT_A_RETURN, ".xlsx"),
+        Case("duplicate_parts.xlsx", duplicate_parts(), UNSAFE, "重名"),
+        Case("bzip2.xlsx", bzip2_member(), UNREADABLE, "压缩方式"),
+        Case("getting_data.xlsx", parts_xlsx('<row r="1"><c r="A1" t="e"><v>#GETTING_DATA</v></c></row>'),
+             UNREADABLE, "#GETTING_DATA"),
+        Case("locked.zip", password_zip_archive(), ENCRYPTED, "密码"),
+        Case("deep.zip › l2.zip › l3.zip › l4.zip", nested_too_deep(), UNSAFE, "嵌套"),
+        Case("slow.xlsx", slow_sheet(), UNSAFE, "秒"),
+        Case("strict.xlsx", parts_xlsx('<row r="1"><c r="A1" t="inlineStr"><is><t>严格</t></is></c>'
+                                       '<c r="B1"><v>3</v></c></row>', strict=True), OK),
+        Case("xlm_macro.xlsx", xlm_macro_sheet(), OK),
+        Case("evil.eml › evil.xlsx", mail([("../../evil.xlsx", form_xlsx("甲")),
+                                          ("\\\\host\\share\\x.xlsx", form_xlsx("乙"))]), OK),
+        Case("evil.eml › x.xlsx", None, OK),
+        Case("good/第2期_南宁市_武鸣区.xlsx", good, OK),
+        Case("good/第2期_南宁市_横州市.xlsx", form_xlsx("横州市", 99.25), OK),
+    ]
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """Every case in one inbox, read as one batch: {display: RawWorkbook or [Issue]}."""
+    tmp_path = tmp_path_factory.mktemp("hostile")
+    inbox = tmp_path / "inbox"
+    cases = hostile_cases(tmp_path)
+    for case in cases:
+        if case.data is not None:
+            write(inbox, case.display.split(" › ")[0], case.data)
+    files, issues = collect_inbox(inbox)
+    slow = [f for f in files if f.name == "slow.xlsx"]
+    results: dict[str, object] = {}
+    with WorkbookReader(timeout=20) as reader:
+        for file, result in reader.read_many(f for f in files if f.name != "slow.xlsx"):
+            results[file.display] = result
+        for file in slow:                        # then the rest of the batch goes on with a fresh worker
+            results[file.display] = reader.read(file, timeout=SLOW_TIMEOUT)
+        after_timeout = reader.read(next(f for f in files if f.display.startswith("good/")))
+    for issue in issues:
+        results.setdefault(issue.file, []).append(issue)
+    return cases, files, issues, results, after_timeout
+
+
+def test_there_are_at_least_25_kinds_of_bad_file(batch):
+    cases = batch[0]
+    assert len([c for c in cases if c.expected is not None]) >= 25
+
+
+def test_each_bad_file_gets_one_issue_that_names_it(batch):
+    cases, _, _, results, _ = batch
+    for case in cases:
+        if case.expected is None:
+            continue
+        outcome = results.get(case.display)
+        assert isinstance(outcome, list), (case.display, outcome)
+        assert [i.code for i in outcome] == [case.expected], (case.display, [i.message for i in outcome])
+        (issue,) = outcome
+        assert issue.file == case.display
+        assert f"「{case.display}」" in issue.message, issue.message
+        assert case.says in issue.message, (case.display, issue.message)
+
+
+def test_the_good_files_in_the_same_batch_are_read(batch):
+    _, _, _, results, after_timeout = batch
+    first, second = results["good/第2期_南宁市_武鸣区.xlsx"], results["good/第2期_南宁市_横州市.xlsx"]
+    assert isinstance(first, RawWorkbook) and first.sheet("填报").value(2, 2) == "武鸣区"
+    assert isinstance(second, RawWorkbook) and second.sheet("填报").value(7, 5) == 99.25
+    assert isinstance(after_timeout, RawWorkbook) and after_timeout.sheet("填报").value(6, 5) == 12
+
+
+def test_attachment_names_with_paths_are_sanitised_and_read(batch):
+    _, files, _, results, _ = batch
+    from_mail = [f for f in files if f.container == "evil.eml"]
+    assert [f.name for f in from_mail] == ["evil.xlsx", "x.xlsx"]
+    assert results["evil.eml › evil.xlsx"].sheet("填报").value(2, 2) == "甲"
+    assert results["evil.eml › x.xlsx"].sheet("填报").value(2, 2) == "乙"
+    assert not any("/" in f.name or "\\" in f.name or ".." in f.name for f in files)
+
+
+def test_strict_ooxml_is_read_not_silently_empty(batch):
+    raw = batch[3]["strict.xlsx"]
+    assert isinstance(raw, RawWorkbook) and raw.sheet("填报").cells == [["严格", 3]]
+
+
+def test_xlm_macro_sheet_is_flagged_and_not_exposed_as_data(batch):
+    raw = batch[3]["xlm_macro.xlsx"]
+    assert isinstance(raw, RawWorkbook) and raw.has_macros is True
+    assert [s.name for s in raw.sheets] == ["填报"] and raw.sheet("填报").cells == [["建成专柜数", 7]]
+
+
+def test_external_entity_never_leaks(batch):
+    _, files, issues, results, _ = batch
+    everything = repr(results) + repr(issues) + "".join(
+        str(v) for r in results.values() if isinstance(r, RawWorkbook) for s in r.sheets for row in s.cells
+        for v in row)
+    assert CANARY not in everything
+
+
+def test_error_cell_reaches_validate_as_cell_error_not_empty():
+    from test_intake import received
+
+    data = parts_xlsx('<row r="1"><c r="A1"><v>1</v></c><c r="B1" t="e"><f>1/0</f><v>#DIV/0!</v></c>'
+                      '<c r="C1" t="e"><v>#N/A</v></c></row>')
+    with WorkbookReader() as reader:
+        raw = reader.read(received(data))
+    assert raw.sheet("填报").cells == [[1, CellError("#DIV/0!"), CellError("#N/A")]]
