@@ -1,0 +1,150 @@
+"""Commands of the Excel front: `workbook`, `serve`, `selftest-excel`.
+
+Registered on the main group by cli.py (`main.add_command(...)`); each takes the same
+`_Context` (config path, archive, --json) as every other command.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+import click
+
+EXIT_OK, EXIT_ISSUES, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+@click.command("workbook")
+@click.option("--out", "out_file", default="workbook/xf-excel.xlsm", show_default=True, help="The .xlsm to write.")
+@click.option("--mode", type=click.Choice(["desktop", "server"]), default="desktop", show_default=True,
+              help="XF_MODE on the xlwings.conf sheet: Python on each PC, or the office server.")
+@click.option("--server-url", default="http://127.0.0.1:8000", show_default=True, help="XF_SERVER_URL (server mode).")
+@click.pass_obj
+def workbook_cmd(obj, out_file: str, mode: str, server_url: str) -> None:
+    """Build the master .xlsm with its buttons and VBA project (byte-reproducible).
+
+    \b
+    Example:
+      xf-excel workbook --out workbook/xf-excel.xlsm
+    """
+    from .workbook import build_workbook, check_bindings
+
+    path = build_workbook(obj.config, out_file, conf={"XF_MODE": mode, "XF_SERVER_URL": server_url})
+    bindings = check_bindings(path)
+    broken = [b for b in bindings if not b.exists]
+    obj.emit({"workbook": str(path), "buttons": [b.__dict__ for b in bindings]},
+             f"已生成汇总工作簿：{path}（按钮 {len(bindings)} 个" + (f"，其中 {len(broken)} 个未绑定到宏）" if broken else "）"))
+    click.get_current_context().exit(EXIT_ISSUES if broken else EXIT_OK)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; other than loopback needs a token.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port.")
+@click.option("--token-file", default=None, type=click.Path(dir_okay=False),
+              help="File holding the token (else the XF_SERVER_TOKEN environment variable).")
+@click.option("--root", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder that the workbook's folder names resolve against (and must stay inside).")
+@click.pass_obj
+def serve_cmd(obj, host: str, port: int, token_file: str | None, root: str) -> None:
+    """Serve the buttons to xlwings' remote clients (RunServerPython, Office.js) over HTTP.
+
+    \b
+    Example:
+      xf-excel serve --host 0.0.0.0 --port 8000 --token-file /etc/xf-excel/token
+    """
+    import uvicorn
+
+    from .server import create_app, is_loopback, read_token
+
+    token = read_token(token_file)
+    if not is_loopback(host) and not token:
+        click.echo("错误：绑定到非本机地址时必须设置口令（--token-file 或环境变量 XF_SERVER_TOKEN）", err=True)
+        click.get_current_context().exit(EXIT_CANNOT_RUN)
+    obj.config  # fail early, in Chinese, on a broken config.yaml
+    app = create_app(obj.config_path, obj.archive, root=root, token=token)
+    click.echo(f"xf-excel 服务已启动：http://{host}:{port}/xlwings/<操作>（按 Ctrl+C 停止）", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@click.command("selftest-excel")
+@click.option("--workbook", "workbook_file", default="workbook/xf-excel.xlsm", show_default=True,
+              type=click.Path(dir_okay=False), help="The built .xlsm to test.")
+@click.pass_obj
+def selftest_excel_cmd(obj, workbook_file: str) -> None:
+    """On Windows with Excel: open the workbook, check every button's macro, run each button on demo data.
+
+    \b
+    Example:
+      xf-excel selftest-excel --workbook workbook/xf-excel.xlsm
+    """
+    from .workbook import check_bindings
+
+    if platform.system() != "Windows":
+        click.echo("自检需要 Windows 和 Microsoft Excel：请在装有 Excel 的电脑上运行 xf-excel selftest-excel。"
+                   "（本机可运行的检查已包含在 ./run test 中。）", err=True)
+        click.get_current_context().exit(EXIT_CANNOT_RUN)
+    rows = [(f"按钮“{b.caption}”绑定 {b.macro}", b.exists, "") for b in check_bindings(workbook_file)]
+    rows += _run_in_excel(obj, Path(workbook_file))
+    _print_table(obj, rows)
+    click.get_current_context().exit(EXIT_OK if all(ok for _, ok, _ in rows) else EXIT_ISSUES)
+
+
+def _print_table(obj, rows: list[tuple[str, bool, str]]) -> None:
+    width = max(len(what) for what, _, _ in rows) + 2
+    text = "\n".join(f"{'通过' if ok else '失败'}  {what.ljust(width)}{detail}" for what, ok, detail in rows)
+    passed = sum(1 for _, ok, _ in rows if ok)
+    obj.emit({"checks": [{"check": w, "passed": ok, "detail": d} for w, ok, d in rows]},
+             f"{text}\n\n共 {len(rows)} 项，通过 {passed} 项，失败 {len(rows) - passed} 项")
+
+
+def _run_in_excel(obj, workbook_file: Path) -> list[tuple[str, bool, str]]:  # pragma: no cover - Windows only
+    """Copy the workbook and the config to a temp folder with demo returns, open the copy in a
+    new hidden Excel, check each button's OnAction there, and run every button."""
+    import xlwings as xw
+
+    from . import demo, xl
+    from .workbook import BUTTONS, vba_subs
+
+    rows: list[tuple[str, bool, str]] = []
+    folder = Path(tempfile.mkdtemp(prefix="xf-selftest-"))
+    book_path = folder / workbook_file.name
+    shutil.copy2(workbook_file, book_path)
+    shutil.copy2(obj.config_path, folder / "config.yaml")
+    from .pipeline import make_forms
+
+    period = obj.config.periods[0].number
+    make_forms(obj.config, period, folder / "forms")
+    demo.write_inbox(demo.simulate(obj.config), period, 1, folder / "forms", folder / "收件箱")
+    subs = vba_subs(book_path)
+    app = xw.App(visible=False, add_book=False)
+    try:
+        book = app.books.open(str(book_path))
+        home = book.sheets["首页"]
+        for shape in home.api.Shapes:
+            action = str(shape.OnAction or "").split("!")[-1]
+            if action:
+                rows.append((f"Excel 中按钮“{shape.TextFrame.Characters().Text}”的 OnAction {action}", action in subs, ""))
+        alerts: list[str] = []
+        setup = xl.Setup(config_path=folder / "config.yaml", archive_path=folder / "data" / "xf.sqlite", base=folder,
+                         notify=lambda text, title, critical: alerts.append(text))  # no blocking message boxes
+        for button in ("consolidate", "validate", "brief", "make_forms"):
+            alerts.clear()
+            xl.BUTTON_FUNCTIONS[button](book, setup)
+            text = alerts[-1] if alerts else ""
+            ok = bool(text) and "未完成" not in text and "意外错误" not in text
+            caption = next(b.caption for b in BUTTONS if b.key == button)
+            rows.append((f"运行“{caption}”", ok, text.splitlines()[0] if text else "没有提示"))
+        book.close()
+    finally:
+        app.quit()
+    rows.append(("临时文件夹", True, str(folder)))
+    return rows
+
+
+COMMANDS = [workbook_cmd, serve_cmd, selftest_excel_cmd]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(workbook_cmd())

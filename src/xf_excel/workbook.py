@@ -1,0 +1,311 @@
+"""The master .xlsm with its buttons, built on Linux with XlsxWriter.
+
+The workbook holds the master workbook's sheets exactly as `master.py` lays them out (for
+the first period, before any return: the 汇总 button later refreshes them value by value),
+with the buttons, two more named cells and the instructions on 首页; an `xlwings.conf` sheet in xlwings' own
+format (key/value pairs from A1) and a source-only VBA project: xlwings' own modules,
+`macros/*.bas`, and one document module per workbook object (ThisWorkbook and every
+sheet's code name; XlsxWriter gives every sheet a code name once a project is added).
+Buttons call the Subs of `macros/XfButtons.bas`; captions and messages stay in Python
+because VBA source must be ASCII.
+
+The build is byte-reproducible (fixed document dates, sorted inputs), so CI can rebuild
+the committed file and compare::
+
+    >>> build_workbook(load_config("config.yaml"), Path("workbook/xf-excel.xlsm"))
+    PosixPath('workbook/xf-excel.xlsm')
+
+`check_bindings(path)` reads a built file back (the buttons' macros from the drawing
+VML, the Subs from the VBA project via olevba) and says which button points nowhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import re
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import xlsxwriter
+
+from .config import Config
+from .locking import atomic_write
+from .master import add_master_sheets
+from .vbaproject import VbaModule, build_vba_project, document_module, load_modules, xlwings_vba_modules
+
+__all__ = [
+    "HOME_SHEET", "CONF_SHEET", "BUTTONS", "SELFTEST", "INPUT_NAMES", "EXTRA_NAMES", "Button", "ButtonBinding",
+    "build_workbook", "check_bindings", "vba_subs", "macros_dir", "workbook_sheets", "conf_defaults",
+]
+
+HOME_SHEET = "首页"
+CONF_SHEET = "xlwings.conf"
+BUILD_DATE = dt.datetime(2020, 9, 1, 0, 0, 0)   # fixed so two builds are byte-identical
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button on 首页: the Sub it runs (in macros/XfButtons.bas), its caption, and the
+    name of the Python entry point (`xf_excel.xl.<key>_button`, `POST /xlwings/<key>`)."""
+
+    key: str
+    macro: str
+    caption: str
+    help: str
+
+
+BUTTONS = (
+    Button("make_forms", "XfMakeForms", "生成填报表", "按“报送期次”为每个填报单位生成填报表（预填上期数据），写入输出文件夹。"),
+    Button("validate", "XfValidate", "校验", "检查各市、各成员单位工作表中手工录入或修改的数字，标出有问题的单元格，并刷新“校验问题”表。"),
+    Button("consolidate", "XfConsolidate", "汇总", "收取收件文件夹中的报表（逐一校验、存档，有错误的生成退回表），然后汇总并刷新各表。"),
+    Button("brief", "XfBrief", "生成简报", "按当前期次生成工作简报（Word 和 Markdown，含图表），写入输出文件夹。"),
+)
+SELFTEST = Button("selftest", "XfSelfTest", "自检", "检查本工作簿、配置和档案库是否就绪（供信息化人员使用）。")
+
+# 首页 (beside master.py's cells, in its free columns F–I): buttons, then two named cells.
+BUTTON_COLUMN, BUTTON_FIRST_ROW = "F", 3
+EXTRA_NAMES = {                      # defined name -> (row, label, default); the value sits in G
+    "Command": (14, "备用操作", "汇总"),
+    "ArchiveVersion": (15, "档案版本", 0),
+}
+INSTRUCTIONS_ROW = 17                # 0-based row of the 使用说明 block (F–I)
+INBOX_DEFAULT, OUTPUT_DEFAULT = "收件箱", "输出"
+INPUT_NAMES = ("Period", "InboxFolder", "OutputFolder")
+
+
+def conf_defaults() -> dict[str, str]:
+    """The xlwings.conf sheet's keys and their defaults (relative paths: against the
+    workbook's folder under RunPython, the server's folder in server mode)."""
+    return {
+        "XF_MODE": "desktop",
+        "XF_SERVER_URL": "http://127.0.0.1:8000",
+        "XF_CONFIG": "config.yaml",
+        "XF_ARCHIVE": "data/xf.sqlite",
+    }
+
+
+def macros_dir() -> Path:
+    """`macros/` of the source tree (VBA sources live as text there)."""
+    return Path(__file__).resolve().parents[2] / "macros"
+
+
+def workbook_sheets(config: Config) -> list[str]:
+    """The master workbook's sheet names in order (as `master.py` writes them)."""
+    from .master import SHEET_CITIES, SHEET_HOME, SHEET_ISSUES, SHEET_REGION, SHEET_REPORTING, SHEET_TARGETS
+
+    members = {m.code: m.short_name for m in config.member_units}
+    return [SHEET_HOME, SHEET_REGION, SHEET_CITIES, *(c.name for c in config.cities),
+            *(members[u.code] for u in config.reporting_units() if u.kind == "member"),
+            SHEET_REPORTING, SHEET_ISSUES, SHEET_TARGETS]
+
+
+# ---- building ---------------------------------------------------------------------------------
+
+def build_workbook(config: Config, path: str | Path, *, macros: Optional[Path] = None,
+                   conf: Optional[dict[str, str]] = None) -> Path:
+    """Write the master .xlsm to `path` (atomically) and return the path.
+
+    The sheets are the master workbook's, as `master.py` writes them for a period with no
+    returns yet (first period); 首页 gains the buttons, the instructions and two more named
+    cells (`Command` for `xl.main`, `ArchiveVersion`). `macros` is the folder of `*.bas`
+    sources (default: the source tree's `macros/`); `conf` overrides values of the
+    xlwings.conf sheet (see `conf_defaults`)."""
+    settings = {**conf_defaults(), **(conf or {})}
+    folder = macros or macros_dir()
+    sources = sorted(folder.glob("*.bas"))
+    if not sources:
+        raise FileNotFoundError(f"no VBA sources (*.bas) in {folder}")
+    consolidation = _empty_consolidation(config)
+    return atomic_write(Path(path), lambda tmp: _write(consolidation, tmp, load_modules(sources), settings))
+
+
+def _empty_consolidation(config: Config):
+    """The first period consolidated from an empty archive (every unit 未报), at a fixed time."""
+    from .consolidate import consolidate
+    from .store import Archive
+
+    with tempfile.TemporaryDirectory() as folder, Archive(Path(folder) / "empty.sqlite") as archive:
+        return consolidate(archive, config, config.periods[0].number, now=BUILD_DATE)
+
+
+def _write(consolidation, target: Path, macros: list[VbaModule], settings: dict[str, str]) -> None:
+    config = consolidation.config
+    book = xlsxwriter.Workbook(str(target), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                             "strings_to_urls": False})
+    book.set_properties({"title": f"{config.campaign.name}汇总工作簿", "author": config.campaign.office,
+                         "company": config.campaign.office, "created": BUILD_DATE,
+                         "comments": "由 xf-excel workbook 生成"})
+    book.set_vba_name("ThisWorkbook")
+    add_master_sheets(book, consolidation, (INBOX_DEFAULT, OUTPUT_DEFAULT))
+    _add_buttons(book, book.get_worksheet_by_name(HOME_SHEET), config)
+    _write_conf_sheet(book, settings)
+    sheets = book.worksheets()
+    for index, sheet in enumerate(sheets, start=1):
+        sheet.set_vba_name(f"Sheet{index}")
+    modules = [*xlwings_vba_modules(remote=True), *macros, document_module("ThisWorkbook"),
+               *(document_module(f"Sheet{i}") for i in range(1, len(sheets) + 1))]
+    book.add_vba_project(io.BytesIO(build_vba_project(modules)), is_stream=True)
+    book.close()
+
+
+def _add_buttons(book: xlsxwriter.Workbook, sheet, config: Config) -> None:
+    """Buttons in 首页's free columns F–I, each with its help text; the named `Command` and
+    `ArchiveVersion` cells; instructions below."""
+    base = {"font_size": 10, "valign": "vcenter"}
+    note = book.add_format({**base, "font_color": "#404040", "text_wrap": True})
+    label = book.add_format({**base, "bold": True, "bg_color": "#DDEBF7", "border": 1})
+    value = book.add_format({**base, "bg_color": "#FFF2CC", "border": 1})
+    heading = book.add_format({"bold": True, "font_size": 12})
+    sheet.set_column(f"{BUTTON_COLUMN}:{BUTTON_COLUMN}", 16)
+    sheet.set_column("G:I", 22)
+    for i, button in enumerate((*BUTTONS, SELFTEST)):
+        row = BUTTON_FIRST_ROW + i * 2
+        sheet.insert_button(f"{BUTTON_COLUMN}{row}", {"macro": button.macro, "caption": button.caption,
+                                                      "width": 110, "height": 30})
+        sheet.merge_range(f"G{row}:I{row + 1}", button.help, note)
+    for name, (row, text, default) in EXTRA_NAMES.items():
+        sheet.write_string(f"{BUTTON_COLUMN}{row}", text, label)
+        if isinstance(default, str):
+            sheet.write_string(f"G{row}", default, value)
+        else:
+            sheet.write_number(f"G{row}", default, value)
+        book.define_name(name, f"='{HOME_SHEET}'!$G${row}")
+    sheet.data_validation(f"G{EXTRA_NAMES['Command'][0]}", {"validate": "list",
+                                                             "source": [b.caption for b in (*BUTTONS, SELFTEST)]})
+    top = INSTRUCTIONS_ROW
+    for offset, line in enumerate(_instructions(config)):
+        sheet.merge_range(top + offset, 5, top + offset, 8, line, heading if offset == 0 else note)
+        if offset:
+            sheet.set_row(top + offset, 15 * max(1, math.ceil(_display_width(line) / 80)))
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _instructions(config: Config) -> list[str]:
+    return [
+        "使用说明",
+        "1. 在“期次”中填写要处理的期次；把收到的报表附件（或整封邮件 .eml/.msg、压缩包 .zip）保存到“收件文件夹”。",
+        "2. 点击“汇总”：逐一读取、校验、存档收到的报表，有错误的报表在输出文件夹的“退回”中生成校验反馈表；"
+        "各表随之刷新，汇总表文件同时写入输出文件夹。",
+        "3. 核对各表；需要手工录入或更正（如电话报送的数字）时，直接在各市或成员单位工作表中修改，然后点击“校验”："
+        "有问题的单元格标红或标黄，原因写在该行的“校验提示”列，全部问题列在“校验问题”表；没有错误的修改记入档案库。",
+        "4. 点击“生成简报”，在输出文件夹的“简报”中得到 Word 和 Markdown 格式的工作简报。",
+        "5. 每期开始时点击“生成填报表”，把生成的填报表发给各县（市、区）和各成员单位。",
+        "相对路径以本工作簿所在文件夹为准（服务器模式下以服务器的工作文件夹为准）。",
+        "按钮无反应、提示“宏已被禁用”或顶部出现红色“安全风险”提示时：本文件来自邮件或网络下载，Windows 阻止了其中的宏。"
+        "请先关闭本文件，在资源管理器中右键单击文件 → 属性 → 在“常规”选项卡底部勾选“解除锁定” → 确定，"
+        "然后重新打开，并点击“启用内容”。",
+        "本机未安装 Python 时，可由信息化人员把“xlwings.conf”表中的 XF_MODE 改为 server，XF_SERVER_URL 填写办公室服务器地址；"
+        "服务器口令不写在本工作簿中，请按 README 设置。",
+        f"联系：{config.campaign.contact or config.campaign.office}",
+    ]
+
+
+def _write_conf_sheet(book: xlsxwriter.Workbook, settings: dict[str, str]) -> None:
+    """xlwings reads keys from A1 down to the first blank cell (GetConfigFromSheet), values in B;
+    the notes in D are ignored by it."""
+    sheet = book.add_worksheet(CONF_SHEET)
+    note = book.add_format({"font_color": "#595959"})
+    sheet.set_column("A:A", 18)
+    sheet.set_column("B:B", 32)
+    sheet.set_column("D:D", 90)
+    notes = {
+        "XF_MODE": "desktop：本机 Python 运行（需安装 Python、xf-excel 和 xlwings 加载项）；server：由办公室服务器运行",
+        "XF_SERVER_URL": "服务器地址（server 模式）；口令不在此填写，见 README",
+        "XF_CONFIG": "活动配置文件 config.yaml 的路径（server 模式下使用服务器自己的配置）",
+        "XF_ARCHIVE": "档案库（SQLite）的路径，日志 xf-excel.log 写在它旁边（server 模式下使用服务器自己的档案库）",
+    }
+    for row, (key, value) in enumerate(settings.items()):
+        sheet.write_string(row, 0, key)
+        sheet.write_string(row, 1, value)
+        if key in notes:
+            sheet.write_string(row, 3, notes[key], note)
+
+
+# ---- reading a built file back ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ButtonBinding:
+    """One button found in a built file: its caption, the macro it runs, and whether that
+    macro is a Sub of the workbook's VBA project."""
+
+    sheet: str
+    caption: str
+    macro: str
+    exists: bool
+
+
+_VML_SHAPE = re.compile(r"<v:shape\b.*?</v:shape>", re.S)
+_VML_MACRO = re.compile(r"<x:FmlaMacro>(.*?)</x:FmlaMacro>", re.S)
+_VML_TEXT = re.compile(r"<font[^>]*>(.*?)</font>", re.S)
+_SUB = re.compile(r"^\s*(?:Public\s+)?Sub\s+([A-Za-z]\w*)\s*\(", re.M | re.I)
+
+
+def check_bindings(path: str | Path) -> list[ButtonBinding]:
+    """Every button of the .xlsm at `path` with the macro it runs and whether a public Sub
+    of that name exists in the file's VBA project (read with olevba)."""
+    path = Path(path)
+    subs = set(vba_subs(path))
+    bindings = []
+    with zipfile.ZipFile(path) as archive:
+        for sheet, vml in _sheet_drawings(archive):
+            for shape in _VML_SHAPE.findall(vml):
+                macro = _VML_MACRO.search(shape)
+                if macro is None:
+                    continue
+                name = macro.group(1).strip().removeprefix("[0]!")
+                caption = "".join(_VML_TEXT.findall(shape)).strip()
+                bindings.append(ButtonBinding(sheet, caption, name, name in subs))
+    return bindings
+
+
+def vba_subs(path: str | Path) -> dict[str, str]:
+    """Public Subs of the file's VBA project -> the module holding them (private Subs excluded)."""
+    from oletools.olevba import VBA_Parser
+
+    parser = VBA_Parser(str(path))
+    try:
+        subs: dict[str, str] = {}
+        for _, _, module, code in parser.extract_macros():
+            for line in code.splitlines():
+                match = _SUB.match(line)
+                if match and not line.strip().lower().startswith("private"):
+                    subs.setdefault(match.group(1), module)
+        return subs
+    finally:
+        parser.close()
+
+
+def _sheet_drawings(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
+    """(sheet name, VML text) of each sheet that has a legacy drawing (where buttons live)."""
+    names = _sheet_names_by_part(archive)
+    found = []
+    for part, sheet in names.items():
+        rels = part.replace("worksheets/", "worksheets/_rels/") + ".rels"
+        if rels not in archive.namelist():
+            continue
+        for target in re.findall(r'Target="([^"]+\.vml)"', archive.read(rels).decode("utf-8")):
+            vml_part = "xl/" + target.removeprefix("../")
+            found.append((sheet, archive.read(vml_part).decode("utf-8", errors="replace")))
+    return found
+
+
+def _sheet_names_by_part(archive: zipfile.ZipFile) -> dict[str, str]:
+    workbook = archive.read("xl/workbook.xml").decode("utf-8")
+    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    targets = dict(re.findall(r'Id="([^"]+)"[^>]*Target="([^"]+)"', rels))
+    targets.update({k: v for v, k in re.findall(r'Target="([^"]+)"[^>]*Id="([^"]+)"', rels)})
+    sheets = re.findall(r'<sheet name="([^"]+)" sheetId="\d+" r:id="([^"]+)"', workbook)
+    return {"xl/" + targets[rid].removeprefix("/xl/"): _unescape(name) for name, rid in sheets}
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
