@@ -434,6 +434,19 @@ def test_strict_ooxml_is_read_correctly(reader):
     assert raw.sheet("填报").cells == [["建成专柜数", 12]]
 
 
+def test_prefixed_elements_as_the_open_xml_sdk_writes_them(reader):
+    """<x:c>, <x:v>: read like any workbook, and checked like any workbook."""
+    sheet = (f'<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="{NS_MAIN}"><x:sheetData>'
+             '<x:row r="1"><x:c r="A1"><x:v>5</x:v></x:c><x:c r="B1" t="e"><x:v>#N/A</x:v></x:c>'
+             '<x:c r="C1"><x:f>1+1</x:f></x:c></x:row></x:sheetData></x:worksheet>')
+
+    raw = reader.read(received(parts_xlsx(sheet_xml=sheet)))
+    (issue,) = reader.read(received(parts_xlsx(sheet_xml=sheet.replace('r="C1"', 'r="C1048577"'))))
+
+    assert raw.sheet("填报").cells == [[5, CellError("#N/A")]] and raw.formulas_without_cache == 1
+    assert issue.code is IssueCode.UNSAFE_FILE and "C1048577" in issue.message
+
+
 def test_xls_through_libreoffice(tmp_path, soffice, reader):
     source = write(tmp_path, "form.xlsx", excel_like_xlsx())
     subprocess.run([soffice, "--headless", "--convert-to", "xls", "--outdir", str(tmp_path), str(source)],

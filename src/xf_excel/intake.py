@@ -526,7 +526,7 @@ class _Prepared:
     """A workbook that passed the checks and is ready for a worker."""
 
     kind: str
-    sheet_xml: dict[str, bytes]
+    sheet_parts: dict[str, str]
     has_macros: bool
     content: Optional[bytes] = None    # what the worker parses, when not the file's own bytes
 
@@ -582,7 +582,7 @@ class WorkbookReader:
                     early[index] = ready
                 else:
                     prepared[index] = ready
-                    yield index, (ready.kind, ready.content or file.content, ready.sheet_xml), limit
+                    yield index, (ready.kind, ready.content or file.content, ready.sheet_parts), limit
 
         following = 0
         try:
@@ -599,11 +599,16 @@ class WorkbookReader:
             following += 1
 
     def _prepare(self, file: ReceivedFile) -> Union[_Prepared, list[Issue]]:
-        identity = _identify(file.name, file.content)
-        if identity.kind not in WORKBOOK_KINDS:
-            refusal = identity.refusal or Refusal(IssueCode.NOT_A_RETURN, "不是单个 Excel 报表文件", _ADVICE_XLSX)
-            return [_refusal_issue(file.display, refusal)]
-        if identity.kind == "xls":
+        # A workbook kind was sniffed from the content at collection; the checks below
+        # verify the structure anyway. Anything else is identified again for its issue.
+        kind = file.kind
+        if kind not in WORKBOOK_KINDS:
+            identity = _identify(file.name, file.content)
+            if identity.kind not in WORKBOOK_KINDS:
+                refusal = identity.refusal or Refusal(IssueCode.NOT_A_RETURN, "不是单个 Excel 报表文件", _ADVICE_XLSX)
+                return [_refusal_issue(file.display, refusal)]
+            kind = identity.kind
+        if kind == "xls":
             facts = inspect_xls(file.content, self.limits)
             if isinstance(facts, Refusal):
                 return [_refusal_issue(file.display, facts)]
@@ -611,7 +616,7 @@ class WorkbookReader:
         facts = inspect_ooxml(file.content, self.limits)
         if isinstance(facts, Refusal):
             return [_refusal_issue(file.display, facts)]
-        return _Prepared(facts.kind, facts.sheet_xml, facts.has_macros, facts.reader_content)
+        return _Prepared(facts.kind, facts.sheet_parts, facts.has_macros, facts.reader_content)
 
     def _finish(self, file: ReceivedFile, ready: _Prepared, outcome: Outcome, limit: float
                 ) -> Union[RawWorkbook, list[Issue]]:

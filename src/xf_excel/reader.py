@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Literal, Optional
@@ -95,27 +96,26 @@ class WorkerPool:
         self.close()
 
     def run(self, job: tuple, timeout: float) -> Outcome:
-        """Parse one job (kind, content, sheet_xml) and wait for its outcome."""
+        """Parse one job (kind, content, sheet_parts) and wait for its outcome."""
         return next(self.run_many([(0, job, timeout)]))[1]
 
     def run_many(self, jobs: Iterable[tuple[Any, tuple, float]]) -> Iterator[tuple[Any, Outcome]]:
         """Parse (key, job, timeout) items on all workers; yield (key, outcome) in input order.
 
-        `jobs` is consumed lazily, one item whenever a worker is free, so the caller's
-        cheap checks of the next file overlap with the parsing of the previous ones."""
+        `jobs` is consumed lazily, one item ahead of the free workers, so the caller's
+        checks of the next file (done while drawing it) overlap with the parsing of the
+        previous ones."""
         pending = iter(jobs)
-        exhausted = False
+        ahead = next(pending, None)            # one job drawn ahead, prepared while workers parse
         order: deque = deque()
         done: dict[Any, Outcome] = {}
         while True:
-            while not exhausted and (worker := self._idle_worker()) is not None:
-                item = next(pending, None)
-                if item is None:
-                    exhausted = True
-                    break
-                key, job, timeout = item
+            while ahead is not None and (worker := self._idle_worker()) is not None:
+                key, job, timeout = ahead
                 order.append(key)
                 self._submit(worker, key, job, timeout, done)
+                ahead = next(pending, None)
+            exhausted = ahead is None
             while order and order[0] in done:
                 key = order.popleft()
                 yield key, done.pop(key)
@@ -312,18 +312,20 @@ def _read_exact(stream: Any, size: int) -> Optional[bytes]:
 # Child side (runs in the worker; standard library and python-calamine only)
 
 
-def parse_workbook(kind: str, content: bytes, sheet_xml: dict[str, bytes]) -> dict[str, Any]:
+def parse_workbook(kind: str, content: bytes, sheet_parts: dict[str, str]) -> dict[str, Any]:
     """Read every worksheet of an .xlsx/.xlsm/.xls into plain data (run this in a worker).
 
     Returns {"sheets": [(name, state, cells, merged, errors)], "macro_sheets": bool,
     "formulas_without_cache": int}. `cells` is a trimmed grid from A1 in which empty cells
     are None and integral floats are int; `errors` lists (row, column, text) of error cells,
-    which calamine reports as empty, found in `sheet_xml` (sheet name -> its XML, as
-    the parent's checks already decompressed it).
+    which calamine reports as empty, found in the sheet's XML part (`sheet_parts`: sheet
+    name -> part name; passing names rather than the XML keeps a job within one pipe
+    buffer, so handing it over never blocks).
     """
     from python_calamine import CalamineWorkbook, SheetTypeEnum
 
     book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+    archive = zipfile.ZipFile(io.BytesIO(content)) if sheet_parts else None
     sheets, macro_sheets, without_cache = [], False, 0
     for meta in book.sheets_metadata:
         if meta.typ != SheetTypeEnum.WorkSheet:
@@ -333,8 +335,9 @@ def parse_workbook(kind: str, content: bytes, sheet_xml: dict[str, bytes]) -> di
         cells = _plain_grid(sheet.to_python(skip_empty_area=False))
         merged = [(r1 + 1, c1 + 1, r2 + 1, c2 + 1) for (r1, c1), (r2, c2) in (sheet.merged_cell_ranges or [])]
         errors: list[tuple[int, int, str]] = []
-        xml = sheet_xml.get(meta.name)
-        if xml:
+        part = sheet_parts.get(meta.name)
+        if archive is not None and part:
+            xml = archive.read(part)
             errors = _error_cells(xml)
             without_cache += _formulas_without_cache(xml)
         sheets.append((meta.name, _STATES.get(str(meta.visible), "visible"), cells, merged, errors))
@@ -462,9 +465,9 @@ def _child_main(argv: list[str]) -> None:
     _limit_resources(memory_mb)
     _write_frame(answers, pickle.dumps(("ready",)))
     while (frame := _read_frame(jobs, 1 << 40)) is not None:
-        kind, content, sheet_xml = pickle.loads(frame)     # from our own parent
+        kind, content, sheet_parts = pickle.loads(frame)   # from our own parent
         try:
-            message: tuple = ("ok", parse_workbook(kind, content, sheet_xml))
+            message: tuple = ("ok", parse_workbook(kind, content, sheet_parts))
         except MemoryError:
             message = ("memory",)
         except Exception as error:             # the reader refused the file: report, go on

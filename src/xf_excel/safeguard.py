@@ -71,7 +71,6 @@ class WorkbookFacts:
 
     kind: Literal["xlsx", "xlsm"]
     sheet_parts: dict[str, str] = field(default_factory=dict)   # sheet name -> worksheet part
-    sheet_xml: dict[str, bytes] = field(default_factory=dict)   # sheet name -> its (checked) XML
     has_macros: bool = False        # vbaProject.bin or an XLM macro sheet
     strict: bool = False            # Strict OOXML (ISO 29500 namespaces)
     reader_content: Optional[bytes] = None   # the package to parse instead of the original, if rewritten
@@ -282,7 +281,6 @@ def _inspect_parts(members: dict[str, bytes], limits: Limits) -> Checked:
         return refusal
     kind = "xlsm" if has_macros or _macro_enabled(members.get("[Content_Types].xml", b"")) else "xlsx"
     return WorkbookFacts(kind=kind, sheet_parts=sheet_parts, has_macros=has_macros,
-                         sheet_xml={name: members[part] for name, part in sheet_parts.items() if part in members},
                          strict=workbook.tag.startswith("{" + _STRICT_MAIN),
                          reader_content=_without_macro_sheets(members, macro_ids) if macro_ids else None)
 
@@ -375,12 +373,12 @@ def check_sheet(sheet: str, xml: bytes, limits: Limits = Limits()) -> Optional[R
 
 def _all_references_near(xml: bytes) -> bool:
     """True when every row and cell tag has an `r` and none reaches column AA or row 10000.
-    Byte counts, not a parse: when in doubt (prefixed tags, odd spacing) it says False."""
-    if b":c" in xml or b":row" in xml or b"<c>" in xml or b"<row>" in xml:
-        return False                          # prefixed tags, or tags without any attribute
-    if _FAR_REFERENCE.search(xml):
+    Byte counts, not a parse: when in doubt it says False. Only <row> and <c> carry an
+    attribute named r, so the counts match exactly when every tag has one; prefixed tags
+    (<x:c r=…>), odd spacing or quotes, and tags without attributes all break the match."""
+    if b"<c>" in xml or b"<row>" in xml or _FAR_REFERENCE.search(xml):
         return False
-    return xml.count(b' r="') >= xml.count(b"<c ") + xml.count(b"<row ")
+    return xml.count(b' r="') == xml.count(b"<c ") + xml.count(b"<row ")
 
 
 def _check_dimension(sheet: str, xml: bytes, limits: Limits) -> Optional[Refusal]:
@@ -431,7 +429,7 @@ def _size_refusal(sheet: str, rows: int, columns: int, limits: Limits, what: str
 
 def _outside(sheet: str, what: str) -> Refusal:
     return Refusal(IssueCode.UNSAFE_FILE,
-                   f"工作表「{sheet}」的{what}超出 Excel 表格范围（最多 1048576 行、XFD 列），文件结构异常",
+                   f"工作表「{sheet}」的{what} 超出 Excel 表格范围（最多 1048576 行、XFD 列），文件结构异常",
                    _ADVICE_RESAVE)
 
 
