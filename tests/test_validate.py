@@ -500,9 +500,16 @@ def test_member_units_have_no_detail_sheet_to_miss(config):
 
 # ---- the file as a whole ------------------------------------------------------------------------
 
-def test_formulas_without_cached_values(config):
+def test_formulas_without_cached_values_in_data_cells(config):
+    """A figure typed as a formula and saved without its result is queried at its cell;
+    formulas elsewhere (the form's own hint column) are not the clerk's concern."""
     raw = good_return(config)
-    raw.formulas_without_cache = 19
+    sheet = raw.sheet("填报")
+    row = next(r for r, cells in enumerate(sheet.cells, start=1) if "建成专柜数" in cells)
+    column = sheet.cells[row - 1].index("建成专柜数") + 4          # 指标名称 B -> 截至本期累计 E
+    raw.uncached_formulas = {"填报": [(row, column), (row, column + 2)]}
     result = check(config, raw)
-    assert rows(result) == [("", "no-cached-values", "警告")]
+    assert rows(result) == [(f"填报!E{row}", "no-cached-values", "警告")]
     assert "请在 Excel 中打开并保存后重新发送" in result.issues[0].message
+    raw.uncached_formulas = {"填报": [(row, column + 2)]}
+    assert rows(check(config, raw)) == []

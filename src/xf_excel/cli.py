@@ -169,7 +169,8 @@ def render_intake(report) -> str:
     """The human summary of an intake: counts, then one line per file that needs attention."""
     s = report.summary()
     lines = [f"第{report.period}期收取完成：文件 {s['files']} 个，接收 {s['accepted']} 个（其中有警告 {s['warned']} 个），"
-             f"退回 {s['rejected']} 个，非报表或无法读取 {s['not_a_return']} 个，重复 {s['duplicate']} 个"]
+             f"退回 {s['rejected']} 个，非报表或无法读取 {s['not_a_return']} 个，重复 {s['duplicate']} 个，"
+             f"跳过 {s['skipped']} 个"]
     for f in report.files:
         if f.status in ("rejected", "not-a-return", "unreadable"):
             first = f.issues[0].message if f.issues else ""

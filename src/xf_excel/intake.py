@@ -641,9 +641,11 @@ def read_workbook(file: ReceivedFile, *, timeout: float = 20, memory_mb: int = 5
 def _raw_workbook(file: ReceivedFile, ready: _Prepared, parsed: dict[str, Any]) -> RawWorkbook:
     sheets = [RawSheet(name=str(name), state=state, cells=_with_errors(cells, errors),
                        merged=[tuple(m) for m in merged])
-              for name, state, cells, merged, errors in parsed["sheets"]]
+              for name, state, cells, merged, errors, _ in parsed["sheets"]]
+    uncached = {str(name): [tuple(cell) for cell in cells]
+                for name, _, _, _, _, cells in parsed["sheets"] if cells}
     return RawWorkbook(file=file, sheets=sheets, has_macros=ready.has_macros or bool(parsed["macro_sheets"]),
-                       formulas_without_cache=int(parsed["formulas_without_cache"]))
+                       uncached_formulas=uncached)
 
 
 def _with_errors(cells: list[list[Any]], errors: list[tuple[int, int, str]]) -> list[list[Any]]:

@@ -56,7 +56,7 @@ class FileOutcome:
     """What happened to one received file."""
 
     display: str
-    status: str                       # accepted | warned | rejected | duplicate | not-a-return | unreadable
+    status: str   # accepted | warned | rejected | duplicate | not-a-return | unreadable | skipped
     unit_code: Optional[str] = None
     sha256: Optional[str] = None
     submission_id: Optional[int] = None
@@ -90,7 +90,8 @@ class IntakeReport:
     def summary(self) -> dict[str, int]:
         return {"files": len(self.files), "accepted": self.count("accepted", "warned"),
                 "warned": self.count("warned"), "rejected": self.count("rejected"),
-                "not_a_return": self.count("not-a-return", "unreadable"), "duplicate": self.count("duplicate")}
+                "not_a_return": self.count("not-a-return", "unreadable"), "duplicate": self.count("duplicate"),
+                "skipped": self.count("skipped")}
 
     def to_dict(self) -> dict[str, Any]:
         return {"period": self.period, "inbox": str(self.inbox), "summary": self.summary(),
@@ -117,33 +118,49 @@ def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: s
     config.period(period)
     files, skipped = collect_inbox(inbox)
     report = IntakeReport(period=period, inbox=inbox)
-    report.files += [FileOutcome(display=i.file, status="not-a-return", issues=[i]) for i in skipped]
+    report.files += [FileOutcome(display=i.file, status=_file_status(i), issues=[i]) for i in skipped]
     with archive_lock(archive_path), Archive(archive_path) as archive, WorkbookReader() as reader:
         peers = _peer_values(config, archive, period)
-        for done, received in enumerate(files, start=1):
-            report.files.append(_take_in(config, archive, reader, received, period, peers, Path(feedback_dir)))
+        fresh, duplicates = _archive_raw(archive, files)
+        outcomes = {id(f): FileOutcome(display=f.display, status="duplicate", sha256=digest) for f, digest in duplicates}
+        digests = {id(f): digest for f, digest in fresh}
+        for done, (received, raw) in enumerate(reader.read_many([f for f, _ in fresh]), start=1):
+            outcomes[id(received)] = _take_in(config, archive, received, raw, digests[id(received)], period, peers,
+                                              Path(feedback_dir))
             if progress:
-                progress(done, len(files))
+                progress(done, len(fresh))
+    report.files += [outcomes[id(f)] for f in files]
     return report
 
 
-def _take_in(config: Config, archive: Archive, reader, received, period: int,
+def _archive_raw(archive: Archive, files: list) -> tuple[list, list]:
+    """Store every file's raw bytes before anything parses them; split the batch into files
+    to read and duplicates (seen in an earlier intake, or earlier in this batch)."""
+    fresh, duplicates, seen = [], [], set()
+    for received in files:
+        digest, _ = archive.add_file(received.content, received.name, _origin(received))
+        if digest in seen or archive.file_processed(digest):
+            duplicates.append((received, digest))
+        else:
+            seen.add(digest)
+            fresh.append((received, digest))
+    return fresh, duplicates
+
+
+def _take_in(config: Config, archive: Archive, received, raw, digest: str, period: int,
              peers: dict[str, list[float]], feedback_dir: Path) -> FileOutcome:
-    """One file: archive the bytes, read safely, check, record, write feedback."""
+    """One file read safely (`raw`): check it, record it, write feedback."""
     from .validate import read_return, validate_return
 
-    digest, _ = archive.add_file(received.content, received.name, _origin(received))
-    if archive.file_processed(digest):
-        return FileOutcome(display=received.display, status="duplicate", sha256=digest)
-    raw = reader.read(received)
     if isinstance(raw, list):
         archive.record_file_issues(digest, raw, period=period)
-        return FileOutcome(display=received.display, status=_file_status(raw), sha256=digest, issues=raw)
+        return FileOutcome(display=received.display, status=_file_status(*raw), sha256=digest, issues=raw)
     read = read_return(raw, config)
     if isinstance(read, list):
-        archive.record_file_issues(digest, read, period=period)
-        outcome = FileOutcome(display=received.display, status=_file_status(read), sha256=digest, issues=read)
-        outcome.feedback = _feedback(config, received, read, None, period, feedback_dir)
+        archive.record_file_issues(digest, read, period=period, unit_code=read[0].unit if read else None)
+        outcome = FileOutcome(display=received.display, status=_file_status(*read), sha256=digest, issues=read)
+        unit = config.units.get(read[0].unit) if read and read[0].unit else None
+        outcome.feedback = _feedback(config, received, read, unit, period, feedback_dir)
         return outcome
     previous = archive.latest_accepted_before(read.unit_code, period)
     checked = validate_return(read, config, period, previous.values if previous else None, peers)
@@ -160,8 +177,10 @@ def _take_in(config: Config, archive: Archive, reader, received, period: int,
     return outcome
 
 
-def _file_status(issues: list[Issue]) -> str:
+def _file_status(*issues: Issue) -> str:
     codes = {i.code for i in issues}
+    if codes == {IssueCode.SKIPPED_FILE}:
+        return "skipped"
     if codes & {IssueCode.NOT_A_RETURN}:
         return "not-a-return"
     if codes & {IssueCode.UNREADABLE_FILE, IssueCode.UNSAFE_FILE, IssueCode.ENCRYPTED_FILE}:

@@ -315,8 +315,8 @@ def _read_exact(stream: Any, size: int) -> Optional[bytes]:
 def parse_workbook(kind: str, content: bytes, sheet_parts: dict[str, str]) -> dict[str, Any]:
     """Read every worksheet of an .xlsx/.xlsm/.xls into plain data (run this in a worker).
 
-    Returns {"sheets": [(name, state, cells, merged, errors)], "macro_sheets": bool,
-    "formulas_without_cache": int}. `cells` is a trimmed grid from A1 in which empty cells
+    Returns {"sheets": [(name, state, cells, merged, errors, uncached)], "macro_sheets": bool}.
+    `uncached` lists (row, column) of formula cells without a cached value. `cells` is a trimmed grid from A1 in which empty cells
     are None and integral floats are int; `errors` lists (row, column, text) of error cells,
     which calamine reports as empty, found in the sheet's XML part (`sheet_parts`: sheet
     name -> part name; passing names rather than the XML keeps a job within one pipe
@@ -326,7 +326,7 @@ def parse_workbook(kind: str, content: bytes, sheet_parts: dict[str, str]) -> di
 
     book = CalamineWorkbook.from_filelike(io.BytesIO(content))
     archive = zipfile.ZipFile(io.BytesIO(content)) if sheet_parts else None
-    sheets, macro_sheets, without_cache = [], False, 0
+    sheets, macro_sheets = [], False
     for meta in book.sheets_metadata:
         if meta.typ != SheetTypeEnum.WorkSheet:
             macro_sheets = macro_sheets or meta.typ == SheetTypeEnum.MacroSheet
@@ -335,15 +335,16 @@ def parse_workbook(kind: str, content: bytes, sheet_parts: dict[str, str]) -> di
         cells = _plain_grid(sheet.to_python(skip_empty_area=False))
         merged = [(r1 + 1, c1 + 1, r2 + 1, c2 + 1) for (r1, c1), (r2, c2) in (sheet.merged_cell_ranges or [])]
         errors: list[tuple[int, int, str]] = []
+        uncached: list[tuple[int, int]] = []
         part = sheet_parts.get(meta.name)
         if archive is not None and part:
             xml = archive.read(part)
             errors = _error_cells(xml)
-            without_cache += _formulas_without_cache(xml)
-        sheets.append((meta.name, _STATES.get(str(meta.visible), "visible"), cells, merged, errors))
+            uncached = _formulas_without_cache(xml)
+        sheets.append((meta.name, _STATES.get(str(meta.visible), "visible"), cells, merged, errors, uncached))
     if kind == "xls":
         _add_xls_errors(content, sheets)
-    return {"sheets": sheets, "macro_sheets": macro_sheets, "formulas_without_cache": without_cache}
+    return {"sheets": sheets, "macro_sheets": macro_sheets}
 
 
 _STATES = {"SheetVisibleEnum.Visible": "visible", "SheetVisibleEnum.Hidden": "hidden",
@@ -396,11 +397,12 @@ def _error_cells(xml: bytes) -> list[tuple[int, int, str]]:
     return found
 
 
-def _formulas_without_cache(xml: bytes) -> int:
-    """Formula cells with no cached result: no <v>, or an empty one on a non-text cell
-    (what openpyxl and other non-Excel writers save). Excel writes t="str" and an empty
-    <v></v> for a formula whose result is '', which is a cached value."""
-    count = 0
+def _formulas_without_cache(xml: bytes) -> list[tuple[int, int]]:
+    """(row, column) of formula cells with no cached result: no <v>, or an empty one on a
+    non-text cell (what openpyxl and other non-Excel writers save). Excel writes t="str" and
+    an empty <v></v> for a formula whose result is '', which is a cached value. A cell
+    without an address is reported at (0, 0): it still counts, it just cannot be pointed at."""
+    found: list[tuple[int, int]] = []
     prefixed = b":f>" in xml or b":f " in xml or b":f/" in xml
     for formula in (_FORMULA if prefixed else _PLAIN_FORMULA).finditer(xml):
         end = _CELL_END.search(xml, formula.end())
@@ -413,8 +415,9 @@ def _formulas_without_cache(xml: bytes) -> int:
             start = xml.rfind(b"<", 0, start)
         cell_tag = xml[start:xml.find(b">", start) + 1]
         if not _STRING_TYPE.search(cell_tag):
-            count += 1
-    return count
+            ref = _REF.search(cell_tag)
+            found.append((int(ref.group(2)), _column_number(ref.group(1))) if ref else (0, 0))
+    return found
 
 
 def _column_number(letters: bytes) -> int:

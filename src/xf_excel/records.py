@@ -67,7 +67,12 @@ class RawWorkbook:
     file: ReceivedFile
     sheets: list[RawSheet]
     has_macros: bool = False          # a VBA project or XLM macro sheet was present (never run, never copied)
-    formulas_without_cache: int = 0   # formula cells with no cached value (file saved by a non-Excel writer)
+    # formula cells with no cached value (file saved by a non-Excel writer): sheet -> [(row, column)]
+    uncached_formulas: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+    @property
+    def formulas_without_cache(self) -> int:
+        return sum(len(cells) for cells in self.uncached_formulas.values())
 
     def sheet(self, name: str) -> Optional[RawSheet]:
         return next((s for s in self.sheets if s.name == name), None)

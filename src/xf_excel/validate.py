@@ -101,7 +101,7 @@ class ReadReturn:
     details: dict[str, DetailSheet]         # list id -> rows
     meta: dict[str, Any] = field(default_factory=dict)
     has_macros: bool = False
-    formulas_without_cache: int = 0
+    uncached: set[tuple[str, int, int]] = field(default_factory=set)  # (sheet, row, column) of formulas without a result
     issues: list[Issue] = field(default_factory=list)   # found while reading (unit, structure)
 
     @property
@@ -239,7 +239,8 @@ def read_return(raw: RawWorkbook, config: Config) -> ReadReturn | list[Issue]:
     return ReadReturn(
         file=file, unit=unit, data_sheet=sheet.name, period=_stated_period(header, meta),
         template_version=_text(meta.get("template_version")), header=header, values=values, details=details,
-        meta=meta, has_macros=raw.has_macros, formulas_without_cache=raw.formulas_without_cache, issues=issues)
+        meta=meta, has_macros=raw.has_macros, uncached={(sheet, row, column) for sheet, cells in raw.uncached_formulas.items() for row, column in cells},
+        issues=issues)
 
 
 def _read_meta(sheet: Optional[RawSheet]) -> dict[str, Any]:
@@ -614,10 +615,22 @@ def _check_file(ctx: _Context) -> Iterator[Issue]:
     if read.has_macros:
         yield ctx.issue(IssueCode.MACROS_IGNORED, WARNING, f"文件 {read.file} 含有宏；宏没有运行，也不会被保存或转发，"
                         "请今后使用下发的 .xlsx 填报表")
-    if read.formulas_without_cache:
-        yield ctx.issue(IssueCode.NO_CACHED_VALUES, WARNING,
-                        f"文件 {read.file} 中有 {read.formulas_without_cache} 个公式没有计算结果（文件不是由 Excel/WPS 保存的），"
-                        "公式单元格按空白读取；请在 Excel 中打开并保存后重新发送")
+    # Only cells we read as data matter: the form's own hint formulas (校验提示) carry no
+    # figures, and a file filled by a program other than Excel has none of their results.
+    for cell in _data_cells(read):
+        if (cell.sheet, cell.row, cell.column) in read.uncached:
+            yield ctx.issue(IssueCode.NO_CACHED_VALUES, WARNING,
+                            f"{cell.cell} 是公式，但文件中没有它的计算结果（文件不是由 Excel/WPS 保存的），按空白读取；"
+                            "请在 Excel 中打开并保存后重新发送，或直接填写数值", cell=cell)
+
+
+def _data_cells(read: ReadReturn) -> Iterator[CellValue]:
+    """Every cell read as data: header values, indicator inputs, detail rows."""
+    yield from read.header.values()
+    yield from read.values.values()
+    for detail in read.details.values():
+        for row in detail.rows:
+            yield from row.values()
 
 
 def _check_period(ctx: _Context) -> Iterator[Issue]:

@@ -1,0 +1,133 @@
+"""The use cases end to end, on real files: forms out, filled, taken in, consolidated, briefed."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from xf_excel.cli import main
+from xf_excel.config import load_config
+from xf_excel.demo import campaign_of, expected_accepted, simulate, write_inbox
+from xf_excel.pipeline import intake_inbox, make_forms, run_demo, run_week
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory, config):
+    """Two periods of a 12-county campaign through the real pipeline."""
+    out = tmp_path_factory.mktemp("demo")
+    results = run_demo(config, out, seed=11, periods=[1, 2], units=12)
+    return out, results, simulate(config, seed=11, units=12)
+
+
+def _regional_expectation(config, accepted: dict[str, dict[str, float]], indicator_id: str):
+    """The regional total of a base indicator, summed here from the units' true figures."""
+    source = config.indicator(indicator_id).source
+    units = [code for code in accepted if (config.units[code].kind == "county") == (source == "counties")
+             and (source == "counties" or code in source)]
+    values = [accepted[code][indicator_id] for code in units if accepted[code].get(indicator_id) is not None]
+    return math.fsum(values) if values else None
+
+
+def test_demo_regional_totals_equal_the_simulated_accepted_returns(small_demo, config):
+    _, results, sim = small_demo
+    campaign = campaign_of(sim)
+    for result in results:
+        accepted = expected_accepted(sim, result.period)
+        for indicator in campaign.indicators:
+            if indicator.derived:
+                continue
+            expected = _regional_expectation(campaign, accepted, indicator.id)
+            got = result.consolidation.region.values.get(indicator.id)
+            assert got == pytest.approx(expected, abs=1e-6), (result.period, indicator.id)
+
+
+def test_demo_writes_every_output_of_every_period(small_demo):
+    out, results, _ = small_demo
+    for result in results:
+        folder = out / f"第{result.period}期"
+        assert len(list((folder / "1_填报表").glob("*.xlsx"))) == result.forms
+        assert result.master.exists() and result.master.parent == folder
+        assert {p.suffix for p in result.briefing.paths} >= {".docx", ".md", ".png"}
+        assert "报送情况" in (folder / "6_报送情况.txt").read_text(encoding="utf-8")
+        rejected = sum(r.summary()["rejected"] for r in result.intake)
+        assert len(list((folder / "3_退回").glob("退回_*.xlsx"))) >= min(rejected, 1)
+    kinds = {f.status for r in results for i in r.intake for f in i.files}
+    assert {"accepted", "rejected", "duplicate", "not-a-return"} <= kinds
+
+
+def test_taking_the_same_inbox_in_again_changes_nothing(small_demo, config):
+    out, results, sim = small_demo
+    archive = out / "档案库.sqlite"
+    campaign = campaign_of(sim)
+
+    def counts():
+        db = sqlite3.connect(archive)
+        try:
+            return [db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                    for t in ("files", "submissions", "submission_values", "issues")]
+        finally:
+            db.close()
+
+    before = counts()
+    report = intake_inbox(campaign, out / "第2期" / "2_收件箱", 2, archive, out / "again")
+    assert {f.status for f in report.files} <= {"duplicate", "skipped"}
+    assert counts() == before
+
+
+def test_second_campaign_runs_through_the_same_code(tmp_path, repo_root):
+    config = load_config(repo_root / "examples" / "nanning" / "config.yaml")
+    results = run_demo(config, tmp_path, seed=3)
+    last = results[-1]
+    assert [r.period for r in results] == [1, 2]
+    sim = simulate(config, seed=3)
+    accepted = expected_accepted(sim, 2)
+    assert last.consolidation.region.values["canteen_spend"] == pytest.approx(
+        _regional_expectation(config, accepted, "canteen_spend"))
+    share = last.consolidation.region.values["poverty_share"]
+    assert share == pytest.approx(last.consolidation.region.values["canteen_spend"]
+                                  / last.consolidation.region.values["canteen_total_spend"])
+    assert "扶贫产品进机关工作简报" in last.briefing.markdown.read_text(encoding="utf-8")
+
+
+def test_weekly_job_from_the_command_line(tmp_path, repo_root, config):
+    """`xf-excel run` takes in an inbox, writes the master and the briefing, exit 1 when returns were sent back."""
+    sim = simulate(config, seed=5, units=6)
+    campaign = campaign_of(sim)
+    forms = make_forms(campaign, 1, tmp_path / "forms")
+    inbox = tmp_path / "inbox"
+    write_inbox(sim, 1, 1, tmp_path / "forms", inbox)
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(yaml.safe_dump(campaign.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config_file), "--archive", str(tmp_path / "a.sqlite"),
+                                       "run", str(inbox), "--period", "1", "--out", str(tmp_path / "out")])
+    assert len(forms) == len(campaign.reporting_units())
+    assert result.exit_code in (0, 1), result.output
+    assert "第1期收取完成" in result.output and "汇总表：" in result.output
+    assert (tmp_path / "out" / "汇总_第1期.xlsx").exists()
+    assert (tmp_path / "out" / "简报" / "简报_第1期.docx").exists()
+
+
+def test_missing_inbox_is_a_clear_message_and_exit_2(tmp_path):
+    result = CliRunner().invoke(main, ["--archive", str(tmp_path / "a.sqlite"), "intake", str(tmp_path / "nope"),
+                                       "--period", "1"])
+    assert result.exit_code == 2
+    assert "收件文件夹" in result.output and "不存在" in result.output
+
+
+def test_unknown_period_is_a_clear_message_and_exit_2(tmp_path):
+    result = CliRunner().invoke(main, ["forms", "--period", "9", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "配置中没有第9期" in result.output
+
+
+def test_run_week_returns_paths(tmp_path, config):
+    sim = simulate(config, seed=8, units=3)
+    campaign = campaign_of(sim)
+    make_forms(campaign, 1, tmp_path / "forms")
+    write_inbox(sim, 1, 1, tmp_path / "forms", tmp_path / "inbox")
+    week = run_week(campaign, tmp_path / "inbox", 1, tmp_path / "a.sqlite", tmp_path / "out")
+    assert week.master.exists() and week.intake.summary()["accepted"] >= 1
+    assert week.consolidation.region.units_reported >= 1
