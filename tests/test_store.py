@@ -89,3 +89,15 @@ def test_archive_is_plain_sqlite_in_wal_mode(tmp_path):
         assert archive.journal_mode == "wal"
     db = sqlite3.connect(tmp_path / "a.sqlite")
     assert db.execute("SELECT COUNT(*) FROM submission_values").fetchone()[0] == 1
+
+
+def test_archive_without_wal_says_so_and_still_works(tmp_path):
+    """Where WAL cannot be used (a network share; here an in-memory database) the archive
+    falls back to the rollback journal and says what that means for the user."""
+    with Archive(":memory:") as archive:
+        assert archive.journal_mode != "wal"
+        assert "不支持 WAL" in archive.notice and "不要在两台电脑上同时运行" in archive.notice
+        archive.record_submission(_sub(counters_built=3))
+        assert archive.accepted(1)["450102"].values == {"counters_built": 3}
+    with Archive(tmp_path / "local.sqlite") as archive:
+        assert archive.notice is None

@@ -178,6 +178,7 @@ def render_intake(report) -> str:
             lines.append(f"  ✗ {f.display}：{first}{more}")
             if f.feedback:
                 lines.append(f"      退回表：{f.feedback}")
+    lines += [f"提示：{notice}" for notice in report.notices]
     return "\n".join(lines)
 
 

@@ -78,6 +78,7 @@ class IntakeReport:
     period: int
     inbox: Path
     files: list[FileOutcome] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)     # things the user should know (Chinese)
 
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -95,7 +96,7 @@ class IntakeReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"period": self.period, "inbox": str(self.inbox), "summary": self.summary(),
-                "files": [f.to_dict() for f in self.files]}
+                "notices": self.notices, "files": [f.to_dict() for f in self.files]}
 
 
 def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: str | Path,
@@ -120,6 +121,8 @@ def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: s
     report = IntakeReport(period=period, inbox=inbox)
     report.files += [FileOutcome(display=i.file, status=_file_status(i), issues=[i]) for i in skipped]
     with archive_lock(archive_path), Archive(archive_path) as archive, WorkbookReader() as reader:
+        if archive.notice:
+            report.notices.append(archive.notice)
         peers = _peer_values(config, archive, period)
         fresh, duplicates = _archive_raw(archive, files)
         outcomes = {id(f): FileOutcome(display=f.display, status="duplicate", sha256=digest) for f, digest in duplicates}

@@ -167,6 +167,10 @@ class Archive:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys = ON")
         self.journal_mode = self._set_journal_mode()
+        self.notice: Optional[str] = None
+        if self.journal_mode != "wal":
+            self.notice = (f"档案库 {self.path} 所在位置不支持 WAL 日志（常见于网络共享盘），已改用普通日志模式：数据同样安全，"
+                           "但速度较慢；请不要在两台电脑上同时运行，或把档案库放在本机硬盘上")
         self.db.executescript(_SCHEMA)
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self._depth = 0
