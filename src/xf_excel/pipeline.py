@@ -252,15 +252,16 @@ def make_forms(config: Config, period: int, out_dir: str | Path, archive_path: s
 
 # ---- consolidation, master, briefing --------------------------------------------------------
 
-def consolidate_period(config: Config, period: int, archive_path: str | Path):
-    """The consolidation of `period` from the archive (nothing is written)."""
+def consolidate_period(config: Config, period: int, archive_path: str | Path, now: Optional[dt.datetime] = None):
+    """The consolidation of `period` from the archive (nothing is written); `now` is the
+    moment reminders are written for (default: now)."""
     from .consolidate import consolidate
 
     config.period(period)
     if not Path(archive_path).exists():
         raise IntakeError(f"档案库 {archive_path} 不存在；请先收取报表（xf-excel intake）")
     with Archive(archive_path) as archive:
-        return consolidate(archive, config, period)
+        return consolidate(archive, config, period, now=now)
 
 
 def write_master_workbook(consolidation, out_path: str | Path) -> Path:
@@ -333,7 +334,7 @@ def run_demo(config: Config, out_dir: str | Path, seed: int = 2020, periods: Opt
 
     Starts from an empty archive in `out_dir` every time; deterministic for a seed."""
     from .consolidate import status_text
-    from .demo import campaign_of, simulate, write_inbox
+    from .demo import campaign_of, first_intake_at, simulate, write_inbox
 
     out_dir = Path(out_dir)
     archive_path = out_dir / "档案库.sqlite"
@@ -350,7 +351,9 @@ def run_demo(config: Config, out_dir: str | Path, seed: int = 2020, periods: Opt
             inbox = folder / "2_收件箱" / f"第{batch}批"
             write_inbox(sim, number, batch, folder / "1_填报表", inbox)
             reports.append(intake_inbox(config, inbox, number, archive_path, folder / "3_退回"))
-        consolidation = consolidate_period(config, number, archive_path)
+        # the office's clock in the simulation: the day after the corrections came in
+        consolidation = consolidate_period(config, number, archive_path, now=first_intake_at(config, number)
+                                           + dt.timedelta(days=2))
         master = write_master_workbook(consolidation, folder / f"4_{master_filename(config, number)}")
         # dated as the office would have issued it: the day of the period's deadline
         briefing = brief(consolidation, folder / "5_简报", issue_date=config.period(number).deadline.date())
