@@ -10,7 +10,8 @@ import click
 import xf_excel
 from xf_excel.cli import main
 
-CORE = ["config", "expr", "issues", "errors", "records", "store", "locking", "forms", "intake", "normalize",
+CORE = ["config", "expr", "issues", "errors", "records", "store", "locking", "forms", "intake", "safeguard", "read",
+        "normalize", "fill", "wording", "charts",
         "validate", "feedback", "consolidate", "master", "report", "pipeline", "demo"]
 
 

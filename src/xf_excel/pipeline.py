@@ -153,7 +153,8 @@ def _archive_raw(archive: Archive, files: list) -> tuple[list, list]:
 def _take_in(config: Config, archive: Archive, received, raw, digest: str, period: int,
              peers: dict[str, list[float]], feedback_dir: Path) -> FileOutcome:
     """One file read safely (`raw`): check it, record it, write feedback."""
-    from .validate import read_return, validate_return
+    from .read import read_return
+    from .validate import validate_return
 
     if isinstance(raw, list):
         archive.record_file_issues(digest, raw, period=period)
