@@ -168,7 +168,7 @@ def _take_in(config: Config, archive: Archive, received, raw, digest: str, perio
         return outcome
     previous = archive.latest_accepted_before(read.unit_code, period)
     checked = validate_return(read, config, period, previous.values if previous else None, peers)
-    before = archive.accepted(period).get(checked.unit_code)
+    before = archive.accepted_for(checked.unit_code, period)
     sub_id = archive.record_submission(_new_submission(checked, received, digest))
     outcome = FileOutcome(display=received.display, unit_code=checked.unit_code, sha256=digest,
                           submission_id=sub_id, issues=list(checked.issues),

@@ -318,6 +318,11 @@ class Archive:
         rows = self.db.execute("SELECT * FROM submissions WHERE period = ? AND status = 'accepted'", (period,))
         return {row["unit_code"]: self._load(row) for row in rows}
 
+    def accepted_for(self, unit_code: str, period: int) -> Optional[Submission]:
+        """The unit's accepted submission for the period, if any."""
+        sub_id = self._accepted_id(unit_code, period)
+        return None if sub_id is None else self.submission(sub_id)
+
     def latest_accepted_before(self, unit_code: str, period: int) -> Optional[Submission]:
         """The unit's accepted submission of the latest earlier period (for carry-forward and history checks)."""
         row = self.db.execute(
