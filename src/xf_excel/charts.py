@@ -11,9 +11,10 @@ written atomically (temporary file, then `os.replace`).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional, Sequence
+
+from .locking import atomic_write
 
 __all__ = [
     "CJK_FONT_PREFERENCES", "find_cjk_font", "chart_progress", "chart_ranking", "chart_trend",
@@ -57,14 +58,7 @@ def _rc(font: str) -> dict:
 
 def _save(fig, path: Path) -> Path:
     """Write the figure atomically: a reader never sees half a PNG."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    try:
-        fig.savefig(tmp, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
 
 
 def chart_progress(path: Path, labels: Sequence[str], completions: Sequence[float], time_schedule: float,

@@ -15,9 +15,7 @@ original cannot be opened (a legacy .xls, a damaged file) the workbook holds the
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -33,6 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .config import Config, Unit
 from .issues import Issue, Severity, column_letter
+from .locking import atomic_write
 
 __all__ = ["write_feedback", "feedback_name", "LIST_SHEET", "ERROR_COLOR", "WARNING_COLOR", "AUTHOR"]
 
@@ -69,8 +68,7 @@ def write_feedback(raw_content: bytes, file_name: str, issues: list[Issue], conf
     _write_list(workbook, ordered, config, unit, period, file_name, rejected)
     out_dir = Path(out_dir)
     path = out_dir / feedback_name(unit, period, file_name, rejected)
-    _save_atomically(workbook, path)
-    return path
+    return atomic_write(path, workbook.save)
 
 
 def feedback_name(unit: Optional[Unit], period: int, file_name: str, rejected: bool) -> str:
@@ -283,16 +281,3 @@ def _deadline(config: Config, period: int) -> str:
     except KeyError:
         return "规定时间"
     return f"{deadline.year}年{deadline.month}月{deadline.day}日{deadline:%H:%M}"
-
-
-def _save_atomically(workbook: Workbook, path: Path) -> None:
-    """Write beside the target and rename over it: a crash never leaves a half-written workbook."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=".~", suffix=".xlsx", dir=path.parent)
-    os.close(handle)
-    try:
-        workbook.save(temp_name)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise

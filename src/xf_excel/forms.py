@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Optional
@@ -34,6 +32,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from . import expr
 from .config import Config, DetailColumn, DetailList, Indicator, Rule, Unit
+from .locking import atomic_write
 
 __all__ = [
     "FORM_SHEET", "META_SHEET", "LIST_SHEET", "HEADER_LABELS", "TABLE_HEADERS", "DATE_FORMAT",
@@ -169,7 +168,7 @@ def write_form(config: Config, unit: Unit | str, period: int, path: Path,
     unit = _resolve_unit(config, unit)
     config.period(period)  # fail early (KeyError with a Chinese message) on an unknown period
     workbook = _build_workbook(config, unit, period, previous or {})
-    return _save_atomically(workbook, Path(path))
+    return atomic_write(Path(path), workbook.save)
 
 
 def write_forms(config: Config, period: int, out_dir: Path,
@@ -623,19 +622,6 @@ def _print_setup(sheet: Worksheet, landscape: bool, title_rows: str) -> None:
     sheet.page_margins.top, sheet.page_margins.bottom = 0.6, 0.6
     sheet.print_title_rows = title_rows
     sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
-
-
-def _save_atomically(workbook: Workbook, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=".~", suffix=".xlsx", dir=path.parent)
-    os.close(handle)
-    try:
-        workbook.save(temp_name)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # ---- small helpers ------------------------------------------------------------------------------
