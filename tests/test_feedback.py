@@ -143,6 +143,23 @@ def test_nothing_in_the_feedback_can_compute_or_link_out(config, unit, tmp_path)
     assert [c.value for c in data[8]][:5] == [1, "建成专柜数", "个", None, 12]   # the unit's figures are kept
 
 
+def test_cached_results_taken_from_intakes_reading(config, unit, tmp_path):
+    """With the file as intake read it (`received=`), formulas are replaced by the cached
+    results found there, and the workbook is not parsed a second time for them."""
+    from xf_excel.intake import read_workbook
+    from xf_excel.records import ReceivedFile
+    from xf_excel.store import sha256
+
+    content = received_workbook()
+    raw = read_workbook(ReceivedFile(name="a.xlsx", display="a.xlsx", content=content, sha256=sha256(content),
+                                     kind="xlsx"))
+    path = write_feedback(content, "第2期_南宁市_武鸣区.xlsx", ISSUES, config, unit, 2, tmp_path, received=raw)
+    data = load_workbook(path)["填报"]
+    assert (data["G9"].value, data["G9"].data_type) == ("运营数大于建成数", "s")
+    assert (data["G10"].value, data["G10"].data_type) == ("=HYPERLINK(1)", "s")
+    assert (data["G8"].value, data["G8"].data_type) == ("#DIV/0!", "s")
+
+
 def test_macros_are_not_carried(config, unit, tmp_path):
     content = received_workbook(macros=True)
     with zipfile.ZipFile(io.BytesIO(content)) as archive:

@@ -19,7 +19,7 @@ import re
 import warnings
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell, MergedCell
@@ -32,6 +32,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .config import Config, Unit
 from .issues import Issue, Severity, column_letter
 from .locking import atomic_write
+from .records import CellError, RawWorkbook
 
 __all__ = ["write_feedback", "feedback_name", "LIST_SHEET", "ERROR_COLOR", "WARNING_COLOR", "AUTHOR"]
 
@@ -46,24 +47,26 @@ _FIRST_LIST_ROW = 5
 
 
 def write_feedback(raw_content: bytes, file_name: str, issues: list[Issue], config: Config, unit: Optional[Unit],
-                   period: int, out_dir: Path) -> Path:
+                   period: int, out_dir: Path, *, received: Optional[RawWorkbook] = None) -> Path:
     """Write the feedback workbook for one received return and return its path.
 
     `raw_content` is the file as received, `file_name` its name (shown in the list and used
-    for the output name when the unit is unknown). Example::
+    for the output name when the unit is unknown). `received`, the same file as intake read
+    it, supplies the cached results of formulas (else the file is parsed a second time for
+    them). Example::
 
         >>> write_feedback(received.content, received.name, checked.issues, config, checked.unit, 2, Path("out"))
         PosixPath('out/退回_第2期_南宁市_武鸣区.xlsx')
     """
     rejected = any(issue.blocking for issue in issues)
     ordered = sorted(issues, key=lambda i: i.severity is not Severity.ERROR)   # errors first, order kept
-    opened = _open_received(raw_content)
+    opened = _open_received(raw_content, need_cached=received is None)
     if opened is None:
         workbook = Workbook()
         workbook.remove(workbook.active)
     else:
         workbook, cached = opened
-        _neutralise(workbook, cached)
+        _neutralise(workbook, _cached_lookup(cached, received))
         _mark_cells(workbook, ordered)
     _write_list(workbook, ordered, config, unit, period, file_name, rejected)
     out_dir = Path(out_dir)
@@ -91,36 +94,56 @@ def _safe_name(name: str) -> str:
 
 # ---- the received workbook, made inert -------------------------------------------------------------
 
-def _open_received(content: bytes) -> Optional[tuple[Workbook, Workbook]]:
-    """The received workbook with its formulas (to replace), and the same with cached values;
-    None when openpyxl cannot open it (.xls, damaged, encrypted)."""
+def _open_received(content: bytes, need_cached: bool) -> Optional[tuple[Workbook, Optional[Workbook]]]:
+    """The received workbook with its formulas (to replace), and, if asked, the same with
+    cached values; None when openpyxl cannot open it (.xls, damaged, encrypted)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # unsupported extensions (slicers, …) are dropped, as intended
             workbook = load_workbook(io.BytesIO(content), keep_vba=False, keep_links=False, rich_text=False)
-            cached = load_workbook(io.BytesIO(content), data_only=True, keep_vba=False, keep_links=False)
+            cached = (load_workbook(io.BytesIO(content), data_only=True, keep_vba=False, keep_links=False)
+                      if need_cached else None)
     except Exception:  # noqa: BLE001 - any failure to parse means "write the list alone"
         return None
     return workbook, cached
 
 
-def _neutralise(workbook: Workbook, cached: Workbook) -> None:
+CachedLookup = Callable[[str, int, int], Any]
+
+
+def _cached_lookup(cached: Optional[Workbook], received: Optional[RawWorkbook]) -> CachedLookup:
+    """(sheet title, row, column) -> the formula's cached result, from intake's reading of the
+    file when there is one (calamine returns cached results), else from openpyxl's data_only."""
+    if received is not None:
+        def from_grid(title: str, row: int, column: int) -> Any:
+            sheet = received.sheet(title)
+            value = sheet.value(row, column) if sheet is not None else None
+            return str(value) if isinstance(value, CellError) else value
+        return from_grid
+
+    def from_openpyxl(title: str, row: int, column: int) -> Any:
+        if cached is None or title not in cached.sheetnames:
+            return None
+        return cached[title].cell(row=row, column=column).value
+    return from_openpyxl
+
+
+def _neutralise(workbook: Workbook, cached: CachedLookup) -> None:
     """Make everything in the received workbook passive data (see the module docstring)."""
     for name in list(workbook.defined_names):
         del workbook.defined_names[name]
     if LIST_SHEET in workbook.sheetnames:        # a feedback workbook sent back to us
         workbook.remove(workbook[LIST_SHEET])
     for sheet in workbook.worksheets:
-        values = cached[sheet.title] if sheet.title in cached.sheetnames else None
         sheet.defined_names.clear()
         sheet.conditional_formatting = ConditionalFormattingList()
         sheet.data_validations.dataValidation = [dv for dv in sheet.data_validations.dataValidation if _plain_list(dv)]
         for row in sheet.iter_rows():
             for cell in row:
-                _neutralise_cell(cell, values)
+                _neutralise_cell(cell, sheet.title, cached)
 
 
-def _neutralise_cell(cell: Cell, cached: Optional[Worksheet]) -> None:
+def _neutralise_cell(cell: Cell, title: str, cached: CachedLookup) -> None:
     if isinstance(cell, MergedCell):
         return
     if cell.hyperlink is not None:
@@ -130,7 +153,7 @@ def _neutralise_cell(cell: Cell, cached: Optional[Worksheet]) -> None:
         if cell.fill.fgColor.rgb in (ERROR_COLOR, WARNING_COLOR):
             cell.fill = PatternFill(fill_type=None)
     if cell.data_type == "f":
-        _put(cell, cached[cell.coordinate].value if cached is not None else None)
+        _put(cell, cached(title, cell.row, cell.column))
     elif isinstance(cell.value, str) and cell.data_type != "s":
         _put(cell, cell.value)                    # e.g. a received error value: keep it as text
 

@@ -164,7 +164,7 @@ def _take_in(config: Config, archive: Archive, received, raw, digest: str, perio
         archive.record_file_issues(digest, read, period=period, unit_code=read[0].unit if read else None)
         outcome = FileOutcome(display=received.display, status=_file_status(*read), sha256=digest, issues=read)
         unit = config.units.get(read[0].unit) if read and read[0].unit else None
-        outcome.feedback = _feedback(config, received, read, unit, period, feedback_dir)
+        outcome.feedback = _feedback(config, received, raw, read, unit, period, feedback_dir)
         return outcome
     previous = archive.latest_accepted_before(read.unit_code, period)
     checked = validate_return(read, config, period, previous.values if previous else None, peers)
@@ -176,7 +176,7 @@ def _take_in(config: Config, archive: Archive, received, raw, digest: str, perio
     if before is not None and checked.accepted:
         outcome.changes = _changes(before.values, checked.values)
     if checked.issues:
-        outcome.feedback = _feedback(config, received, checked.issues, config.units.get(checked.unit_code),
+        outcome.feedback = _feedback(config, received, raw, checked.issues, config.units.get(checked.unit_code),
                                      period, feedback_dir)
     return outcome
 
@@ -224,12 +224,13 @@ def _peer_values(config: Config, archive: Archive, period: int) -> dict[str, lis
     return peers
 
 
-def _feedback(config: Config, received, issues: list[Issue], unit, period: int, feedback_dir: Path) -> Optional[Path]:
+def _feedback(config: Config, received, raw, issues: list[Issue], unit, period: int,
+              feedback_dir: Path) -> Optional[Path]:
     from .feedback import write_feedback
 
     if not issues:
         return None
-    return write_feedback(received.content, received.name, issues, config, unit, period, feedback_dir)
+    return write_feedback(received.content, received.name, issues, config, unit, period, feedback_dir, received=raw)
 
 
 # ---- forms ---------------------------------------------------------------------------------
