@@ -4,12 +4,18 @@ One inbox holds every kind of bad file below plus two good returns; the whole ba
 through `collect_inbox` and one `WorkbookReader`. Each bad file must come out as exactly one
 issue of the expected code whose message names the file; the good returns must be read
 with their values; nothing from an external entity may leak into any output.
+
+The same inbox, plus two real returns (the form filled by label), then goes through the
+weekly job (`xf-excel --json run`): both real returns are accepted, every corpus file gets
+a Chinese message naming it, and neither the XXE canary nor a macro reaches the archive,
+the feedback workbooks, the master, the briefing or the JSON output.
 """
 
 from __future__ import annotations
 
 import io
 import random
+import re
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -18,7 +24,8 @@ from pathlib import Path
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from test_intake import form_xlsx, mail, parts_xlsx, write, zip_of
+import fuzzing
+from test_intake import excel_like_xlsx, form_xlsx, mail, parts_xlsx, write, zip_of
 from xf_excel.cfb import build_compound_file
 from xf_excel.intake import WorkbookReader, collect_inbox
 from xf_excel.issues import IssueCode
@@ -172,6 +179,114 @@ def slow_sheet() -> bytes:
     return parts_xlsx(body)
 
 
+# --------------------------------------------------------------------------- added kinds (issue 8)
+
+INJECTIONS = ('=HYPERLINK("http://x","点我")', "=cmd|' /C calc'!A0", "@SUM(1)", "+1+1", "-2+3", "#DIV/0!",
+              "南宁市\n| 伪造 | 一行 |", "<img src=x onerror=alert(1)>")
+
+
+def _with_prolog(xml: bytes, prolog: str) -> bytes:
+    """`xml` with a DOCTYPE inserted after its XML declaration (or at its start)."""
+    end = xml.find(b"?>") + 2 if xml.startswith(b"<?xml") else 0
+    return xml[:end] + prolog.encode() + xml[end:]
+
+
+def xxe_in_part(part: str, canary: Path, *, parameter: bool = False, external_dtd: bool = False) -> bytes:
+    """An external entity aimed at the canary file, in `part` (not the sheet): the entity is
+    declared in a DOCTYPE and used where that part holds text."""
+    shared = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+              "<si><t>&leak;</t></si></sst>")
+    data = parts_xlsx('<row r="1"><c r="A1" t="s"><v>0</v></c></row>', shared_strings=shared)
+    root = {"xl/sharedStrings.xml": "sst", "xl/workbook.xml": "workbook", "[Content_Types].xml": "Types"}[part]
+    if external_dtd:
+        prolog = f'<!DOCTYPE {root} SYSTEM "file://{canary}">'
+    elif parameter:
+        prolog = f'<!DOCTYPE {root} [<!ENTITY % remote SYSTEM "file://{canary}"> %remote;]>'
+    else:
+        prolog = f'<!DOCTYPE {root} [<!ENTITY leak SYSTEM "file://{canary}">]>'
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        content = archive.read(part)
+    if part == "xl/workbook.xml":
+        content = content.replace('name="填报"'.encode(), b'name="&leak;"')
+    elif part == "[Content_Types].xml":
+        content = content.replace(b'Extension="xml"', b'Extension="&leak;"')
+    elif parameter or external_dtd:
+        content = content.replace(b"&leak;", b"x")
+    return _rewrite_member(data, part, _with_prolog(content, prolog))
+
+
+def xxe_in_binary_named_sheet(canary: Path) -> bytes:
+    """The worksheet stored under a name that looks binary (`xl/media/sheet1.bin`), with a DTD."""
+    xml = _sheet('<row r="1"><c r="A1" t="inlineStr"><is><t>&leak;</t></is></c></row>',
+                 f'<!DOCTYPE worksheet [<!ENTITY leak SYSTEM "file://{canary}">]>').encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(parts_xlsx())) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            name, content = info.filename, source.read(info)
+            if name == "xl/worksheets/sheet1.xml":
+                name, content = "xl/media/sheet1.bin", xml
+            elif name == "xl/_rels/workbook.xml.rels":
+                content = content.replace(b"worksheets/sheet1.xml", b"media/sheet1.bin")
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+def macro_workbook() -> bytes:
+    project = build_compound_file({"PROJECT": b'ID="{00000000-0000-0000-0000-000000000000}"\r\n',
+                                   "VBA": {"dir": b"\x01", "Module1": b"Sub AutoOpen()\r\nShell \"calc\"\r\nEnd Sub"}})
+    return excel_like_xlsx(macro_project=project)
+
+
+def nested_mail(levels: int, attachment: bytes) -> bytes:
+    """A mail whose one attachment sits `levels` multiparts deep."""
+    import base64
+
+    text = ('Content-Type: application/octet-stream; name="deep.xlsx"\r\n'
+            'Content-Disposition: attachment; filename="deep.xlsx"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+            + base64.encodebytes(attachment).decode())
+    for level in range(levels):
+        text = (f'Content-Type: multipart/mixed; boundary="b{level}"\r\n\r\n--b{level}\r\n{text}\r\n'
+                f"--b{level}--\r\n")
+    head = "From: a@example.cn\r\nSubject: nested\r\nDate: Mon, 14 Sep 2020 10:30:00 +0800\r\nMIME-Version: 1.0\r\n"
+    return (head + text).encode("ascii")
+
+
+def huge_header_mail(attachment: bytes) -> bytes:
+    """A 2 MB header line and a 600 KB subject before an ordinary mail."""
+    return (b"X-Junk: " + b"A" * (2 << 20) + b"\r\nSubject: " + ("很长" * 100_000).encode() + b"\r\n"
+            + mail([("h.xlsx", attachment)]))
+
+
+def injection_workbook() -> bytes:
+    """A workbook whose text cells start with = + - @, hold #DIV/0! as text, and a name with
+    a line break and | (all written as strings, as a clerk typing '= … would)."""
+    import xlsxwriter
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = book.add_worksheet("填报")
+    for row, text in enumerate(INJECTIONS):
+        sheet.write_string(row, 0, text)
+    book.close()
+    return out.getvalue()
+
+
+def encrypted_xls() -> bytes:
+    """A legacy .xls with a FILEPASS record (RC4, "password to open" in Excel 97–2003)."""
+    import struct
+
+    import olefile
+
+    with olefile.OleFileIO(io.BytesIO(fuzzing.legacy_xls([["建成专柜数", 12.0]]))) as ole:
+        stream = bytearray(ole.openstream("Workbook").read())
+    bof = 4 + 16
+    filepass = struct.pack("<HH", 0x002F, 54) + struct.pack("<HHH", 1, 1, 1) + bytes(range(48))
+    stream[bof:bof] = filepass
+    at = stream.find(struct.pack("<H", 0x0085))              # BOUNDSHEET: the sheet moved down
+    struct.pack_into("<I", stream, at + 4, struct.unpack_from("<I", stream, at + 4)[0] + len(filepass))
+    return build_compound_file({"Workbook": bytes(stream)})
+
+
 def hostile_cases(tmp_path: Path) -> list[Case]:
     canary = tmp_path / "canary.txt"
     canary.write_text(CANARY, encoding="utf-8")
@@ -224,6 +339,25 @@ def hostile_cases(tmp_path: Path) -> list[Case]:
         Case("evil.eml › evil.xlsx", mail([("../../evil.xlsx", form_xlsx("甲")),
                                           ("\\\\host\\share\\x.xlsx", form_xlsx("乙"))]), OK),
         Case("evil.eml › x.xlsx", None, OK),
+        Case("xxe_shared_strings.xlsx", xxe_in_part("xl/sharedStrings.xml", canary), UNSAFE, "DTD"),
+        Case("xxe_workbook.xlsx", xxe_in_part("xl/workbook.xml", canary), UNSAFE, "DTD"),
+        Case("xxe_content_types.xlsx", xxe_in_part("[Content_Types].xml", canary), UNSAFE, "DTD"),
+        Case("xxe_parameter_entity.xlsx", xxe_in_part("xl/sharedStrings.xml", canary, parameter=True), UNSAFE, "DTD"),
+        Case("xxe_external_dtd.xlsx", xxe_in_part("xl/workbook.xml", canary, external_dtd=True), UNSAFE, "DTD"),
+        Case("nested3000.eml", nested_mail(3000, form_xlsx("深")), UNREADABLE, "损坏"),
+        Case("macro.xlsm", macro_workbook(), OK),
+        Case("legacy_named.xlsx", fuzzing.legacy_xls([["填报单位", "旧格式"], ["建成专柜数", 7.0]]), OK),
+        Case("modern_named.xls", form_xlsx("新格式"), OK),
+        Case("slip.zip › 第2期.xlsx", zip_of({"../../第2期.xlsx": form_xlsx("滑"), "/etc/abs.xlsx": form_xlsx("绝"),
+                                            "C:\\win\\x.xlsx": form_xlsx("盘")}), OK),
+        Case("slip.zip › abs.xlsx", None, OK),
+        Case("slip.zip › x.xlsx", None, OK),
+        Case("reserved.eml › _CON.xlsx", mail([("CON.xlsx", form_xlsx("设备名")), ("..\\COM1.xlsx", form_xlsx("端口"))]),
+             OK),
+        Case("reserved.eml › _COM1.xlsx", None, OK),
+        Case("nested100.eml › deep.xlsx", nested_mail(100, form_xlsx("百层")), OK),
+        Case("huge_header.eml › h.xlsx", huge_header_mail(form_xlsx("长头")), OK),
+        Case("injection.xlsx", injection_workbook(), OK),
         Case("good/第2期_南宁市_武鸣区.xlsx", good, OK),
         Case("good/第2期_南宁市_横州市.xlsx", form_xlsx("横州市", 99.25), OK),
     ]
@@ -315,3 +449,166 @@ def test_error_cell_reaches_validate_as_cell_error_not_empty():
     with WorkbookReader() as reader:
         raw = reader.read(received(data))
     assert raw.sheet("填报").cells == [[1, CellError("#DIV/0!"), CellError("#N/A")]]
+
+
+# --------------------------------------------------------------------------- the added kinds, one by one
+
+
+def test_there_are_at_least_30_kinds_of_bad_file(batch):
+    cases = batch[0]
+    assert len([c for c in cases if c.expected is not None]) >= 30
+
+
+def test_legacy_xls_and_xlsx_are_read_by_content_not_by_extension(batch):
+    _, files, _, results, _ = batch
+    kinds = {f.display: f.kind for f in files}
+    assert kinds["legacy_named.xlsx"] == "xls" and kinds["modern_named.xls"] == "xlsx"
+    assert results["legacy_named.xlsx"].sheet("填报").cells == [["填报单位", "旧格式"], ["建成专柜数", 7]]
+    assert results["modern_named.xls"].sheet("填报").value(2, 2) == "新格式"
+
+
+def test_a_vba_project_is_flagged_and_never_part_of_what_is_read(batch):
+    raw = batch[3]["macro.xlsm"]
+    assert isinstance(raw, RawWorkbook) and raw.has_macros is True
+    assert "AutoOpen" not in repr(raw.sheets)
+
+
+def test_received_strings_that_look_like_formulas_or_errors_stay_text(batch):
+    raw = batch[3]["injection.xlsx"]
+    cells = [row[0] for row in raw.sheet("填报").cells]
+    assert cells == list(INJECTIONS)
+    assert all(type(value) is str for value in cells)         # "#DIV/0!" typed as text is no CellError
+
+
+def test_zip_slip_and_reserved_names_are_reduced_to_safe_base_names(batch):
+    _, files, _, results, _ = batch
+    names = {f.display: f.name for f in files if f.container in ("slip.zip", "reserved.eml")}
+    assert names == {"slip.zip › 第2期.xlsx": "第2期.xlsx", "slip.zip › abs.xlsx": "abs.xlsx",
+                     "slip.zip › x.xlsx": "x.xlsx", "reserved.eml › _CON.xlsx": "_CON.xlsx",
+                     "reserved.eml › _COM1.xlsx": "_COM1.xlsx"}
+    assert {d: results[d].sheet("填报").value(2, 2) for d in names} == {
+        "slip.zip › 第2期.xlsx": "滑", "slip.zip › abs.xlsx": "绝", "slip.zip › x.xlsx": "盘",
+        "reserved.eml › _CON.xlsx": "设备名", "reserved.eml › _COM1.xlsx": "端口"}
+
+
+def test_deeply_nested_and_huge_header_mails_still_give_their_attachment(batch):
+    results = batch[3]
+    assert results["nested100.eml › deep.xlsx"].sheet("填报").value(2, 2) == "百层"
+    assert results["huge_header.eml › h.xlsx"].sheet("填报").value(2, 2) == "长头"
+
+
+def test_a_dtd_in_a_sheet_stored_under_a_binary_name_never_leaks(tmp_path):
+    from test_intake import received
+
+    canary = tmp_path / "canary.txt"
+    canary.write_text(CANARY, encoding="utf-8")
+    with WorkbookReader() as reader:
+        outcome = reader.read(received(xxe_in_binary_named_sheet(canary), name="bin_sheet.xlsx"))
+    assert CANARY not in repr(outcome)
+    assert isinstance(outcome, list) and "「bin_sheet.xlsx」" in outcome[0].message
+
+
+@pytest.mark.xfail(strict=True, reason="safeguard._xml_refusal skips parts whose names end in .bin/.png…, so a "
+                                       "worksheet stored as xl/media/sheet1.bin reaches calamine with its DTD; "
+                                       "it is refused only because calamine fails on it")
+def test_a_dtd_in_a_sheet_stored_under_a_binary_name_is_refused_before_parsing(tmp_path):
+    from test_intake import received
+
+    canary = tmp_path / "canary.txt"
+    canary.write_text(CANARY, encoding="utf-8")
+    with WorkbookReader() as reader:
+        (issue,) = reader.read(received(xxe_in_binary_named_sheet(canary), name="bin_sheet.xlsx"))
+    assert issue.code is UNSAFE and "DTD" in issue.message
+
+
+@pytest.mark.xfail(strict=True, reason="an .xls with a FILEPASS record is reported as damaged: calamine's format "
+                                       "auto-detection (from_filelike) turns its PasswordError into 'Cannot detect "
+                                       "file format', and safeguard.inspect_xls does not look for FILEPASS")
+def test_a_password_protected_legacy_xls_is_recognised_as_such():
+    from test_intake import received
+
+    with WorkbookReader() as reader:
+        (issue,) = reader.read(received(encrypted_xls(), name="加密.xls"))
+    assert issue.code is ENCRYPTED and "取消密码" in issue.message
+
+
+# --------------------------------------------------------------------------- the whole corpus through the weekly job
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def weekly_run(tmp_path_factory, config):
+    """Every corpus file plus two real, clean returns in one inbox, through `xf-excel --json run`
+    (intake, consolidation, master workbook, briefing): (folder, cases, real displays, json, exit code)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from xf_excel.cli import main
+    from xf_excel.forms import form_filename
+
+    tmp = tmp_path_factory.mktemp("hostile-run")
+    inbox = tmp / "inbox"
+    cases = hostile_cases(tmp)
+    for case in cases:
+        if case.data is not None:
+            write(inbox, case.display.split(" › ")[0], case.data)
+    real = []
+    for code in fuzzing.GOOD_COUNTIES:
+        display = f"real/{form_filename(config, code, 2)}"
+        write(inbox, display, fuzzing.filled_return(config, code, tmp / "forms"))
+        real.append(display)
+    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "--archive", str(tmp / "xf.sqlite"),
+                                       "--json", "run", str(inbox), "--period", "2", "--out", str(tmp / "out")])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output[-2000:]
+    return tmp, cases, real, json.loads(result.stdout), result.exit_code
+
+
+def test_the_weekly_job_takes_in_the_good_returns_beside_the_whole_corpus(weekly_run):
+    _, cases, real, payload, exit_code = weekly_run
+    files = {f["file"]: f for f in payload["intake"]["files"]}
+    assert exit_code == 1                                         # done, with returns refused
+    assert [files[d]["status"] for d in real] == ["accepted", "accepted"]
+    for case in cases:
+        outcome = files[case.display]
+        assert outcome["status"] not in ("accepted", "warned"), case.display
+        assert outcome["issues"], case.display
+        for issue in outcome["issues"]:
+            assert re.search(r"[\u4e00-\u9fff]", issue["message"]), issue
+            assert issue["file"] == case.display, (case.display, issue)
+        named = case.display.rsplit(" › ", 1)[-1]
+        assert any(named in issue["message"] for issue in outcome["issues"]), (case.display, outcome["issues"])
+
+
+def _output_texts(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder`, with the members of every zip (xlsx, docx) unpacked."""
+    found = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        found[str(path)] = data
+        if data.startswith(b"PK"):
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                for info in archive.infolist():
+                    found[f"{path}::{info.filename}"] = archive.read(info)
+    return found
+
+
+def test_the_canary_of_the_xxe_files_is_in_no_output(weekly_run):
+    tmp, _, _, payload, _ = weekly_run
+    import json
+
+    outputs = _output_texts(tmp / "out")
+    archive = {str(p): p.read_bytes() for p in tmp.glob("xf.sqlite*") if p.is_file()}
+    assert any(name.endswith(".md") for name in outputs) and any("退回_" in name for name in outputs)
+    canary = CANARY.encode("utf-8")
+    leaks = [name for name, data in {**outputs, **archive}.items() if canary in data]
+    assert leaks == []
+    assert CANARY not in json.dumps(payload, ensure_ascii=False)
+
+
+def test_no_macro_project_reaches_any_output(weekly_run):
+    tmp = weekly_run[0]
+    outputs = _output_texts(tmp / "out")
+    assert not [name for name in outputs if name.lower().endswith(("vbaproject.bin", ".bin"))]
+    assert not [name for name, data in outputs.items() if b"AutoOpen" in data]
