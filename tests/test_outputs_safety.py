@@ -29,6 +29,7 @@ import fuzzing
 from test_intake import mail, parts_xlsx, write
 from xf_excel.config import parse_config
 from xf_excel.feedback import feedback_name
+from xf_excel.filenames import MAX_NAME_BYTES
 from xf_excel.intake import sanitize_filename
 from xf_excel.pipeline import brief, consolidate_period, intake_inbox, write_master_workbook
 
@@ -141,10 +142,8 @@ def test_written_file_names_are_safe_on_windows(hostile_week):
     assert names["devices.eml › _CON.xlsx"] == "退回__CON.xlsx"
 
 
-@pytest.mark.xfail(strict=True, reason="feedback.feedback_name is not unique: two received files with the same "
-                                       "base name (or two returns of one unit) in one batch get the same feedback "
-                                       "path, and the second silently overwrites the first")
 def test_distinct_received_files_get_distinct_feedback_workbooks(hostile_week):
+    """Two returns with the same base name in one batch never share a feedback workbook."""
     _, report, _, _ = hostile_week
     feedback = [f.feedback for f in report.files if f.feedback]
     assert len(feedback) == len(set(feedback))
@@ -162,23 +161,19 @@ def test_any_received_name_becomes_a_safe_name(raw):
     name = sanitize_filename(raw)
     assert name and not re.search(r'[\\/:*?"<>|\x00-\x1f]', name)
     assert name.split(".")[0].strip().upper() not in RESERVED
-    assert len(name) <= 120 and name == name.strip(" .")
+    assert len(name.encode("utf-8")) <= MAX_NAME_BYTES and name == name.strip(" .")
     prefixed = feedback_name(None, 2, name, rejected=True)
     assert not re.search(r'[\\/:*?"<>|\x00-\x1f]', prefixed) and prefixed.startswith("退回_")
 
 
-@pytest.mark.xfail(strict=True, reason="names are cut to 120 characters, not bytes: 120 Chinese characters are 360 "
-                                       "bytes in UTF-8, over the 255-byte limit of Linux file systems, so writing "
-                                       "the feedback workbook raises OSError (ENAMETOOLONG) and stops the intake")
 @settings(max_examples=50, deadline=None)
 @given(raw=st.text(st.sampled_from("报表数据南宁市"), min_size=80, max_size=300).map(lambda s: s + ".xlsx"))
 def test_any_received_name_fits_a_file_system_entry(raw):
+    """Names are bounded in UTF-8 bytes (Linux allows 255), not characters."""
     name = feedback_name(None, 2, sanitize_filename(raw), rejected=True)
     assert len(name.encode("utf-8")) <= 255
 
 
-@pytest.mark.xfail(strict=True, reason="same bug as above, end to end: an attachment named with 200 Chinese "
-                                       "characters makes intake_inbox raise OSError instead of writing its feedback")
 def test_a_long_chinese_attachment_name_does_not_stop_the_intake(tmp_path, config):
     write(tmp_path / "inbox", "long.eml", mail([("报" * 200 + ".xlsx", parts_xlsx())]))
     report = intake_inbox(config, tmp_path / "inbox", 2, tmp_path / "xf.sqlite", tmp_path / "退回")

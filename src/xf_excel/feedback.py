@@ -30,6 +30,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .config import Config, Unit
+from .filenames import safe_filename, unique_name
 from .issues import Issue, Severity, column_letter
 from .locking import atomic_write
 from .records import CellError, RawWorkbook
@@ -47,13 +48,15 @@ _FIRST_LIST_ROW = 5
 
 
 def write_feedback(raw_content: bytes, file_name: str, issues: list[Issue], config: Config, unit: Optional[Unit],
-                   period: int, out_dir: Path, *, received: Optional[RawWorkbook] = None) -> Path:
+                   period: int, out_dir: Path, *, received: Optional[RawWorkbook] = None,
+                   taken: Optional[set[str]] = None) -> Path:
     """Write the feedback workbook for one received return and return its path.
 
     `raw_content` is the file as received, `file_name` its name (shown in the list and used
     for the output name when the unit is unknown). `received`, the same file as intake read
     it, supplies the cached results of formulas (else the file is parsed a second time for
-    them). Example::
+    them). `taken`: names already written in this batch; a clash gets ` (2)` rather than
+    replacing another unit's feedback (a name from an earlier run is replaced). Example::
 
         >>> write_feedback(received.content, received.name, checked.issues, config, checked.unit, 2, Path("out"))
         PosixPath('out/退回_第2期_南宁市_武鸣区.xlsx')
@@ -70,7 +73,8 @@ def write_feedback(raw_content: bytes, file_name: str, issues: list[Issue], conf
         _mark_cells(workbook, ordered)
     _write_list(workbook, ordered, config, unit, period, file_name, rejected)
     out_dir = Path(out_dir)
-    path = out_dir / feedback_name(unit, period, file_name, rejected)
+    name = feedback_name(unit, period, file_name, rejected)
+    path = out_dir / (unique_name(name, taken) if taken is not None else name)
     return atomic_write(path, workbook.save)
 
 
@@ -83,13 +87,7 @@ def feedback_name(unit: Optional[Unit], period: int, file_name: str, rejected: b
         stem = f"第{period}期_{who}"
     else:
         stem = re.split(r"[\\/]", file_name)[-1].rsplit(".", 1)[0] or "未知文件"
-    return _safe_name(f"{prefix}_{stem}") + ".xlsx"
-
-
-def _safe_name(name: str) -> str:
-    name = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]+', "_", name)
-    name = re.sub(r"\s+", " ", name).strip(" .")
-    return name[:120] or "反馈"
+    return safe_filename(f"{prefix}_{stem}.xlsx", default="反馈.xlsx", path=False)
 
 
 # ---- the received workbook, made inert -------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Optional
@@ -32,6 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from . import expr
 from .config import Config, DetailColumn, DetailList, Indicator, Rule, Unit
+from .filenames import safe_filename
 from .locking import atomic_write
 
 __all__ = [
@@ -155,7 +155,7 @@ def form_filename(config: Config, unit: Unit | str, period: int) -> str:
     for a member unit; safe as a Windows file name (no separators or reserved characters)."""
     unit = _resolve_unit(config, unit)
     parts = [f"第{period}期"] + ([unit.city_name or "", unit.name] if unit.kind == "county" else [unit.name])
-    return _safe_filename("_".join(p for p in parts if p)) + ".xlsx"
+    return safe_filename("_".join(p for p in parts if p) + ".xlsx", path=False)
 
 
 def write_form(config: Config, unit: Unit | str, period: int, path: Path,
@@ -187,7 +187,7 @@ def write_forms(config: Config, period: int, out_dir: Path,
     paths: list[Path] = []
     for done, (unit, name) in enumerate(zip(units, names), start=1):
         if names.count(name) > 1:   # two units of the same name: never let one form overwrite another
-            name = name.removesuffix(".xlsx") + f"_{_safe_filename(unit.code)}.xlsx"
+            name = name.removesuffix(".xlsx") + f"_{safe_filename(unit.code, path=False)}.xlsx"
         paths.append(write_form(config, unit, period, out_dir / name, previous_values.get(unit.code)))
         if progress is not None:
             progress(done, len(units))
@@ -672,13 +672,3 @@ def _chinese_numeral(n: int) -> str:
     if tens == 0:
         return _DIGITS[ones]
     return ("" if tens == 1 else _DIGITS[tens]) + "十" + (_DIGITS[ones] if ones else "")
-
-
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-
-
-def _safe_filename(stem: str) -> str:
-    """Replace what Windows forbids in a file name; never a reserved device name."""
-    stem = _UNSAFE.sub("_", stem).strip().rstrip(". ") or "_"
-    return f"_{stem}" if stem.split(".")[0].upper() in _RESERVED else stem

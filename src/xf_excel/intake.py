@@ -31,7 +31,6 @@ import email.utils
 import hashlib
 import io
 import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -40,6 +39,7 @@ from typing import Any, Iterable, Iterator, Optional, Union
 import olefile
 
 from .errors import IntakeError
+from .filenames import safe_filename as sanitize_filename
 from .issues import Issue, IssueCode, Severity
 from .reader import Outcome, WorkerPool, WorkerStartError
 from .records import CellError, RawSheet, RawWorkbook, ReceivedFile
@@ -51,7 +51,6 @@ __all__ = ["collect_inbox", "read_workbook", "WorkbookReader", "sanitize_filenam
 OWN_OUTPUT_PREFIXES = ("退回_",)       # feedback workbooks we write; staff may save them into the inbox
 MAX_FILE_BYTES = 50 << 20              # a file (or an attachment) larger than this is not read
 MAX_DEPTH = 3                          # mail › zip › zip › file, no deeper
-MAX_NAME_CHARS = 120
 ARCHIVE_LIMITS = Limits(max_members=500, max_unpacked_bytes=200 << 20)
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".xltx", ".xltm", ".xlt")
 WORKBOOK_KINDS = ("xlsx", "xlsm", "xls")
@@ -74,35 +73,6 @@ def _refusal_issue(display: str, refusal: Refusal) -> Issue:
 # =========================================================================== names
 
 
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-_FORBIDDEN = re.compile(r'[<>:"|?*]')
-
-
-def sanitize_filename(name: str) -> str:
-    """A safe file name from an attachment or zip member name.
-
-    Only the last path component is kept (`../../evil.xlsx` and `\\\\host\\share\\x.xlsx`
-    become `evil.xlsx` and `x.xlsx`); control and format characters (including the
-    right-to-left override) are dropped, characters Windows forbids become `_`, leading
-    and trailing dots and spaces go, reserved device names (CON, NUL, COM1 …) get a `_`
-    prefix, and the name is cut to 120 characters keeping its extension.
-
-    >>> sanitize_filename("..\\\\..\\\\第2期_南宁市.xlsx")
-    '第2期_南宁市.xlsx'
-    """
-    text = unicodedata.normalize("NFC", str(name))
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
-    text = re.split(r"[\\/]", text)[-1] if text else ""
-    text = _FORBIDDEN.sub("_", text).strip(" .")
-    if not text:
-        return "未命名文件"
-    stem, dot, suffix = text.rpartition(".")
-    if not dot or not stem or len(suffix) > 10:
-        stem, suffix = text, ""
-    if stem.split(".")[0].strip().upper() in _RESERVED:
-        stem = "_" + stem
-    stem = stem[: MAX_NAME_CHARS - len(suffix) - 1].rstrip(" .") or "未命名文件"
-    return f"{stem}.{suffix}" if suffix else stem
 
 
 def _skip_reason(name: str) -> Optional[str]:

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 
 from .config import Config
 from .errors import IntakeError
-from .issues import Issue, IssueCode
+from .issues import Issue, IssueCode, Severity
 from .locking import archive_lock
 from .store import Archive, NewSubmission
 
@@ -127,9 +127,9 @@ def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: s
         fresh, duplicates = _archive_raw(archive, files)
         outcomes = {id(f): FileOutcome(display=f.display, status="duplicate", sha256=digest) for f, digest in duplicates}
         digests = {id(f): digest for f, digest in fresh}
+        batch = _Batch(config, archive, period, peers, Path(feedback_dir))
         for done, (received, raw) in enumerate(reader.read_many([f for f, _ in fresh]), start=1):
-            outcomes[id(received)] = _take_in(config, archive, received, raw, digests[id(received)], period, peers,
-                                              Path(feedback_dir))
+            outcomes[id(received)] = batch.take_in(received, raw, digests[id(received)])
             if progress:
                 progress(done, len(fresh))
     report.files += [outcomes[id(f)] for f in files]
@@ -150,35 +150,60 @@ def _archive_raw(archive: Archive, files: list) -> tuple[list, list]:
     return fresh, duplicates
 
 
-def _take_in(config: Config, archive: Archive, received, raw, digest: str, period: int,
-             peers: dict[str, list[float]], feedback_dir: Path) -> FileOutcome:
-    """One file read safely (`raw`): check it, record it, write feedback."""
-    from .read import read_return
-    from .validate import validate_return
+@dataclass
+class _Batch:
+    """What taking in one file needs from its batch."""
 
-    if isinstance(raw, list):
-        archive.record_file_issues(digest, raw, period=period)
-        return FileOutcome(display=received.display, status=_file_status(*raw), sha256=digest, issues=raw)
-    read = read_return(raw, config)
-    if isinstance(read, list):
-        archive.record_file_issues(digest, read, period=period, unit_code=read[0].unit if read else None)
-        outcome = FileOutcome(display=received.display, status=_file_status(*read), sha256=digest, issues=read)
-        unit = config.units.get(read[0].unit) if read and read[0].unit else None
-        outcome.feedback = _feedback(config, received, raw, read, unit, period, feedback_dir)
+    config: Config
+    archive: Archive
+    period: int
+    peers: dict[str, list[float]]
+    feedback_dir: Path
+    feedback_names: set[str] = field(default_factory=set)   # written in this batch: never overwrite one
+
+    def take_in(self, received, raw, digest: str) -> FileOutcome:
+        """One file read safely (`raw`): check it, record it, write feedback."""
+        from .read import read_return
+        from .validate import validate_return
+
+        config, archive, period = self.config, self.archive, self.period
+        if isinstance(raw, list):
+            archive.record_file_issues(digest, raw, period=period)
+            return FileOutcome(display=received.display, status=_file_status(*raw), sha256=digest, issues=raw)
+        read = read_return(raw, config)
+        if isinstance(read, list):
+            archive.record_file_issues(digest, read, period=period, unit_code=read[0].unit if read else None)
+            outcome = FileOutcome(display=received.display, status=_file_status(*read), sha256=digest, issues=read)
+            unit = config.units.get(read[0].unit) if read and read[0].unit else None
+            self.send_back(outcome, received, raw, unit)
+            return outcome
+        previous = archive.latest_accepted_before(read.unit_code, period)
+        checked = validate_return(read, config, period, previous.values if previous else None, self.peers)
+        before = archive.accepted_for(checked.unit_code, period)
+        sub_id = archive.record_submission(_new_submission(checked, received, digest))
+        outcome = FileOutcome(display=received.display, unit_code=checked.unit_code, sha256=digest,
+                              submission_id=sub_id, issues=list(checked.issues),
+                              status="rejected" if not checked.accepted else ("warned" if checked.issues else "accepted"))
+        if before is not None and checked.accepted:
+            outcome.changes = _changes(before.values, checked.values)
+        self.send_back(outcome, received, raw, checked.unit)
         return outcome
-    previous = archive.latest_accepted_before(read.unit_code, period)
-    checked = validate_return(read, config, period, previous.values if previous else None, peers)
-    before = archive.accepted_for(checked.unit_code, period)
-    sub_id = archive.record_submission(_new_submission(checked, received, digest))
-    outcome = FileOutcome(display=received.display, unit_code=checked.unit_code, sha256=digest,
-                          submission_id=sub_id, issues=list(checked.issues),
-                          status="rejected" if not checked.accepted else ("warned" if checked.issues else "accepted"))
-    if before is not None and checked.accepted:
-        outcome.changes = _changes(before.values, checked.values)
-    if checked.issues:
-        outcome.feedback = _feedback(config, received, raw, checked.issues, config.units.get(checked.unit_code),
-                                     period, feedback_dir)
-    return outcome
+
+    def send_back(self, outcome: FileOutcome, received, raw, unit) -> None:
+        """The feedback workbook of a return with issues. Failing to write one is a notice,
+        never the end of the batch: the return itself is already archived."""
+        from .feedback import write_feedback
+
+        if not outcome.issues:
+            return
+        try:
+            outcome.feedback = write_feedback(received.content, received.name, outcome.issues, self.config, unit,
+                                              self.period, self.feedback_dir, received=raw, taken=self.feedback_names)
+        except OSError as exc:
+            outcome.issues.append(Issue(
+                IssueCode.UNREADABLE_FILE, Severity.WARNING,
+                f"无法为「{received.display}」写出反馈表（{exc.strerror or exc}）；请手工把问题清单告知报送单位",
+                file=received.display))
 
 
 def _file_status(*issues: Issue) -> str:
@@ -222,15 +247,6 @@ def _peer_values(config: Config, archive: Archive, period: int) -> dict[str, lis
                 if isinstance(value, (int, float)):
                     peers.setdefault(ind, []).append(float(value))
     return peers
-
-
-def _feedback(config: Config, received, raw, issues: list[Issue], unit, period: int,
-              feedback_dir: Path) -> Optional[Path]:
-    from .feedback import write_feedback
-
-    if not issues:
-        return None
-    return write_feedback(received.content, received.name, issues, config, unit, period, feedback_dir, received=raw)
 
 
 # ---- forms ---------------------------------------------------------------------------------
