@@ -98,14 +98,7 @@ def _stored_crashers() -> list[Path]:
 
 
 # Stored files that still break the property: the product bug each shows (see the report of issue 8).
-KNOWN_FAILURES = {
-    "merged-range-whole-grid.xlsx": "read._merge_map expands every merged range into a dict of its cells: a merge "
-                                    "A2:XFD1048576 (inside Excel's grid) means 17 billion entries, so read_return "
-                                    "hangs the main process and exhausts its memory; safeguard does not check "
-                                    "<mergeCell ref>",
-    "merged-range-beyond-grid.xlsx": "same bug, found by the fuzzer: <mergeCell ref=\"A2:AAAAAAAA9\"> (a column far "
-                                     "beyond XFD) passes safeguard and calamine, then read._merge_map never ends",
-}
+KNOWN_FAILURES: dict[str, str] = {}   # regression file name -> the product bug it still shows
 
 
 def _replay_params() -> list:

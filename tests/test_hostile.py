@@ -508,9 +508,6 @@ def test_a_dtd_in_a_sheet_stored_under_a_binary_name_never_leaks(tmp_path):
     assert isinstance(outcome, list) and "「bin_sheet.xlsx」" in outcome[0].message
 
 
-@pytest.mark.xfail(strict=True, reason="safeguard._xml_refusal skips parts whose names end in .bin/.png…, so a "
-                                       "worksheet stored as xl/media/sheet1.bin reaches calamine with its DTD; "
-                                       "it is refused only because calamine fails on it")
 def test_a_dtd_in_a_sheet_stored_under_a_binary_name_is_refused_before_parsing(tmp_path):
     from test_intake import received
 
@@ -521,9 +518,6 @@ def test_a_dtd_in_a_sheet_stored_under_a_binary_name_is_refused_before_parsing(t
     assert issue.code is UNSAFE and "DTD" in issue.message
 
 
-@pytest.mark.xfail(strict=True, reason="an .xls with a FILEPASS record is reported as damaged: calamine's format "
-                                       "auto-detection (from_filelike) turns its PasswordError into 'Cannot detect "
-                                       "file format', and safeguard.inspect_xls does not look for FILEPASS")
 def test_a_password_protected_legacy_xls_is_recognised_as_such():
     from test_intake import received
 

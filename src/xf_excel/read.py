@@ -131,8 +131,11 @@ def _shown(value: Any) -> Any:
 
 
 def _merge_map(sheet: RawSheet) -> dict[tuple[int, int], tuple[int, int, int, int]]:
+    """Each cell of a merged range -> the range. Ranges are clipped to the grid actually read:
+    a file may declare `A2:XFD1048576` merged (17 billion cells) without holding any of them."""
+    rows, columns = len(sheet.cells), _width(sheet)
     return {(r, c): rng for rng in sheet.merged
-            for r in range(rng[0], rng[2] + 1) for c in range(rng[1], rng[3] + 1)}
+            for r in range(rng[0], min(rng[2], rows) + 1) for c in range(rng[1], min(rng[3], columns) + 1)}
 
 
 def _label_at(sheet: RawSheet, merges: Mapping, row: int, column: int) -> str:

@@ -194,11 +194,14 @@ def _detail(error: BaseException) -> str:
 
 
 def _xml_refusal(name: str, data: bytes) -> Optional[Refusal]:
-    """A DTD/entity declaration or an ASCII-incompatible encoding in an XML part."""
-    if name.lower().endswith(_BINARY_SUFFIXES):
-        return None
+    """A DTD/entity declaration or an ASCII-incompatible encoding in an XML part.
+
+    Any part that looks like XML is checked, whatever its name: a worksheet can be stored
+    under a name like `media/x.bin`. Only the UTF-16 test spares binary-named parts, whose
+    bytes may begin with anything."""
     head = data[:256]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:4]:
+    binary_name = name.lower().endswith(_BINARY_SUFFIXES)
+    if not binary_name and (head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:4]):
         return Refusal(IssueCode.UNSAFE_FILE, f"部件 {name} 使用了非常规的文字编码（UTF-16/32）", _ADVICE_RESAVE)
     if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         return None
@@ -451,6 +454,24 @@ def _column_letters(column: int) -> str:
 # --------------------------------------------------------------------------- .xls
 
 
+_GLOBALS_SCAN_BYTES = 1 << 16   # FILEPASS sits right after BOF, in the first few records
+_FILEPASS, _EOF_RECORD = 0x002F, 0x000A
+
+
+def _has_filepass(stream: bytes) -> bool:
+    """True when the workbook globals of a BIFF8 stream carry a FILEPASS record (a password).
+    Walks the records (2-byte type, 2-byte length) up to the first EOF record."""
+    pos = 0
+    while pos + 4 <= len(stream):
+        kind, length = int.from_bytes(stream[pos:pos + 2], "little"), int.from_bytes(stream[pos + 2:pos + 4], "little")
+        if kind == _FILEPASS:
+            return True
+        if kind == _EOF_RECORD:
+            return False
+        pos += 4 + length
+    return False
+
+
 def inspect_xls(content: bytes, limits: Limits = Limits()) -> Union[XlsFacts, Refusal]:
     """Check a legacy .xls compound file: it opens, its workbook stream is of sane size."""
     try:
@@ -462,6 +483,8 @@ def inspect_xls(content: bytes, limits: Limits = Limits()) -> Union[XlsFacts, Re
                 return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（缺少工作簿数据）", _ADVICE_RESAVE)
             if ole.get_size(stream) > limits.max_unpacked_bytes:
                 return _bomb(ole.get_size(stream), limits)
+            if _has_filepass(ole.openstream(stream).read(_GLOBALS_SCAN_BYTES)):
+                return Refusal(IssueCode.ENCRYPTED_FILE, "设有打开密码", "请取消密码后重新发送。")
             return XlsFacts(has_macros=ole.exists("_VBA_PROJECT_CUR") or ole.exists("_VBA_PROJECT"))
     except Exception as error:                 # olefile on hostile bytes: any failure means unreadable
         return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开", "请对方重新导出后发送。" + _detail(error))
