@@ -11,6 +11,7 @@ received; `validate` judges them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ VALUE_LABEL = "截至本期累计"
 HEADER_LABELS = ("填报单位", "单位代码", "报送期次", "截至日期", "填报人", "联系电话")
 _HEADER_ROWS = 20          # header labels are looked for in this many top rows (or above the table)
 _DETAIL_HEADER_ROWS = 10   # a detail sheet's header row is looked for in this many top rows
+_TABLE_HEADER_ROWS = 60    # the 填报 table header is looked for in this many top rows (row 6 on our form)
 _TOTAL_WORDS = {"合计", "总计", "小计"}
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
@@ -99,9 +101,13 @@ _QUOTES = str.maketrans({"“": '"', "”": '"', "「": '"', "」": '"', "『": 
 def _label(value: Any) -> str:
     """A label as compared: NFKC (full-width to half-width), no spaces, one kind of quote,
     without a trailing colon or a leading required-marker."""
-    if not isinstance(value, str):
-        return ""
-    text = unicodedata.normalize("NFKC", value).translate(_QUOTES)
+    return _label_text(value) if isinstance(value, str) else ""
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _label_text(text: str) -> str:
+    # cached: the same labels and names recur in every return of a batch
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = re.sub(r"\s+", "", text)
     return text.strip("*★").rstrip(":：")
 
@@ -151,10 +157,11 @@ def _width(sheet: RawSheet) -> int:
 
 
 def _find_table_header(sheet: RawSheet) -> Optional[tuple[int, dict[str, int]]]:
-    """(row, label -> column) of the first row holding both 指标名称 and 截至本期累计."""
+    """(row, label -> column) of the first row holding both 指标名称 and 截至本期累计, looked
+    for in the top rows only (a detail sheet of hundreds of rows need not be read through)."""
     merges = _merge_map(sheet)
     width = _width(sheet)
-    for row in range(1, len(sheet.cells) + 1):
+    for row in range(1, min(len(sheet.cells), _TABLE_HEADER_ROWS) + 1):
         labels: dict[str, int] = {}
         for column in range(1, width + 1):
             labels.setdefault(_label_at(sheet, merges, row, column), column)
