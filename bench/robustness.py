@@ -161,7 +161,10 @@ def outputs_problems(out: Path) -> list[str]:
     problems = []
     if not out.exists():
         return problems
-    for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.name.startswith(TEMP_PREFIX)):
+    # a file inside a hidden folder (a briefing's scratch folder a kill left behind) is not an output
+    finished = (p for p in out.rglob("*")
+                if p.is_file() and not any(part.startswith(TEMP_PREFIX) for part in p.relative_to(out).parts))
+    for path in sorted(finished):
         try:
             if path.suffix in (".xlsx", ".docx", ".xlsm"):
                 with zipfile.ZipFile(path) as archive:
@@ -388,7 +391,6 @@ def run_trials(kind: str, runs: int, work_dir: Path, seed: int = 8) -> Batch:
 
 if __name__ == "__main__":
     import argparse
-    import json
 
     parser = argparse.ArgumentParser(description="Robustness trials of the weekly job (issue 8).")
     parser.add_argument("kind", choices=["kill", "concurrent"])

@@ -547,3 +547,19 @@ def test_docx_converts_to_pdf_with_libreoffice(rendered, soffice, tmp_path):
     assert pdf.is_file()
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
     assert pages >= 1
+
+
+def test_a_killed_renders_scratch_folder_is_cleared_next_time(small, tmp_path):
+    """A render killed half-way leaves only a hidden scratch folder; the next render clears
+    it once it is old enough not to belong to a render still going on."""
+    import os
+
+    out = tmp_path / "out"
+    stale, recent = out / ".briefing-stale", out / ".briefing-recent"
+    for folder in (stale, recent):
+        folder.mkdir(parents=True)
+        (folder / "简报_第3期.docx").write_bytes(b"PK\x03\x04 half written")
+    os.utime(stale, (0, 0))
+    render_briefing(small, out, issue_date=ISSUE_DATE)
+    assert not stale.exists() and recent.exists()
+    assert zipfile.is_zipfile(out / "简报_第3期.docx")

@@ -17,7 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import tempfile
+import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -498,13 +500,28 @@ def render_briefing(c: Consolidation, out_dir: Path, *, template_dir: Optional[P
     stem = f"简报_第{c.period.number}期"
     # Everything is made in a scratch folder first, so that a template failing half-way
     # leaves the previous briefing in out_dir untouched; then each file is moved into place.
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".briefing-") as scratch:
+    _remove_stale_scratch(out_dir)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=_SCRATCH_PREFIX) as scratch:
         scratch = Path(scratch)
         charts, font, notes = _render_charts(c, context, scratch, chart_fonts)
         docx = _render_docx(context, template_dir / DOCX_TEMPLATE, scratch / f"{stem}.docx", scratch)
         markdown = _render_markdown(context, template_dir / MARKDOWN_TEMPLATE, scratch / f"{stem}.md")
         placed = [_place(path, out_dir) for path in (docx, markdown, *charts)]
     return BriefingResult(docx=placed[0], markdown=placed[1], charts=placed[2:], notes=notes, chart_font=font)
+
+
+_SCRATCH_PREFIX = ".briefing-"
+_STALE_AFTER_S = 600
+
+
+def _remove_stale_scratch(out_dir: Path) -> None:
+    """A run killed mid-render leaves its scratch folder behind (half-written files in a
+    hidden folder, never in place of the briefing). Clear those the next time round; a
+    scratch folder younger than ten minutes may belong to a render still going on."""
+    now = time.time()
+    for scratch in out_dir.glob(_SCRATCH_PREFIX + "*"):
+        if scratch.is_dir() and now - scratch.stat().st_mtime > _STALE_AFTER_S:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _place(path: Path, out_dir: Path) -> Path:
