@@ -195,16 +195,9 @@ def write_clean_inbox(sim, period: int, forms_dir: Path, inbox: Path) -> list[Pa
     inbox.mkdir(parents=True, exist_ok=True)
     written = []
     for unit in sim.units:
-        values = {config.indicator(i).name: v for i, v in sim.figures[unit.code][period].items()}
-        details = {}
-        for detail in config.details_for(unit):
-            names = {c.id: c.name for c in detail.columns}
-            rows = sim.details[unit.code][period].get(detail.id, [])
-            details[detail.name] = [{names[k]: v for k, v in row.items() if v is not None} for row in rows]
-        person, phone = sim.people[unit.code]
+        values, details, header = demo.correct_entries(sim, unit, period)
         name = form_filename(config, unit, period)
-        written.append(demo.fill_form(forms_dir / name, inbox / name, values, details,
-                                      {"填报人": person, "联系电话": phone}))
+        written.append(demo.fill_form(forms_dir / name, inbox / name, values, details, header))
     return written
 
 

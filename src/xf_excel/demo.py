@@ -67,7 +67,7 @@ from .fill import (BLANK_COLUMN, BLANK_ROW, FULLWIDTH, LAYOUT_QUIRKS, RENAME_SHE
 from .forms import form_filename
 
 __all__ = [
-    "Simulation", "PeriodPlan", "Delivery", "simulate", "campaign_of", "deliveries", "expected_accepted", "fill_form",
+    "Simulation", "PeriodPlan", "Delivery", "simulate", "campaign_of", "correct_entries", "deliveries", "expected_accepted", "fill_form",
     "write_inbox", "first_intake_at",
     "FILE", "EML", "ZIP", "DUPLICATE", "NOT_A_RETURN", "RETURN_VIAS",
     "FULLWIDTH", "UNIT_SUFFIX", "THOUSANDS", "TEXT_NUMBER", "BLANK_ROW", "BLANK_COLUMN", "RENAME_SHEET",
@@ -826,19 +826,25 @@ def _zip_name(sim: Simulation, plan: PeriodPlan) -> str:
     return f"{who}第{plan.period}期报表.zip"
 
 
-def _return(sim: Simulation, unit: Unit, period: int, batch: int, via: str, when: dt.datetime,
-            quirks: tuple[str, ...]) -> Delivery:
+def correct_entries(sim: Simulation, unit: Unit, period: int) -> tuple[dict, dict, dict]:
+    """What a careful clerk types into the unit's form: (indicator name -> figure, detail sheet
+    name -> rows of column name -> value, header label -> value), as `fill_form` takes them."""
     config = sim.config
-    figures = dict(sim.figures[unit.code][period])
-    values = {config.indicator(i).name: v for i, v in figures.items()}
+    values = {config.indicator(i).name: v for i, v in sim.figures[unit.code][period].items()}
     details = {}
     for detail in config.details_for(unit):
         names = {c.id: c.name for c in detail.columns}
         rows = sim.details[unit.code][period].get(detail.id, [])
         details[detail.name] = [{names[k]: v for k, v in row.items() if v is not None} for row in rows]
     person, phone = sim.people[unit.code]
-    return Delivery(batch, unit.code, values, details, {"填报人": person, "联系电话": phone}, tuple(quirks), via, when,
-                    form_filename(config, unit, period), figures)
+    return values, details, {"填报人": person, "联系电话": phone}
+
+
+def _return(sim: Simulation, unit: Unit, period: int, batch: int, via: str, when: dt.datetime,
+            quirks: tuple[str, ...]) -> Delivery:
+    values, details, header = correct_entries(sim, unit, period)
+    return Delivery(batch, unit.code, values, details, header, tuple(quirks), via, when,
+                    form_filename(sim.config, unit, period), dict(sim.figures[unit.code][period]))
 
 
 def _with_error(sim: Simulation, delivery: Delivery, kind: str, period: int) -> Delivery:

@@ -34,7 +34,7 @@ from typing import Literal, Optional, Union
 import olefile
 from defusedxml import ElementTree as SafeET
 
-from .issues import IssueCode
+from .issues import IssueCode, column_letter
 
 __all__ = ["Limits", "Refusal", "WorkbookFacts", "XlsFacts", "inspect_ooxml", "inspect_xls",
            "open_zip", "unpack_zip", "EXCEL_MAX_ROWS", "EXCEL_MAX_COLUMNS"]
@@ -412,7 +412,7 @@ def _scan_cells(sheet: str, xml: bytes, limits: Limits) -> Optional[Refusal]:
         else:
             column, cell_row = column + 1, row
         if column > EXCEL_MAX_COLUMNS or cell_row > EXCEL_MAX_ROWS:
-            return _outside(sheet, f"单元格 {_column_letters(column)}{cell_row}")
+            return _outside(sheet, f"单元格 {column_letter(column)}{cell_row}")
         if not attributes.rstrip().endswith(b"/"):      # a cell with content, not only a style
             last_row, last_column = max(last_row, cell_row), max(last_column, column)
     return _size_refusal(sheet, last_row, last_column, limits, "有内容的单元格")
@@ -441,14 +441,6 @@ def _column_number(letters: Union[str, bytes]) -> int:
     for letter in (letters.decode("ascii") if isinstance(letters, bytes) else letters).upper():
         number = number * 26 + ord(letter) - 64
     return number
-
-
-def _column_letters(column: int) -> str:
-    letters = ""
-    while column > 0:
-        column, rem = divmod(column - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 # --------------------------------------------------------------------------- .xls
