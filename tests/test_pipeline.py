@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import time
 
 import pytest
 import yaml
@@ -12,7 +13,9 @@ from click.testing import CliRunner
 from xf_excel.cli import main
 from xf_excel.config import load_config
 from xf_excel.demo import campaign_of, expected_accepted, simulate, write_inbox
-from xf_excel.pipeline import intake_inbox, make_forms, run_demo, run_week
+from xf_excel.pipeline import (consolidate_period, intake_inbox, make_forms, run_demo, run_week, validate_book,
+                               write_master_workbook)
+from xf_excel.store import Archive, NewSubmission
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +134,73 @@ def test_run_week_returns_paths(tmp_path, config):
     week = run_week(campaign, tmp_path / "inbox", 1, tmp_path / "a.sqlite", tmp_path / "out")
     assert week.master.exists() and week.intake.summary()["accepted"] >= 1
     assert week.consolidation.region.units_reported >= 1
+
+
+# ---- figures typed into the master workbook ------------------------------------------------------
+
+@pytest.fixture
+def week_one(tmp_path, config):
+    """A one-period, six-county campaign taken in, and a master workbook made from its
+    archive now (as `xf-excel consolidate` makes it)."""
+    run_demo(config, tmp_path / "demo", seed=21, periods=[1], units=6)
+    campaign = campaign_of(simulate(config, seed=21, units=6))
+    archive = tmp_path / "demo" / "档案库.sqlite"
+    consolidation = consolidate_period(campaign, 1, archive)
+    master = write_master_workbook(consolidation, tmp_path / "汇总_第1期.xlsx")
+    return consolidation, master, archive, campaign
+
+
+def _type_into_master(master, unit_code: str, edits: dict[str, object]) -> str:
+    """Type figures into the unit's row of its city sheet, found by label; returns the sheet name."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(master)
+    for sheet in book.worksheets:
+        rows = list(sheet.iter_rows(min_row=1, max_row=10, values_only=True))
+        header = next((r for r in rows if r and "单位代码" in r), None)
+        if header is None:
+            continue
+        code_col = header.index("单位代码") + 1
+        for row in range(1, sheet.max_row + 1):
+            if str(sheet.cell(row, code_col).value) == unit_code:
+                for name, value in edits.items():
+                    sheet.cell(row, header.index(name) + 1).value = value
+                book.save(master)
+                return sheet.title
+    raise AssertionError(f"{unit_code} not found in {master}")
+
+
+def test_validate_book_marks_a_typed_error_at_its_cell(week_one):
+    consolidation, master, archive, campaign = week_one
+    row = consolidation.counties[0]
+    sheet = _type_into_master(master, row.unit.code, {"运营专柜数": row.values["counters_built"] + 5})
+    check = validate_book(campaign, master, archive)
+    [issue] = [i for i in check.issues if i.code.value == "rule-failed"]
+    assert issue.sheet == sheet and issue.severity.value == "错误" and "运营专柜数" in issue.message
+    assert check.period == 1
+
+
+def test_validate_book_records_a_correction_that_survives_a_rebuild(week_one):
+    consolidation, master, archive, campaign = week_one
+    row = consolidation.counties[0]
+    new_sales = (row.values["counter_sales"] or 0) + 12.34
+    _type_into_master(master, row.unit.code, {"专柜累计销售额": new_sales})
+    check = validate_book(campaign, master, archive, record=True)
+    assert check.note == "" and len(check.recorded) == 1
+    rebuilt = consolidate_period(campaign, 1, archive)
+    after = next(r for r in rebuilt.counties if r.unit.code == row.unit.code)
+    assert after.values["counter_sales"] == pytest.approx(new_sales)
+    with Archive(archive) as a:
+        assert a.submission(check.recorded[0]).source == "manual"
+
+
+def test_validate_book_refuses_to_record_over_newer_returns(week_one):
+    consolidation, master, archive, campaign = week_one
+    row = consolidation.counties[0]
+    _type_into_master(master, row.unit.code, {"专柜累计销售额": 1.0})
+    time.sleep(1.1)                  # recorded_at has one-second resolution
+    with Archive(archive) as a:      # a return taken in after the master was made
+        a.record_submission(NewSubmission(unit_code=row.unit.code, period=1, accepted=True,
+                                          values={"counter_sales": 99.0}))
+    check = validate_book(campaign, master, archive, record=True)
+    assert check.recorded == [] and "可能已过时" in check.note

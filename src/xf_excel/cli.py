@@ -223,6 +223,29 @@ def consolidate_cmd(obj: _Context, period: int, out_file: str | None) -> None:
              f"已写出第{period}期汇总表：{path}")
 
 
+@main.command("validate-book")
+@click.argument("book", type=click.Path(dir_okay=False))
+@click.option("--period", "-p", type=int, default=None, help="Period (default: read from the workbook's 首页).")
+@click.option("--record", is_flag=True, help="Archive the rows without errors as manual submissions.")
+@click.pass_obj
+def validate_book_cmd(obj: _Context, book: str, period: int | None, record: bool) -> None:
+    """Check the figures typed into a master workbook's city and member-unit sheets.
+
+    \b
+    Example:
+      xf-excel validate-book workbook/汇总_第2期.xlsx --record
+    """
+    from .pipeline import validate_book
+
+    check = validate_book(obj.config, book, obj.archive, period=period, record=record)
+    lines = [f"校验 {check.file.name}（第{check.period}期）：{len(check.entries)} 个单位的数据，发现问题 {len(check.issues)} 处"]
+    lines += [f"  [{i.severity.value}] {i.cell}：{i.message}" for i in check.issues]
+    if record:
+        lines.append(f"已记入档案库 {len(check.recorded)} 个单位的修改" if not check.note else f"提示：{check.note}")
+    obj.emit(check.to_dict(), "\n".join(lines))
+    click.get_current_context().exit(EXIT_ISSUES if check.issues or check.note else EXIT_OK)
+
+
 @main.command("brief")
 @click.option("--period", "-p", type=int, required=True, help="Reporting period.")
 @click.option("--out", "out_dir", default="out/简报", show_default=True, help="Folder for the briefing.")

@@ -41,7 +41,7 @@ from .issues import Issue, IssueCode, Severity, cell_address
 from .locking import atomic_write
 
 __all__ = [
-    "write_master", "read_master_entries", "validate_manual_entries", "entries_without_errors",
+    "write_master", "add_master_sheets", "read_master_entries", "read_entry_sheet", "read_book_stamp", "validate_manual_entries", "entries_without_errors",
     "record_manual_entries", "ManualEntry", "SHEET_HOME", "SHEET_REGION", "SHEET_CITIES", "SHEET_REPORTING",
     "SHEET_ISSUES", "SHEET_TARGETS", "CODE_LABEL", "ENTRY_HEADER_ROW", "ENTRY_FIRST_ROW",
 ]
@@ -627,14 +627,34 @@ def read_master_entries(path: Path, config: Config) -> tuple[list[ManualEntry], 
     return entries, issues
 
 
-def _read_period(book) -> Optional[int]:
-    name = book.defined_names.get("Period")
-    if name is None:
+def read_book_stamp(path: Path) -> tuple[Optional[dt.datetime], Optional[int]]:
+    """When a master workbook was made (its `LastRun`) and, in the .xlsm, the archive version
+    its figures reflect (`ArchiveVersion`): to tell whether the archive moved on since."""
+    from openpyxl import load_workbook
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        book = load_workbook(Path(path), read_only=True, data_only=True)
+        try:
+            last_run, version = _named_value(book, "LastRun"), _named_value(book, "ArchiveVersion")
+        finally:
+            book.close()
+    return (last_run if isinstance(last_run, dt.datetime) else None,
+            int(version) if isinstance(version, (int, float)) else None)
+
+
+def _named_value(book, name: str) -> Any:
+    defined = book.defined_names.get(name)
+    if defined is None:
         return None
-    for title, ref in name.destinations:
-        value = book[title][ref.replace("$", "")].value
-        return int(value) if isinstance(value, (int, float)) else None
+    for title, ref in defined.destinations:
+        return book[title][ref.replace("$", "")].value
     return None
+
+
+def _read_period(book) -> Optional[int]:
+    value = _named_value(book, "Period")
+    return int(value) if isinstance(value, (int, float)) else None
 
 
 def _by_name(config: Config) -> dict[str, Indicator]:

@@ -15,7 +15,7 @@ from .store import Archive, NewSubmission
 
 __all__ = [
     "config_summary", "make_forms", "intake_inbox", "IntakeReport", "FileOutcome", "consolidate_period",
-    "write_master_workbook", "brief", "run_week", "WeekResult", "run_demo", "DemoPeriod",
+    "write_master_workbook", "brief", "run_week", "WeekResult", "run_demo", "DemoPeriod", "validate_book", "BookCheck",
 ]
 
 
@@ -296,6 +296,64 @@ def brief(consolidation, out_dir: str | Path, issue_date: Optional[dt.date] = No
     from .report import render_briefing
 
     return render_briefing(consolidation, Path(out_dir), issue_date=issue_date)
+
+
+# ---- figures typed into the master ------------------------------------------------------------
+
+@dataclass
+class BookCheck:
+    """The outcome of checking a master workbook's typed figures (and, if asked, recording them)."""
+
+    file: Path
+    period: int
+    entries: list
+    issues: list[Issue]
+    recorded: list[int] = field(default_factory=list)
+    note: str = ""                      # why nothing was recorded, when asked to record
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": str(self.file), "period": self.period, "units": len(self.entries),
+                "issues": [i.to_dict() for i in self.issues], "recorded": self.recorded, "note": self.note}
+
+
+def validate_book(config: Config, path: str | Path, archive_path: str | Path, *, period: Optional[int] = None,
+                  record: bool = False) -> BookCheck:
+    """Check the figures staff typed into a master workbook's city and member-unit sheets with
+    the rules that apply to returns; with `record`, archive the rows without errors as manual
+    submissions (so a rebuild keeps them) — unless the archive took in returns after the
+    workbook was made, when the book's figures may be stale and would overwrite newer ones."""
+    from .master import entries_without_errors, read_master_entries, validate_manual_entries
+
+    path = Path(path)
+    if not path.is_file():
+        raise IntakeError(f"找不到工作簿 {path}")
+    entries, issues = read_master_entries(path, config)
+    period = period or next((e.period for e in entries if e.period), None)
+    if period is None:
+        raise IntakeError(f"无法从 {path.name} 的首页读出期次；请用 --period 指定")
+    consolidation = consolidate_period(config, period, archive_path) if Path(archive_path).exists() else None
+    issues += validate_manual_entries(entries, config, consolidation, file=path.name)
+    check = BookCheck(file=path, period=period, entries=entries, issues=issues)
+    if record:
+        check.recorded, check.note = _record_book(path, archive_path, period,
+                                                  entries_without_errors(entries, issues), consolidation)
+    return check
+
+
+def _record_book(path: Path, archive_path: str | Path, period: int, entries: list, consolidation) -> tuple[list[int], str]:
+    from .consolidate import record_manual_entries
+    from .master import read_book_stamp
+
+    if consolidation is None:
+        return [], f"档案库 {archive_path} 不存在，修改未记入"
+    last_run, version = read_book_stamp(path)
+    with archive_lock(archive_path), Archive(archive_path) as archive:
+        stale = (archive.version() != version) if version is not None else (
+            last_run is None or archive.recorded_since(last_run.isoformat()) > 0)
+        if stale:
+            return [], (f"档案库在 {path.name} 生成之后收到了新的报表，工作簿中的数字可能已过时，本次修改未记入档案库；"
+                        "请重新汇总（xf-excel consolidate）后在新的汇总表中修改并校验")
+        return record_manual_entries(archive, entries, period, consolidation=consolidation, file_name=path.name), ""
 
 
 @dataclass

@@ -351,6 +351,14 @@ class Archive:
                       value=r["value"], unit=r["unit_code"])
                 for r in self.db.execute(sql + " ORDER BY id", args)]
 
+    def version(self) -> int:
+        """The newest submission id (0 when empty): what a view of the archive reflects."""
+        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM submissions").fetchone()[0]
+
+    def recorded_since(self, moment: str) -> int:
+        """How many submissions were recorded after `moment` (ISO time)."""
+        return self.db.execute("SELECT COUNT(*) FROM submissions WHERE recorded_at > ?", (moment,)).fetchone()[0]
+
     def periods(self) -> list[int]:
         """Periods that have at least one submission."""
         return [r[0] for r in self.db.execute("SELECT DISTINCT period FROM submissions ORDER BY period")]

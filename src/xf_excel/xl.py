@@ -358,7 +358,7 @@ def _archive_version(archive_path: Path) -> int:
     if not archive_path.exists():
         return 0
     with Archive(archive_path) as archive:
-        return max((s.id for s in archive.submissions()), default=0)
+        return archive.version()
 
 
 def _set_name_value(book: xw.Book, name: str, value: Any) -> None:
