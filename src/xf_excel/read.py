@@ -24,7 +24,7 @@ from .records import CellError, RawSheet, RawWorkbook
 
 __all__ = [
     "CellValue", "DetailSheet", "ReadReturn", "read_return", "unit_named_in",
-    "HEADER_LABELS", "DATA_SHEET", "META_SHEET", "NAME_LABEL", "VALUE_LABEL",
+    "HEADER_LABELS", "DATA_SHEET", "META_SHEET", "NAME_LABEL", "VALUE_LABEL", "label_of", "cell_text", "shown_value",
 ]
 
 DATA_SHEET = "填报"
@@ -98,7 +98,7 @@ class ReadReturn:
 _QUOTES = str.maketrans({"“": '"', "”": '"', "「": '"', "」": '"', "『": '"', "』": '"', "'": '"', "‘": '"', "’": '"'})
 
 
-def _label(value: Any) -> str:
+def label_of(value: Any) -> str:
     """A label as compared: NFKC (full-width to half-width), no spaces, one kind of quote,
     without a trailing colon or a leading required-marker."""
     return _label_text(value) if isinstance(value, str) else ""
@@ -116,7 +116,7 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and clean_text(value) == "")
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """A cell value as text for header fields and messages (1234.0 -> '1234')."""
     if value is None:
         return ""
@@ -127,13 +127,13 @@ def _text(value: Any) -> str:
     return clean_text(str(value))
 
 
-def _shown(value: Any) -> Any:
+def shown_value(value: Any) -> Any:
     """The received value as an Issue carries it: JSON-safe, as the person typed it."""
     if isinstance(value, (CellError, bool)):
         return str(value)
     if value is None or isinstance(value, (str, int, float)):
         return value
-    return _text(value)
+    return cell_text(value)
 
 
 def _merge_map(sheet: RawSheet) -> dict[tuple[int, int], tuple[int, int, int, int]]:
@@ -149,7 +149,7 @@ def _label_at(sheet: RawSheet, merges: Mapping, row: int, column: int) -> str:
     rng = merges.get((row, column))
     if rng:
         row, column = rng[0], rng[1]
-    return _label(sheet.value(row, column))
+    return label_of(sheet.value(row, column))
 
 
 def _width(sheet: RawSheet) -> int:
@@ -179,7 +179,7 @@ def read_return(raw: RawWorkbook, config: Config) -> ReadReturn | list[Issue]:
     (NOT_A_RETURN, WRONG_TEMPLATE, OLD_TEMPLATE, UNKNOWN_UNIT); those carry the unit code
     in `Issue.unit` whenever the unit could still be told."""
     file = raw.file.display or raw.file.name
-    meta_sheet = next((s for s in raw.sheets if _label(s.name) == META_SHEET), None)
+    meta_sheet = next((s for s in raw.sheets if label_of(s.name) == META_SHEET), None)
     meta = _read_meta(meta_sheet)
     found = _find_data_sheet(raw, config, meta, file)
     if isinstance(found, list):
@@ -202,7 +202,7 @@ def read_return(raw: RawWorkbook, config: Config) -> ReadReturn | list[Issue]:
     issues = unit_issues + _meta_issues(meta_sheet, file, unit.code) + value_issues + detail_issues
     return ReadReturn(
         file=file, unit=unit, data_sheet=sheet.name, period=_stated_period(header, meta),
-        template_version=_text(meta.get("template_version")), header=header, values=values, details=details,
+        template_version=cell_text(meta.get("template_version")), header=header, values=values, details=details,
         meta=meta, has_macros=raw.has_macros, uncached={(sheet, row, column) for sheet, cells in raw.uncached_formulas.items() for row, column in cells},
         issues=issues)
 
@@ -210,7 +210,7 @@ def read_return(raw: RawWorkbook, config: Config) -> ReadReturn | list[Issue]:
 def _read_meta(sheet: Optional[RawSheet]) -> dict[str, Any]:
     if sheet is None:
         return {}
-    return {_label(row[0]): (row[1] if len(row) > 1 else None) for row in sheet.cells if row and _label(row[0])}
+    return {label_of(row[0]): (row[1] if len(row) > 1 else None) for row in sheet.cells if row and label_of(row[0])}
 
 
 def _find_data_sheet(raw: RawWorkbook, config: Config, meta: dict, file: str):
@@ -220,7 +220,7 @@ def _find_data_sheet(raw: RawWorkbook, config: Config, meta: dict, file: str):
         found = _find_table_header(sheet)
         if found:
             candidates.append((sheet, *found))
-    named = [c for c in candidates if _label(c[0].name) == DATA_SHEET]
+    named = [c for c in candidates if label_of(c[0].name) == DATA_SHEET]
     if named:
         return named[0]
     if len(candidates) == 1:
@@ -229,7 +229,7 @@ def _find_data_sheet(raw: RawWorkbook, config: Config, meta: dict, file: str):
         names = "、".join(f"“{c[0].name}”" for c in candidates)
         return [Issue(IssueCode.WRONG_TEMPLATE, ERROR, f"文件 {file} 中有 {len(candidates)} 个工作表（{names}）都像填报页，"
                       f"无法确定以哪一个为准；请只保留一个填报页（名为“{DATA_SHEET}”）后重新报送", file=file)]
-    looks_like_form = bool(meta) or any(_label(s.name) in {DATA_SHEET} | {d.name for d in config.details}
+    looks_like_form = bool(meta) or any(label_of(s.name) in {DATA_SHEET} | {d.name for d in config.details}
                                         for s in raw.sheets)
     if looks_like_form:
         return [Issue(IssueCode.WRONG_TEMPLATE, ERROR, f"文件 {file} 中找不到填报页的表头（“{NAME_LABEL}”和“{VALUE_LABEL}”）；"
@@ -244,7 +244,7 @@ def _read_header(sheet: RawSheet, table_row: int) -> dict[str, CellValue]:
     header: dict[str, CellValue] = {}
     for row in range(1, min(max(table_row - 1, _HEADER_ROWS), len(sheet.cells)) + 1):
         for column in range(1, len(sheet.cells[row - 1]) + 1):
-            label = _label(sheet.value(row, column))
+            label = label_of(sheet.value(row, column))
             if label in HEADER_LABELS and label not in header:
                 header[label] = _value_right_of(sheet, merges, row, column)
     return header
@@ -254,7 +254,7 @@ def _value_right_of(sheet: RawSheet, merges: Mapping, row: int, column: int) -> 
     start = merges[(row, column)][3] + 1 if (row, column) in merges else column + 1
     for c in range(start, len(sheet.cells[row - 1]) + 1):
         value = sheet.value(row, c)
-        if _label(value) in HEADER_LABELS:
+        if label_of(value) in HEADER_LABELS:
             break  # the next label: this one was left blank
         if not _blank(value):
             return CellValue(value, sheet.name, row, c)
@@ -275,7 +275,7 @@ def _period_number(value: Any) -> Optional[int]:
         return None
     if isinstance(value, (int, float)):
         return int(value) if float(value).is_integer() and value > 0 else None
-    text = _label(value).removeprefix("第").removesuffix("期")
+    text = label_of(value).removeprefix("第").removesuffix("期")
     if text.isdigit():
         return int(text)
     return _CHINESE_NUMERALS.get(text)
@@ -291,14 +291,14 @@ class _Claim:
 
 
 def _code_text(value: Any) -> str:
-    return _text(value).replace(" ", "").upper()
+    return cell_text(value).replace(" ", "").upper()
 
 
 def unit_named_in(text: str, config: Config) -> Optional[Unit]:
     """The one unit a text (a file name, a 填报单位 value) names: a county by its name (its city
     breaking ties), else a member unit by its full name; None if none or several. Short names
     are not used: a county clerk's `扶贫办` must not read as 自治区扶贫办."""
-    text = _label(text)
+    text = label_of(text)
     if not text:
         return None
     units = list(config.units.values())
@@ -335,7 +335,7 @@ def _identify_unit(raw: RawWorkbook, config: Config, header: dict[str, CellValue
         claims.append(_Claim(source, unit, cell))
     name_cell = header.get("填报单位")
     if name_cell is not None and not name_cell.blank:
-        claims.append(_Claim("表头“填报单位”", unit_named_in(_text(name_cell.value), config), name_cell))
+        claims.append(_Claim("表头“填报单位”", unit_named_in(cell_text(name_cell.value), config), name_cell))
     claims.append(_Claim(f"文件名“{raw.file.name}”", unit_named_in(raw.file.name.rsplit(".", 1)[0], config)))
     known = [c for c in claims if c.unit is not None]
     if not known:
@@ -379,11 +379,11 @@ def _template_refusal(config: Config, meta: dict, meta_sheet: Optional[RawSheet]
     """WRONG_TEMPLATE for another campaign's form, OLD_TEMPLATE for an earlier version of ours."""
     if meta_sheet is None:
         return None
-    campaign = _text(meta.get("campaign"))
+    campaign = cell_text(meta.get("campaign"))
     if campaign and campaign != config.campaign.name:
         return Issue(IssueCode.WRONG_TEMPLATE, ERROR, f"文件 {file} 是“{campaign}”的填报表，不是“{config.campaign.name}”的；"
                      "请使用本次活动下发的填报表填写", file=file, sheet=meta_sheet.name, value=campaign, unit=unit_code)
-    version = _text(meta.get("template_version"))
+    version = cell_text(meta.get("template_version"))
     if version != config.campaign.template_version:
         period = _stated_period(header, meta)
         which = f"第{period}期下发的新表" if period else "最新下发的填报表"
@@ -406,11 +406,11 @@ def _read_indicators(sheet: RawSheet, table_row: int, labels: dict[str, int], co
                      file: str) -> tuple[dict[str, CellValue], list[Issue]]:
     """Indicator id -> input cell (row found by name, column by the 截至本期累计 header)."""
     name_col, value_col = labels[NAME_LABEL], labels[VALUE_LABEL]
-    by_label = {_label(i.name): i for i in config.indicators_for(unit)}
+    by_label = {label_of(i.name): i for i in config.indicators_for(unit)}
     values: dict[str, CellValue] = {}
     issues: list[Issue] = []
     for row in range(table_row + 1, len(sheet.cells) + 1):
-        indicator = by_label.get(_label(sheet.value(row, name_col)))
+        indicator = by_label.get(label_of(sheet.value(row, name_col)))
         if indicator is None:
             continue
         cell = CellValue(sheet.value(row, value_col), sheet.name, row, value_col)
@@ -419,7 +419,7 @@ def _read_indicators(sheet: RawSheet, table_row: int, labels: dict[str, int], co
             issues.append(Issue(IssueCode.DUPLICATE_INDICATOR, ERROR,
                                 f"指标「{indicator.name}」出现了两行（{first.cell}、{cell.cell}），无法确定以哪行为准；"
                                 "请删除多余的一行", file=file, sheet=sheet.name, row=row, column=value_col,
-                                indicator=indicator.id, value=_shown(cell.value), unit=unit.code))
+                                indicator=indicator.id, value=shown_value(cell.value), unit=unit.code))
             continue
         values[indicator.id] = cell
     for indicator in config.indicators_for(unit):
@@ -456,10 +456,10 @@ def _find_detail_sheet(raw: RawWorkbook, detail: DetailList, taken: set[str]):
     """(sheet, header row, column id -> column) by sheet name, else by the most column labels matched."""
     best = None
     for sheet in raw.sheets:
-        if sheet.name in taken or _label(sheet.name) == META_SHEET:
+        if sheet.name in taken or label_of(sheet.name) == META_SHEET:
             continue
         header_row, columns = _detail_header(sheet, detail)
-        by_name = _label(sheet.name) == _label(detail.name)
+        by_name = label_of(sheet.name) == label_of(detail.name)
         if by_name and columns:
             return sheet, header_row, columns
         if len(columns) * 2 > len(detail.columns) and (best is None or len(columns) > len(best[2])):
@@ -468,7 +468,7 @@ def _find_detail_sheet(raw: RawWorkbook, detail: DetailList, taken: set[str]):
 
 
 def _detail_header(sheet: RawSheet, detail: DetailList) -> tuple[int, dict[str, int]]:
-    wanted = {_label(c.name): c.id for c in detail.columns}
+    wanted = {label_of(c.name): c.id for c in detail.columns}
     merges = _merge_map(sheet)
     best_row, best = 0, {}
     for row in range(1, min(_DETAIL_HEADER_ROWS, len(sheet.cells)) + 1):
@@ -488,7 +488,7 @@ def _detail_rows(sheet: RawSheet, header_row: int, columns: dict[str, int], deta
         cells = {cid: CellValue(sheet.value(row, col), sheet.name, row, col) for cid, col in columns.items()}
         if all(c.blank for c in cells.values()):
             continue  # an empty template row (序号 may be pre-filled)
-        if any(_label(c.value) in _TOTAL_WORDS for c in cells.values()) or _label(sheet.value(row, 1)) in _TOTAL_WORDS:
+        if any(label_of(c.value) in _TOTAL_WORDS for c in cells.values()) or label_of(sheet.value(row, 1)) in _TOTAL_WORDS:
             continue  # a 合计 row the clerk added
         rows.append(cells)
     return DetailSheet(detail.id, sheet.name, header_row, columns, rows)

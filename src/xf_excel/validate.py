@@ -30,7 +30,7 @@ from . import expr
 from .config import Config, DetailColumn, DetailList, Indicator, Rule, Unit
 from .issues import Issue, IssueCode, Severity
 from .normalize import Parsed, fmt_number, parse_number
-from .read import ERROR, WARNING, CellValue, DetailSheet, ReadReturn, _label, _shown, _text, read_return
+from .read import ERROR, WARNING, CellValue, DetailSheet, ReadReturn, cell_text, label_of, read_return, shown_value
 
 __all__ = ["CheckedReturn", "validate_return", "evaluate_rule", "read_return", "ReadReturn", "CellValue"]
 
@@ -76,7 +76,7 @@ class _Context:
         return Issue(code, severity, message, file=self.read.file,
                      sheet=cell.sheet if cell else None, row=cell.row if cell else None,
                      column=cell.column if cell else None, indicator=indicator,
-                     value=_shown(cell.value) if cell is not None and value is None else value,
+                     value=shown_value(cell.value) if cell is not None and value is None else value,
                      unit=self.read.unit.code)
 
 
@@ -111,14 +111,14 @@ def validate_return(read: ReadReturn, config: Config, period: int,
     return CheckedReturn(
         unit=read.unit, period=period, accepted=not any(i.blocking for i in issues),
         values=values, cells={k: v.cell for k, v in read.values.items()}, details=details, issues=issues,
-        template_version=read.template_version, header={k: _text(v.value) for k, v in read.header.items()},
+        template_version=read.template_version, header={k: cell_text(v.value) for k, v in read.header.items()},
         file=read.file)
 
 
 def _parse_cell(indicator: Indicator, cell: CellValue) -> tuple[float | str | None, Optional[Parsed]]:
     """(normalised value, the parse result for numeric indicators)."""
     if indicator.kind == "text":
-        return (_text(cell.value) or None), None
+        return (cell_text(cell.value) or None), None
     if indicator.kind == "date":
         day = _parse_date(cell.value, 2000)
         return (day.isoformat() if day else None), None
@@ -167,7 +167,7 @@ def _check_header(ctx: _Context) -> Iterator[Issue]:
     phone = ctx.read.header.get("联系电话")
     if phone is not None and not phone.blank and not _phone_ok(phone.value):
         yield ctx.issue(IssueCode.BAD_PHONE, WARNING,
-                        f"联系电话（{phone.cell}）“{_text(phone.value)}”格式不对：手机为1开头的11位数字，座机请带区号"
+                        f"联系电话（{phone.cell}）“{cell_text(phone.value)}”格式不对：手机为1开头的11位数字，座机请带区号"
                         "（如 0771-1234567）；单元格为数字格式时区号的 0 会丢失，请设为文本", cell=phone)
 
 
@@ -177,7 +177,7 @@ _LANDLINE = re.compile(r"0[1-9][0-9]{1,2}-?[1-9][0-9]{6,7}(?:-[0-9]{1,6})?")
 
 def _phone_ok(value: Any) -> bool:
     """Every number in the cell is a mobile (11 digits from 1) or a landline with area code."""
-    text = unicodedata.normalize("NFKC", _text(value))
+    text = unicodedata.normalize("NFKC", cell_text(value))
     text = re.sub(r"\((0[0-9]{2,3})\)", r"\1-", text).replace(" ", "").replace("—", "-")
     parts = [p for p in re.split(r"[/、,;]+", text) if p]
     parts = [re.sub(r"^(\+?86-?)", "", p) for p in parts]
@@ -189,7 +189,7 @@ def _check_cells(ctx: _Context, indicators: list[Indicator], parsed: dict) -> It
         cell = ctx.read.values[indicator.id]
         value, result = parsed[indicator.id]
         if result is not None and not result.ok:
-            yield ctx.issue(result.code, ERROR, f"「{indicator.name}」（{cell.cell}）填写的“{_text(cell.value)}”：{result.reason}",
+            yield ctx.issue(result.code, ERROR, f"「{indicator.name}」（{cell.cell}）填写的“{cell_text(cell.value)}”：{result.reason}",
                             cell=cell, indicator=indicator.id)
         elif value is None and indicator.required:
             yield ctx.issue(IssueCode.REQUIRED, ERROR, f"「{indicator.name}」（{cell.cell}）为必填项，未填写；如果没有，请填 0",
@@ -342,10 +342,10 @@ def _detail_value(ctx: _Context, detail: DetailList, column: DetailColumn,
         unit = _unit_in_name(column.name) or ("万元" if column.kind == "money" else "")
         result = parse_number(cell.value, column.kind, unit)
         if not result.ok:
-            return None, ctx.issue(result.code, severity, f"{where}填写的“{_text(cell.value)}”：{result.reason}",
+            return None, ctx.issue(result.code, severity, f"{where}填写的“{cell_text(cell.value)}”：{result.reason}",
                                    cell=cell, indicator=indicator)
         return result.number, None
-    return _text(cell.value), None
+    return cell_text(cell.value), None
 
 
 def _unit_in_name(name: str) -> str:
@@ -355,10 +355,10 @@ def _unit_in_name(name: str) -> str:
 
 def _choice_value(ctx: _Context, column: DetailColumn, cell: CellValue, where: str, severity: Severity,
                   indicator: str) -> tuple[Any, Optional[Issue]]:
-    text = _text(cell.value)
-    by_label = {_label(c): c for c in column.choices}
-    if _label(text) in by_label:
-        return by_label[_label(text)], None
+    text = cell_text(cell.value)
+    by_label = {label_of(c): c for c in column.choices}
+    if label_of(text) in by_label:
+        return by_label[label_of(text)], None
     suggestion = _closest(text, column.choices)
     hint = f"是否应为“{suggestion}”？" if suggestion else ""
     return text, ctx.issue(IssueCode.DETAIL_BAD_CHOICE, severity,
@@ -368,12 +368,12 @@ def _choice_value(ctx: _Context, column: DetailColumn, cell: CellValue, where: s
 def _closest(text: str, choices: Sequence[str]) -> Optional[str]:
     """The allowed value the clerk most likely meant: one contained in the text (or containing
     it), else the closest by spelling."""
-    label = _label(text)
-    contained = [c for c in choices if _label(c) and (_label(c) in label or label in _label(c))]
+    label = label_of(text)
+    contained = [c for c in choices if label_of(c) and (label_of(c) in label or label in label_of(c))]
     if contained:
         return max(contained, key=lambda c: len(c))
-    close = difflib.get_close_matches(label, [_label(c) for c in choices], n=1, cutoff=0.4)
-    return next((c for c in choices if _label(c) == close[0]), None) if close else None
+    close = difflib.get_close_matches(label, [label_of(c) for c in choices], n=1, cutoff=0.4)
+    return next((c for c in choices if label_of(c) == close[0]), None) if close else None
 
 
 def _date_value(ctx: _Context, cell: CellValue, where: str, severity: Severity,
@@ -381,8 +381,8 @@ def _date_value(ctx: _Context, cell: CellValue, where: str, severity: Severity,
     campaign = ctx.config.campaign
     day = _parse_date(cell.value, campaign.start.year)
     if day is None:
-        return _text(cell.value), ctx.issue(IssueCode.DETAIL_BAD_DATE, severity,
-                                            f"{where}“{_text(cell.value)}”不是日期；请按“2020-09-15”的格式填写",
+        return cell_text(cell.value), ctx.issue(IssueCode.DETAIL_BAD_DATE, severity,
+                                            f"{where}“{cell_text(cell.value)}”不是日期；请按“2020-09-15”的格式填写",
                                             cell=cell, indicator=indicator)
     if not campaign.start <= day <= campaign.end:
         return day.isoformat(), ctx.issue(IssueCode.DATE_OUTSIDE_CAMPAIGN, WARNING,
@@ -444,8 +444,8 @@ def _count_rows(found: DetailSheet, detail: DetailList, total) -> tuple[int, str
     if total.count_all or not total.count_where:
         return len(found.rows), "共填写了"
     names = {c.id: c.name for c in detail.columns}
-    wanted = {col: _label(v) for col, v in total.count_where.items()}
+    wanted = {col: label_of(v) for col, v in total.count_where.items()}
     counted = sum(1 for row in found.rows
-                  if all(col in row and _label(_text(row[col].value)) == v for col, v in wanted.items()))
+                  if all(col in row and label_of(cell_text(row[col].value)) == v for col, v in wanted.items()))
     what = "中" + "、".join(f"{names.get(col, col)}为“{v}”" for col, v in total.count_where.items()) + "的有"
     return counted, what
