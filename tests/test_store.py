@@ -66,6 +66,16 @@ def test_latest_accepted_before_skips_the_current_and_rejected(archive):
     assert archive.latest_accepted_before("450102", 1) is None
 
 
+def test_latest_numbers_take_each_units_latest_accepted_period(archive):
+    archive.record_submission(_sub(unit="450102", period=1, counters_built=5, note="文字"))
+    archive.record_submission(_sub(unit="450102", period=2, counters_built=8))
+    archive.record_submission(_sub(unit="450102", period=3, accepted=False, counters_built=1))
+    archive.record_submission(_sub(unit="450103", period=1, counters_built=2, counter_sales=1.5))
+    archive.record_submission(_sub(unit="450105", period=4, counters_built=9))
+    assert archive.latest_numbers(3) == {"450102": {"counters_built": 8},
+                                         "450103": {"counters_built": 2, "counter_sales": 1.5}}
+
+
 def test_a_failed_transaction_leaves_nothing_behind(archive):
     with pytest.raises(RuntimeError):
         with archive.transaction():

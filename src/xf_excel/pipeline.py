@@ -239,13 +239,10 @@ def _peer_values(config: Config, archive: Archive, period: int) -> dict[str, lis
     """Each indicator's latest accepted county figures (this period, else the last one): the
     peers a new figure is compared with."""
     peers: dict[str, list[float]] = {}
-    latest = {**{s.unit_code: s for p in archive.periods() if p < period for s in archive.accepted(p).values()},
-              **archive.accepted(period)}
-    for code, submission in latest.items():
+    for code, numbers in archive.latest_numbers(period).items():
         if code in config.units and config.units[code].kind == "county":
-            for ind, value in submission.values.items():
-                if isinstance(value, (int, float)):
-                    peers.setdefault(ind, []).append(float(value))
+            for ind, value in numbers.items():
+                peers.setdefault(ind, []).append(float(value))
     return peers
 
 

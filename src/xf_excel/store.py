@@ -351,6 +351,20 @@ class Archive:
                       value=r["value"], unit=r["unit_code"])
                 for r in self.db.execute(sql + " ORDER BY id", args)]
 
+    def latest_numbers(self, period: int) -> dict[str, dict[str, float]]:
+        """Each unit's figures (numbers only) from its accepted submission of the latest period
+        up to `period`: one query, no detail rows loaded."""
+        rows = self.db.execute(
+            "SELECT s.unit_code, v.indicator, v.number FROM submissions s"
+            " JOIN submission_values v ON v.submission_id = s.id"
+            " WHERE s.status = 'accepted' AND v.number IS NOT NULL AND s.period = ("
+            "  SELECT MAX(period) FROM submissions t WHERE t.unit_code = s.unit_code"
+            "  AND t.status = 'accepted' AND t.period <= ?)", (period,))
+        latest: dict[str, dict[str, float]] = {}
+        for unit_code, indicator, number in rows:
+            latest.setdefault(unit_code, {})[indicator] = number
+        return latest
+
     def version(self) -> int:
         """The newest submission id (0 when empty): what a view of the archive reflects."""
         return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM submissions").fetchone()[0]
