@@ -23,8 +23,8 @@ from pathlib import Path
 
 from xf_excel.config import load_config
 from xf_excel.consolidate import consolidate
-from xf_excel.master import write_master
-from xf_excel.store import Archive, NewSubmission
+from xf_excel.outputs.master import write_master
+from xf_excel.archive.store import Archive, NewSubmission
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT_SECONDS = 2.0

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from xf_excel.config import Config, load_config
-from xf_excel.forms import write_forms
+from xf_excel.outputs.forms import write_forms
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from briefing_factory import realistic_consolidation  # noqa: E402
 
 from xf_excel.config import load_config  # noqa: E402
-from xf_excel.report import render_briefing  # noqa: E402
+from xf_excel.outputs.briefing import render_briefing  # noqa: E402
 
 BUDGET_S = 3.0
 

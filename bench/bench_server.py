@@ -33,8 +33,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 from xlwings_payload import vba_payload  # noqa: E402
 
 from xf_excel.config import load_config  # noqa: E402
-from xf_excel.server import create_app  # noqa: E402
-from xf_excel.workbook import build_workbook  # noqa: E402
+from xf_excel.fronts.excel.server import create_app  # noqa: E402
+from xf_excel.fronts.excel.workbook import build_workbook  # noqa: E402
 
 LIMIT_SECONDS = 1.0
 

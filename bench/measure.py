@@ -92,9 +92,9 @@ def peer(workload: Workload, rounds: int) -> Result:
 def read_validate(workload: Workload, rounds: int) -> Result:
     """The product's safe reading and validation alone, no archive: collect the inbox, check
     and parse every file in the worker processes, read by label, validate."""
-    from xf_excel.intake import WorkbookReader, collect_inbox
-    from xf_excel.records import RawWorkbook
-    from xf_excel.validate import read_return, validate_return
+    from xf_excel.intake.collect import WorkbookReader, collect_inbox
+    from xf_excel.intake.records import RawWorkbook
+    from xf_excel.checks.validate import read_return, validate_return
 
     config = _config(workload)
 
@@ -143,7 +143,7 @@ def product(workload: Workload, rounds: int) -> Result:
 def forms(workload: Workload, rounds: int) -> Result:
     """`write_forms` for every reporting unit, period 2, pre-filled (bench_forms.py's inputs)."""
     from bench_forms import previous_values
-    from xf_excel.forms import write_forms
+    from xf_excel.outputs.forms import write_forms
 
     config = _config(workload)
     previous = previous_values(config)
@@ -158,7 +158,7 @@ def forms(workload: Workload, rounds: int) -> Result:
 def _populated_archive(workload: Workload, folder: Path):
     """An archive of periods 1–3 for every unit (bench_consolidate.populate), opened."""
     from bench_consolidate import populate
-    from xf_excel.store import Archive
+    from xf_excel.archive.store import Archive
 
     archive = Archive(folder / "xf.sqlite")
     archive.__enter__()
@@ -169,7 +169,7 @@ def _populated_archive(workload: Workload, folder: Path):
 def consolidate_master(workload: Workload, rounds: int) -> Result:
     """Consolidate period 3 from a full archive and write the master workbook (bench_consolidate.py)."""
     from xf_excel.consolidate import consolidate
-    from xf_excel.master import write_master
+    from xf_excel.outputs.master import write_master
 
     config = _config(workload)
     scratch = Path(tempfile.mkdtemp(prefix="xf-bench-"))
@@ -200,7 +200,7 @@ def briefing(workload: Workload, rounds: int) -> Result:
     times it, on the consolidation of a full archive (bench_consolidate.populate); the first
     render in the process, with its imports and font look-up, is reported apart."""
     from xf_excel.consolidate import consolidate
-    from xf_excel.report import render_briefing
+    from xf_excel.outputs.briefing import render_briefing
 
     scratch = Path(tempfile.mkdtemp(prefix="xf-bench-"))
     archive, _ = _populated_archive(workload, scratch)

@@ -66,9 +66,9 @@ def finished(returncode: int, stdout: bytes | str, stderr: bytes | str) -> Optio
 
 
 def xf_excel_command() -> list[str]:
-    """The installed console script beside this interpreter, else `python -m xf_excel.cli`."""
+    """The installed console script beside this interpreter, else `python -m xf_excel.fronts.cli`."""
     script = Path(sys.executable).with_name("xf-excel")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "xf_excel.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "xf_excel.fronts.cli"]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The benchmark's inputs: a campaign config scaled to N counties, and inboxes made by the
-demo generator (`xf_excel.demo`) for it.
+demo generator (`xf_excel.demo.simulate`) for it.
 
 Sizes are county counts: 111 (Guangxi as configured), 1,110 (ten provinces' worth) and
 2,844 (every county-level unit in China). A larger size clones the real county list under
@@ -148,7 +148,7 @@ class Workload:
 def _fingerprint(counties: int, period: int, seed: int) -> str:
     """Changes whenever what the workload is made from changes."""
     digest = hashlib.sha256(f"{counties}|{period}|{seed}".encode())
-    for path in (BASE_CONFIG, ROOT / "src/xf_excel/demo.py", ROOT / "src/xf_excel/forms.py", Path(__file__)):
+    for path in (BASE_CONFIG, ROOT / "src/xf_excel/demo/simulate.py", ROOT / "src/xf_excel/outputs/forms.py", Path(__file__)):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -171,9 +171,9 @@ def prepare(work_dir: Path, counties: int, period: int = PERIOD, seed: int = SEE
 
 
 def _generate(workload: Workload) -> None:
-    from xf_excel import demo
+    from xf_excel.demo import simulate as demo
     from xf_excel.config import load_config
-    from xf_excel.forms import write_forms
+    from xf_excel.outputs.forms import write_forms
 
     write_config(workload.config_path, workload.counties)
     config = load_config(workload.config_path)
@@ -188,8 +188,8 @@ def _generate(workload: Workload) -> None:
 def write_clean_inbox(sim, period: int, forms_dir: Path, inbox: Path) -> list[Path]:
     """Every simulated unit's correct return for `period`, filled by label with the true
     figures and detail rows and no typing quirks (`demo.fill_form`)."""
-    from xf_excel import demo
-    from xf_excel.forms import form_filename
+    from xf_excel.demo import simulate as demo
+    from xf_excel.outputs.forms import form_filename
 
     config = sim.config
     inbox.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ import math
 import random
 from typing import Iterable, Optional
 
-from xf_excel import expr
+from xf_excel.config import expr
 from xf_excel.config import Config, Indicator
 from xf_excel.consolidate import (
     AreaTotals, CityProgress, Consolidation, Progress, ReportingStatus, UnitRow,

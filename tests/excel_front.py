@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from xf_excel.config import Config
-from xf_excel.store import Archive, NewSubmission
+from xf_excel.archive.store import Archive, NewSubmission
 
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")   # xlwings' remote engine (PolyForm Noncommercial)
 
@@ -20,7 +20,7 @@ PERIOD = 2
 def seed_archive(config: Config, path: Path, period: int = PERIOD, *, skip: tuple[str, ...] = ()) -> dict[str, dict]:
     """Record the simulated campaign's accepted figures of periods 1..`period` as submissions
     (as intake would after reading correct returns); returns the last period's figures."""
-    from xf_excel import demo
+    from xf_excel.demo import simulate as demo
 
     sim = demo.simulate(config)
     figures: dict[str, dict] = {}

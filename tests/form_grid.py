@@ -11,7 +11,7 @@ import hashlib
 from typing import Any, Optional
 
 from xf_excel.config import Config
-from xf_excel.records import RawSheet, RawWorkbook, ReceivedFile
+from xf_excel.intake.records import RawSheet, RawWorkbook, ReceivedFile
 
 TABLE = ("序号", "指标名称", "单位", "上期累计", "截至本期累计", "填报说明", "校验提示")
 _CHINESE = "一二三四五六七八九十"

@@ -2,7 +2,7 @@
 
 The property every received file must satisfy, whatever its bytes (`check_file`):
 
-- the guarded reader (`xf_excel.intake.WorkbookReader`) returns a `RawWorkbook` or a list
+- the guarded reader (`xf_excel.intake.collect.WorkbookReader`) returns a `RawWorkbook` or a list
   of `Issue`s whose Chinese messages name the file — it never raises, and the main process
   never dies (parsing happens in child processes);
 - `validate.read_return` and `validate.validate_return` on whatever was read never raise,
@@ -69,7 +69,7 @@ def load_repo_config():
 def clean_delivery(config, unit_code: str, period: int = PERIOD):
     """The demo's simulated return of `unit_code` (values, details, header by label), one
     that validate accepts without any warning."""
-    from xf_excel import demo
+    from xf_excel.demo import simulate as demo
 
     sim = demo.simulate(config, seed=3, units=6)
     for delivery in demo.deliveries(sim, period):
@@ -86,8 +86,8 @@ def filled_return(config, unit_code: str, folder: Path, *, period: int = PERIOD,
     """A return as a clerk would send it: the real form (`forms.write_form`) filled by label
     (`fill.fill_form`) with the unit's clean simulated figures; `values`, `header` update
     them and `edit(details)` may change the detail rows (sheet name -> rows)."""
-    from xf_excel.fill import fill_form
-    from xf_excel.forms import form_filename, write_form
+    from xf_excel.demo.fill import fill_form
+    from xf_excel.outputs.forms import form_filename, write_form
 
     delivery = clean_delivery(config, unit_code, period)
     folder.mkdir(parents=True, exist_ok=True)
@@ -146,7 +146,7 @@ def _biff_bof(substream: int) -> bytes:
 def legacy_xls(rows: list[list[Any]], sheet_name: str = "填报") -> bytes:
     """A minimal BIFF8 .xls (compound file, one sheet of LABEL and NUMBER records), written
     here so that no converter is needed: enough for python-calamine and xlrd."""
-    from xf_excel.cfb import build_compound_file
+    from xf_excel.fronts.excel.cfb import build_compound_file
 
     sheet = _biff_bof(0x0010) + _biff_record(0x0200, struct.pack("<IIHHH", 0, len(rows), 0,
                                                                    max(map(len, rows)), 0))
@@ -357,8 +357,8 @@ class Checked:
 
 def received_file(name: str, content: bytes):
     """A ReceivedFile as `collect_inbox` makes it (kind sniffed from the content)."""
-    from xf_excel.intake import sniff
-    from xf_excel.records import ReceivedFile
+    from xf_excel.intake.collect import sniff
+    from xf_excel.intake.records import ReceivedFile
 
     kind = sniff(name, content)
     return ReceivedFile(name=name, display=name, content=content, sha256=hashlib.sha256(content).hexdigest(),
@@ -418,8 +418,8 @@ def check_file(reader, config, name: str, content: bytes, period: int = PERIOD) 
 
 
 def _check_file(reader, config, name: str, content: bytes, period: int) -> Checked:
-    from xf_excel.records import RawWorkbook
-    from xf_excel.validate import CheckedReturn, read_return, validate_return
+    from xf_excel.intake.records import RawWorkbook
+    from xf_excel.checks.validate import CheckedReturn, read_return, validate_return
 
     file = received_file(name, content)
     result = reader.read(file)
@@ -474,8 +474,8 @@ RELAXED_LIMITS = dict(max_members=100_000, max_unpacked_bytes=1 << 40, max_rows=
 
 
 def _check_stored(path: Path, relaxed: bool = False) -> dict[str, Any]:
-    from xf_excel.intake import WorkbookReader
-    from xf_excel.safeguard import Limits
+    from xf_excel.intake.collect import WorkbookReader
+    from xf_excel.intake.safeguard import Limits
 
     limits = Limits(**RELAXED_LIMITS) if relaxed else Limits()
     with WorkbookReader(timeout=10, workers=1, limits=limits) as reader:
@@ -496,7 +496,7 @@ class FuzzRun:
 
 def fuzz_for(seconds: float, seed: int = 0, folder: Path = REGRESSIONS) -> FuzzRun:
     """Mutate the seed files for `seconds` (no shrinking); every failure is stored in `folder`."""
-    from xf_excel.intake import WorkbookReader
+    from xf_excel.intake.collect import WorkbookReader
 
     config, seeds, rnd, run = load_repo_config(), seed_files(), random.Random(seed), FuzzRun()
     start = time.monotonic()

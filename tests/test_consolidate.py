@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from xf_excel.config import parse_config
 from xf_excel.consolidate import ManualEntry, consolidate, record_manual_entries, status_text
 from xf_excel.issues import Issue, IssueCode, Severity
-from xf_excel.store import Archive, NewSubmission
+from xf_excel.archive.store import Archive, NewSubmission
 
 MINI_YAML = """
 campaign:

@@ -13,10 +13,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xf_excel import demo, expr, fill
+from xf_excel.demo import simulate as demo
+from xf_excel.config import expr
+from xf_excel.demo import fill
 from xf_excel.config import load_config
-from xf_excel.forms import form_filename, write_form
-from xf_excel.normalize import parse_number
+from xf_excel.outputs.forms import form_filename, write_form
+from xf_excel.checks.normalize import parse_number
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from xf_excel.expr import ExprError, evaluate, names, parse, to_excel
+from xf_excel.config.expr import ExprError, evaluate, names, parse, to_excel
 
 
 @pytest.mark.parametrize("text, values, expected", [

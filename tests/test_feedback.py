@@ -10,7 +10,7 @@ import pytest
 import xlsxwriter
 from openpyxl import load_workbook
 
-from xf_excel.feedback import AUTHOR, ERROR_COLOR, LIST_SHEET, WARNING_COLOR, feedback_name, write_feedback
+from xf_excel.outputs.feedback import AUTHOR, ERROR_COLOR, LIST_SHEET, WARNING_COLOR, feedback_name, write_feedback
 from xf_excel.issues import Issue, IssueCode, Severity
 
 HYPERLINK_TEXT = '=HYPERLINK("http://example.com/x.exe","点我")'
@@ -146,9 +146,9 @@ def test_nothing_in_the_feedback_can_compute_or_link_out(config, unit, tmp_path)
 def test_cached_results_taken_from_intakes_reading(config, unit, tmp_path):
     """With the file as intake read it (`received=`), formulas are replaced by the cached
     results found there, and the workbook is not parsed a second time for them."""
-    from xf_excel.intake import read_workbook
-    from xf_excel.records import ReceivedFile
-    from xf_excel.store import sha256
+    from xf_excel.intake.collect import read_workbook
+    from xf_excel.intake.records import ReceivedFile
+    from xf_excel.archive.store import sha256
 
     content = received_workbook()
     raw = read_workbook(ReceivedFile(name="a.xlsx", display="a.xlsx", content=content, sha256=sha256(content),

@@ -1,4 +1,4 @@
-"""Tests for xf_excel.forms: the return workbooks, read back with openpyxl (and LibreOffice)."""
+"""Tests for xf_excel.outputs.forms: the return workbooks, read back with openpyxl (and LibreOffice)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import yaml
 from openpyxl.utils.datetime import to_excel as excel_serial
 
 from xf_excel.config import Config, load_config, parse_config
-from xf_excel.forms import (
+from xf_excel.outputs.forms import (
     DATE_FORMAT, FORM_SHEET, HEADER_LABELS, LIST_SHEET, META_SHEET, TABLE_HEADERS,
     _chinese_numeral, form_filename, rule_hint_message, write_form, write_forms,
 )

@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fuzzing
-from xf_excel.intake import WorkbookReader
-from xf_excel.records import RawWorkbook
+from xf_excel.intake.collect import WorkbookReader
+from xf_excel.intake.records import RawWorkbook
 
 FUZZ_EXAMPLES = int(os.environ.get("XF_FUZZ_EXAMPLES", "4000"))
 FUZZ_SECONDS = float(os.environ.get("XF_FUZZ_SECONDS", "0") or 0)

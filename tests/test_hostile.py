@@ -26,10 +26,10 @@ from msoffcrypto.format.ooxml import OOXMLFile
 
 import fuzzing
 from test_intake import excel_like_xlsx, form_xlsx, mail, parts_xlsx, write, zip_of
-from xf_excel.cfb import build_compound_file
-from xf_excel.intake import WorkbookReader, collect_inbox
+from xf_excel.fronts.excel.cfb import build_compound_file
+from xf_excel.intake.collect import WorkbookReader, collect_inbox
 from xf_excel.issues import IssueCode
-from xf_excel.records import CellError, RawWorkbook
+from xf_excel.intake.records import CellError, RawWorkbook
 
 CANARY = "CANARY-机密-7f3a9"
 SLOW_TIMEOUT = 0.05     # seconds; the slow file needs far longer than this to parse
@@ -539,8 +539,8 @@ def weekly_run(tmp_path_factory, config):
 
     from click.testing import CliRunner
 
-    from xf_excel.cli import main
-    from xf_excel.forms import form_filename
+    from xf_excel.fronts.cli import main
+    from xf_excel.outputs.forms import form_filename
 
     tmp = tmp_path_factory.mktemp("hostile-run")
     inbox = tmp / "inbox"

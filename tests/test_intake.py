@@ -20,11 +20,11 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from xf_excel.cfb import build_compound_file
-from xf_excel.intake import (WorkbookReader, collect_inbox, read_workbook, sanitize_filename, sniff)
+from xf_excel.fronts.excel.cfb import build_compound_file
+from xf_excel.intake.collect import (WorkbookReader, collect_inbox, read_workbook, sanitize_filename, sniff)
 from xf_excel.issues import IssueCode, Severity
-from xf_excel.records import CellError, RawWorkbook, ReceivedFile
-from xf_excel.safeguard import Limits
+from xf_excel.intake.records import CellError, RawWorkbook, ReceivedFile
+from xf_excel.intake.safeguard import Limits
 
 # --------------------------------------------------------------------------- builders
 

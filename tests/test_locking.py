@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from xf_excel.locking import LockBusy, archive_lock, atomic_write
+from xf_excel.archive.locking import LockBusy, archive_lock, atomic_write
 
 
 def _hold(path, seconds, ready):

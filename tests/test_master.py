@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from xf_excel import master
+from xf_excel.outputs import master
 from xf_excel.consolidate import consolidate
 from xf_excel.issues import Issue, IssueCode, Severity
-from xf_excel.master import (
+from xf_excel.outputs.master import (
     entries_without_errors, read_master_entries, record_manual_entries, validate_manual_entries, write_master,
 )
-from xf_excel.store import Archive, NewSubmission
+from xf_excel.archive.store import Archive, NewSubmission
 
 # openpyxl cannot read XlsxWriter's data-bar extension and says so; nothing is wrong
 pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")

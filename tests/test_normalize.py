@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xf_excel.issues import IssueCode
-from xf_excel.normalize import Parsed, clean_text, fmt_number, parse_number
-from xf_excel.records import CellError
+from xf_excel.checks.normalize import Parsed, clean_text, fmt_number, parse_number
+from xf_excel.intake.records import CellError
 
 
 @pytest.mark.parametrize("value, kind, unit, number", [

@@ -28,9 +28,9 @@ from openpyxl import load_workbook
 import fuzzing
 from test_intake import mail, parts_xlsx, write
 from xf_excel.config import parse_config
-from xf_excel.feedback import feedback_name
+from xf_excel.outputs.feedback import feedback_name
 from xf_excel.filenames import MAX_NAME_BYTES
-from xf_excel.intake import sanitize_filename
+from xf_excel.intake.collect import sanitize_filename
 from xf_excel.pipeline import brief, consolidate_period, intake_inbox, write_master_workbook
 
 ROOT = Path(__file__).resolve().parent.parent

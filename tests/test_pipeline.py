@@ -10,12 +10,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from xf_excel.cli import main
+from xf_excel.fronts.cli import main
 from xf_excel.config import load_config
-from xf_excel.demo import campaign_of, expected_accepted, simulate, write_inbox
-from xf_excel.pipeline import (consolidate_period, intake_inbox, make_forms, run_demo, run_week, validate_book,
+from xf_excel.demo.simulate import campaign_of, expected_accepted, simulate, write_inbox
+from xf_excel.demo.run import run_demo
+from xf_excel.pipeline import (consolidate_period, intake_inbox, make_forms, run_week, validate_book,
                                write_master_workbook)
-from xf_excel.store import Archive, NewSubmission
+from xf_excel.archive.store import Archive, NewSubmission
 
 
 @pytest.fixture(scope="module")

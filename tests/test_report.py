@@ -27,7 +27,7 @@ from briefing_factory import make_consolidation, realistic_consolidation
 from xf_excel.config import parse_config
 from xf_excel.errors import RenderError
 from xf_excel.issues import Issue, IssueCode, Severity
-from xf_excel.report import (
+from xf_excel.outputs.briefing import (
     CHART_FILES, CONTEXT_KEYS, build_context, check_templates, default_template_dir, markdown_escape, render_briefing,
 )
 from xf_excel.wording import (
@@ -325,7 +325,7 @@ def test_committed_templates_fit_the_context(small):
 
 
 def test_generated_template_fits_the_context(small, tmp_path, repo_root):
-    script = repo_root / "templates" / "build_briefing_template.py"
+    script = default_template_dir() / "build_briefing_template.py"
     subprocess.run([sys.executable, str(script), str(tmp_path / "briefing.docx")], check=True, capture_output=True)
     shutil.copy(default_template_dir() / "briefing.md.j2", tmp_path)
     check_templates(build_context(small), tmp_path)
@@ -492,7 +492,7 @@ def test_markdown_escape(raw, expected):
 
 
 def test_charts_render_without_missing_glyph_warnings(small, tmp_path):
-    from xf_excel.charts import find_cjk_font
+    from xf_excel.outputs.charts import find_cjk_font
 
     if find_cjk_font() is None:
         pytest.skip("本机没有中文字体（Debian：fonts-wqy-microhei）")
@@ -522,7 +522,7 @@ def test_rendering_twice_replaces_the_files(small, tmp_path):
 
 
 def test_importing_report_does_not_import_heavy_libraries():
-    code = ("import sys, xf_excel.report; "
+    code = ("import sys, xf_excel.outputs.briefing; "
             "print(sorted(m for m in ('matplotlib', 'docxtpl', 'docx', 'jinja2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"

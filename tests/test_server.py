@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from excel_front import PERIOD, alerts, seed_archive, set_cell
 from xlwings_payload import vba_payload
-from xf_excel.server import create_app, is_loopback, read_token
-from xf_excel.workbook import build_workbook
+from xf_excel.fronts.excel.server import create_app, is_loopback, read_token
+from xf_excel.fronts.excel.workbook import build_workbook
 
 TOKEN = "s3cret-token"
 
@@ -94,7 +94,7 @@ def test_no_traceback_in_any_response(root, payload):
 
 
 def test_two_concurrent_requests_are_serialised(root, payload, monkeypatch):
-    from xf_excel import xl
+    from xf_excel.fronts.excel import buttons as xl
 
     spans: list[tuple[float, float]] = []
     real = xl.BUTTON_FUNCTIONS["selftest"]

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from xf_excel.issues import Issue, IssueCode, Severity
-from xf_excel.store import Archive, NewSubmission
+from xf_excel.archive.store import Archive, NewSubmission
 
 
 @pytest.fixture

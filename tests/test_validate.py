@@ -10,8 +10,8 @@ import pytest
 from form_grid import (build_return, counter_row, drop_sheet, find, insert_columns, insert_rows, rename_sheet,
                        set_cell, set_value)
 from xf_excel.issues import IssueCode
-from xf_excel.records import CellError, RawSheet, RawWorkbook, ReceivedFile
-from xf_excel.validate import CheckedReturn, ReadReturn, read_return, validate_return
+from xf_excel.intake.records import CellError, RawSheet, RawWorkbook, ReceivedFile
+from xf_excel.checks.validate import CheckedReturn, ReadReturn, read_return, validate_return
 
 WUMING = "450110"          # 南宁市武鸣区, a county that is not a national poverty county
 LONGAN = "450123"          # 南宁市隆安县, a national poverty county (reports the 832 listing)

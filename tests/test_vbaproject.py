@@ -22,8 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from oletools.olevba import VBA_Parser, decompress_stream
 
-from xf_excel.cfb import build_compound_file
-from xf_excel.vbaproject import (
+from xf_excel.fronts.excel.cfb import build_compound_file
+from xf_excel.fronts.excel.vbaproject import (
     ModuleKind,
     VbaModule,
     build_vba_project,

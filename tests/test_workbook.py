@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from oletools.olevba import VBA_Parser
 from openpyxl import load_workbook
 
-from xf_excel.cli import _Context
-from xf_excel.cli_excel import selftest_excel_cmd, workbook_cmd
-from xf_excel.vbaproject import load_modules, xlwings_vba_modules
-from xf_excel.workbook import BUTTONS, SELFTEST, build_workbook, check_bindings, macros_dir, workbook_sheets
+from xf_excel.fronts.cli import _Context
+from xf_excel.fronts.excel.commands import selftest_excel_cmd, workbook_cmd
+from xf_excel.fronts.excel.vbaproject import load_modules, xlwings_vba_modules
+from xf_excel.fronts.excel.workbook import BUTTONS, SELFTEST, build_workbook, check_bindings, macros_dir, workbook_sheets
 
 COMMITTED = Path(__file__).resolve().parent.parent / "workbook" / "xf-excel.xlsm"
 

@@ -1,4 +1,4 @@
-"""The buttons (xf_excel.xl) through the real xlwings API on Linux: `xw.Book(json=payload)`
+"""The buttons (xf_excel.fronts.excel.buttons) through the real xlwings API on Linux: `xw.Book(json=payload)`
 with payloads shaped as xlwings' VBA client sends them, built from the master .xlsm that
 `xf-excel workbook` produces; the tests assert the actions sent back to Excel."""
 
@@ -20,9 +20,9 @@ from excel_front import (
     sheet_position, written,
 )
 from xlwings_payload import vba_payload
-from xf_excel import xl
-from xf_excel.store import Archive
-from xf_excel.workbook import build_workbook
+from xf_excel.fronts.excel import buttons as xl
+from xf_excel.archive.store import Archive
+from xf_excel.fronts.excel.workbook import build_workbook
 
 CITY, COUNTY = "南宁市", "450102"
 
@@ -91,7 +91,7 @@ def max_submission_id(path: Path) -> int:
 
 
 def test_consolidate_takes_in_returns_and_refreshes_reporting(built, office, config, tmp_path):
-    from xf_excel import demo
+    from xf_excel.demo import simulate as demo
     from xf_excel.pipeline import make_forms
 
     make_forms(config, 3, tmp_path / "forms", office.archive_path)

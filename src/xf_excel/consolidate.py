@@ -16,10 +16,10 @@ import operator
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
-from . import expr
+from .config import expr
 from .config import Config, Indicator, Period, Target, Unit
 from .issues import Issue, Severity
-from .store import Archive, NewSubmission, Submission
+from .archive.store import Archive, NewSubmission, Submission
 
 __all__ = [
     "UnitRow", "AreaTotals", "status_text", "Progress", "CityProgress", "ReportingStatus", "Consolidation", "consolidate",

@@ -10,12 +10,12 @@ from typing import Any, Callable, Optional
 from .config import Config
 from .errors import IntakeError
 from .issues import Issue, IssueCode, Severity
-from .locking import archive_lock
-from .store import Archive, NewSubmission
+from .archive.locking import archive_lock
+from .archive.store import Archive, NewSubmission
 
 __all__ = [
     "config_summary", "make_forms", "intake_inbox", "IntakeReport", "FileOutcome", "consolidate_period",
-    "write_master_workbook", "brief", "run_week", "WeekResult", "run_demo", "DemoPeriod", "validate_book", "BookCheck",
+    "write_master_workbook", "brief", "run_week", "WeekResult", "validate_book", "BookCheck", "master_filename",
 ]
 
 
@@ -111,7 +111,7 @@ def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: s
         >>> report.summary()["rejected"]
         3
     """
-    from .intake import WorkbookReader, collect_inbox
+    from .intake.collect import WorkbookReader, collect_inbox
 
     inbox = Path(inbox)
     if not inbox.is_dir():
@@ -163,8 +163,8 @@ class _Batch:
 
     def take_in(self, received, raw, digest: str) -> FileOutcome:
         """One file read safely (`raw`): check it, record it, write feedback."""
-        from .read import read_return
-        from .validate import validate_return
+        from .checks.read import read_return
+        from .checks.validate import validate_return
 
         config, archive, period = self.config, self.archive, self.period
         if isinstance(raw, list):
@@ -192,7 +192,7 @@ class _Batch:
     def send_back(self, outcome: FileOutcome, received, raw, unit) -> None:
         """The feedback workbook of a return with issues. Failing to write one is a notice,
         never the end of the batch: the return itself is already archived."""
-        from .feedback import write_feedback
+        from .outputs.feedback import write_feedback
 
         if not outcome.issues:
             return
@@ -252,7 +252,7 @@ def make_forms(config: Config, period: int, out_dir: str | Path, archive_path: s
                progress: Optional[Callable[[int, int], None]] = None) -> list[Path]:
     """Write a return form for every reporting unit, pre-filled with last period's accepted
     figures from the archive (when it exists)."""
-    from .forms import write_forms
+    from .outputs.forms import write_forms
 
     config.period(period)
     previous: dict[str, dict[str, Any]] = {}
@@ -282,7 +282,7 @@ def consolidate_period(config: Config, period: int, archive_path: str | Path, no
 def write_master_workbook(consolidation, out_path: str | Path) -> Path:
     """Write the master workbook for a consolidation; returns where it was written (beside the
     target when the target is open in Excel)."""
-    from .master import write_master
+    from .outputs.master import write_master
 
     return write_master(consolidation, Path(out_path))
 
@@ -290,7 +290,7 @@ def write_master_workbook(consolidation, out_path: str | Path) -> Path:
 def brief(consolidation, out_dir: str | Path, issue_date: Optional[dt.date] = None):
     """Write the briefing (.docx, .md, charts) for a consolidation, dated `issue_date`
     (default: the day the consolidation was made)."""
-    from .report import render_briefing
+    from .outputs.briefing import render_briefing
 
     return render_briefing(consolidation, Path(out_dir), issue_date=issue_date)
 
@@ -319,7 +319,7 @@ def validate_book(config: Config, path: str | Path, archive_path: str | Path, *,
     the rules that apply to returns; with `record`, archive the rows without errors as manual
     submissions (so a rebuild keeps them) — unless the archive took in returns after the
     workbook was made, when the book's figures may be stale and would overwrite newer ones."""
-    from .master import entries_without_errors, read_master_entries, validate_manual_entries
+    from .outputs.master import entries_without_errors, read_master_entries, validate_manual_entries
 
     path = Path(path)
     if not path.is_file():
@@ -339,7 +339,7 @@ def validate_book(config: Config, path: str | Path, archive_path: str | Path, *,
 
 def _record_book(path: Path, archive_path: str | Path, period: int, entries: list, consolidation) -> tuple[list[int], str]:
     from .consolidate import record_manual_entries
-    from .master import read_book_stamp
+    from .outputs.master import read_book_stamp
 
     if consolidation is None:
         return [], f"档案库 {archive_path} 不存在，修改未记入"
@@ -382,57 +382,3 @@ def run_week(config: Config, inbox: str | Path, period: int, archive_path: str |
 def master_filename(config: Config, period: int) -> str:
     """汇总_第2期.xlsx"""
     return f"汇总_第{period}期.xlsx"
-
-
-# ---- the demo ------------------------------------------------------------------------------
-
-@dataclass
-class DemoPeriod:
-    """What the demo did in one period."""
-
-    period: int
-    forms: int
-    intake: list[IntakeReport]
-    consolidation: Any
-    master: Path
-    briefing: Any
-    folder: Path
-
-
-def run_demo(config: Config, out_dir: str | Path, seed: int = 2020, periods: Optional[list[int]] = None,
-             units: Optional[int] = None, on_period: Optional[Callable[[DemoPeriod], None]] = None) -> list[DemoPeriod]:
-    """Simulate the campaign with the real pipeline: for each period, forms go out, simulated
-    people fill them in and send them (two delivery batches: first returns, then corrections),
-    intake reads them, and the master workbook and the briefing are written.
-
-    Starts from an empty archive in `out_dir` every time; deterministic for a seed."""
-    from .consolidate import status_text
-    from .demo import campaign_of, first_intake_at, simulate, write_inbox
-
-    out_dir = Path(out_dir)
-    archive_path = out_dir / "档案库.sqlite"
-    for stale in (archive_path, Path(str(archive_path) + "-wal"), Path(str(archive_path) + "-shm")):
-        stale.unlink(missing_ok=True)
-    sim = simulate(config, seed=seed, units=units)
-    config = campaign_of(sim)
-    results = []
-    for number in periods or [p.number for p in config.periods]:
-        folder = out_dir / f"第{number}期"
-        forms = make_forms(config, number, folder / "1_填报表", archive_path)
-        reports = []
-        for batch in (1, 2):
-            inbox = folder / "2_收件箱" / f"第{batch}批"
-            write_inbox(sim, number, batch, folder / "1_填报表", inbox)
-            reports.append(intake_inbox(config, inbox, number, archive_path, folder / "3_退回"))
-        # the office's clock in the simulation: the day after the corrections came in
-        consolidation = consolidate_period(config, number, archive_path, now=first_intake_at(config, number)
-                                           + dt.timedelta(days=2))
-        master = write_master_workbook(consolidation, folder / f"4_{master_filename(config, number)}")
-        # dated as the office would have issued it: the day of the period's deadline
-        briefing = brief(consolidation, folder / "5_简报", issue_date=config.period(number).deadline.date())
-        (folder / "6_报送情况.txt").write_text(status_text(consolidation) + "\n", encoding="utf-8")
-        result = DemoPeriod(number, len(forms), reports, consolidation, master, briefing, folder)
-        results.append(result)
-        if on_period:
-            on_period(result)
-    return results

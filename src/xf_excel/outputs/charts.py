@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .locking import atomic_write
+from ..archive.locking import atomic_write
 
 __all__ = [
     "CJK_FONT_PREFERENCES", "find_cjk_font", "chart_progress", "chart_ranking", "chart_trend",

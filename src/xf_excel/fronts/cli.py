@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .config import Config, load_config
-from .errors import XfError
+from .. import __version__
+from ..config import Config, load_config
+from ..errors import XfError
 
 EXIT_OK, EXIT_ISSUES, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -90,7 +90,7 @@ def config_check(obj: _Context) -> None:
     Example:
       xf-excel config check
     """
-    from .pipeline import config_summary
+    from ..pipeline import config_summary
 
     summary = config_summary(obj.config)
     obj.emit(summary, _render_config_summary(summary))
@@ -138,7 +138,7 @@ def forms(obj: _Context, period: int, out_dir: str) -> None:
     Example:
       xf-excel forms --period 2 --out out/第2期填报表
     """
-    from .pipeline import make_forms
+    from ..pipeline import make_forms
 
     paths = make_forms(obj.config, period, out_dir, obj.archive, progress=_Progress("生成填报表", not obj.as_json))
     obj.emit({"period": period, "out": out_dir, "forms": [str(p) for p in paths]},
@@ -157,7 +157,7 @@ def intake(obj: _Context, inbox: str, period: int, feedback_dir: str) -> None:
     Example:
       xf-excel intake inbox/第2期 --period 2
     """
-    from .pipeline import intake_inbox
+    from ..pipeline import intake_inbox
 
     report = intake_inbox(obj.config, inbox, period, obj.archive, feedback_dir,
                           progress=_Progress("收取报表", not obj.as_json))
@@ -192,8 +192,8 @@ def status(obj: _Context, period: int) -> None:
     Example:
       xf-excel status --period 2
     """
-    from .consolidate import status_text
-    from .pipeline import consolidate_period
+    from ..consolidate import status_text
+    from ..pipeline import consolidate_period
 
     c = consolidate_period(obj.config, period, obj.archive)
     payload = {"period": period, "reporting": [
@@ -215,7 +215,7 @@ def consolidate_cmd(obj: _Context, period: int, out_file: str | None) -> None:
     Example:
       xf-excel consolidate --period 2 --out out/汇总_第2期.xlsx
     """
-    from .pipeline import consolidate_period, master_filename, write_master_workbook
+    from ..pipeline import consolidate_period, master_filename, write_master_workbook
 
     c = consolidate_period(obj.config, period, obj.archive)
     path = write_master_workbook(c, out_file or Path("workbook") / master_filename(obj.config, period))
@@ -235,7 +235,7 @@ def validate_book_cmd(obj: _Context, book: str, period: int | None, record: bool
     Example:
       xf-excel validate-book workbook/汇总_第2期.xlsx --record
     """
-    from .pipeline import validate_book
+    from ..pipeline import validate_book
 
     check = validate_book(obj.config, book, obj.archive, period=period, record=record)
     lines = [f"校验 {check.file.name}（第{check.period}期）：{len(check.entries)} 个单位的数据，发现问题 {len(check.issues)} 处"]
@@ -259,7 +259,7 @@ def brief_cmd(obj: _Context, period: int, out_dir: str, issue_date) -> None:
     Example:
       xf-excel brief --period 2 --out out/简报
     """
-    from .pipeline import brief, consolidate_period
+    from ..pipeline import brief, consolidate_period
 
     result = brief(consolidate_period(obj.config, period, obj.archive), out_dir,
                    issue_date=issue_date.date() if issue_date else None)
@@ -281,7 +281,7 @@ def run_cmd(obj: _Context, inbox: str, period: int, out_dir: str) -> None:
     Example:
       xf-excel run inbox/第2期 --period 2 --out out/第2期
     """
-    from .pipeline import run_week
+    from ..pipeline import run_week
 
     result = run_week(obj.config, inbox, period, obj.archive, out_dir, progress=_Progress("收取报表", not obj.as_json))
     text = "\n".join([render_intake(result.intake), f"汇总表：{result.master}",
@@ -303,7 +303,7 @@ def demo(obj: _Context, out_dir: str, seed: int, periods: str | None, units: int
     Example:
       xf-excel demo --out out/demo --seed 7 --periods 1-3 --units 30
     """
-    from .pipeline import run_demo
+    from ..demo.run import run_demo
 
     chosen = _parse_periods(periods) if periods else None
     if not obj.as_json:
@@ -353,7 +353,7 @@ def render_demo_summary(results, out_dir: Path) -> str:
 
 
 def _register_excel_commands() -> None:
-    from .cli_excel import COMMANDS
+    from .excel.commands import COMMANDS
 
     for command in COMMANDS:
         main.add_command(command)

@@ -29,14 +29,15 @@ import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Optional
 
 import xlsxwriter
 
-from .config import Config
-from .locking import atomic_write
-from .master import add_master_sheets
+from ...config import Config
+from ...archive.locking import atomic_write
+from ...outputs.master import add_master_sheets
 from .vbaproject import VbaModule, build_vba_project, document_module, load_modules, xlwings_vba_modules
 
 __all__ = [
@@ -52,7 +53,7 @@ BUILD_DATE = dt.datetime(2020, 9, 1, 0, 0, 0)   # fixed so two builds are byte-i
 @dataclass(frozen=True)
 class Button:
     """A button on 首页: the Sub it runs (in macros/XfButtons.bas), its caption, and the
-    name of the Python entry point (`xf_excel.xl.<key>_button`, `POST /xlwings/<key>`)."""
+    name of the Python entry point (`xf_excel.fronts.excel.buttons.<key>_button`, `POST /xlwings/<key>`)."""
 
     key: str
     macro: str
@@ -91,13 +92,13 @@ def conf_defaults() -> dict[str, str]:
 
 
 def macros_dir() -> Path:
-    """`macros/` of the source tree (VBA sources live as text there)."""
-    return Path(__file__).resolve().parents[2] / "macros"
+    """The VBA sources of the buttons, shipped inside the package (`fronts/excel/macros/`)."""
+    return Path(str(resources.files(__package__) / "macros"))
 
 
 def workbook_sheets(config: Config) -> list[str]:
     """The master workbook's sheet names in order (as `master.py` writes them)."""
-    from .master import SHEET_CITIES, SHEET_HOME, SHEET_ISSUES, SHEET_REGION, SHEET_REPORTING, SHEET_TARGETS
+    from ...outputs.master import SHEET_CITIES, SHEET_HOME, SHEET_ISSUES, SHEET_REGION, SHEET_REPORTING, SHEET_TARGETS
 
     members = {m.code: m.short_name for m in config.member_units}
     return [SHEET_HOME, SHEET_REGION, SHEET_CITIES, *(c.name for c in config.cities),
@@ -127,8 +128,8 @@ def build_workbook(config: Config, path: str | Path, *, macros: Optional[Path] =
 
 def _empty_consolidation(config: Config):
     """The first period consolidated from an empty archive (every unit 未报), at a fixed time."""
-    from .consolidate import consolidate
-    from .store import Archive
+    from ...consolidate import consolidate
+    from ...archive.store import Archive
 
     with tempfile.TemporaryDirectory() as folder, Archive(Path(folder) / "empty.sqlite") as archive:
         return consolidate(archive, config, config.periods[0].number, now=BUILD_DATE)

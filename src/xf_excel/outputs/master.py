@@ -32,13 +32,13 @@ from typing import Any, Iterable, Optional
 
 import xlsxwriter
 
-from . import expr
-from .config import Config, Indicator, Unit
-from .consolidate import (
+from ..config import expr
+from ..config import Config, Indicator, Unit
+from ..consolidate import (
     Consolidation, ManualEntry, UnitRow, chinese_date, chinese_deadline, record_manual_entries,
 )
-from .issues import Issue, IssueCode, Severity, cell_address
-from .locking import atomic_write
+from ..issues import Issue, IssueCode, Severity, cell_address
+from ..archive.locking import atomic_write
 
 __all__ = [
     "write_master", "add_master_sheets", "read_master_entries", "read_entry_sheet", "read_book_stamp", "validate_manual_entries", "entries_without_errors",

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from .issues import Issue, IssueCode, Severity
+from ..issues import Issue, IssueCode, Severity
 
 __all__ = ["Archive", "Submission", "NewSubmission", "FileRecord", "sha256"]
 

@@ -34,7 +34,7 @@ from typing import Literal, Optional, Union
 import olefile
 from defusedxml import ElementTree as SafeET
 
-from .issues import IssueCode, column_letter
+from ..issues import IssueCode, column_letter
 
 __all__ = ["Limits", "Refusal", "WorkbookFacts", "XlsFacts", "inspect_ooxml", "inspect_xls",
            "open_zip", "unpack_zip", "EXCEL_MAX_ROWS", "EXCEL_MAX_COLUMNS"]

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
-from .errors import XfError
+from ..errors import XfError
 
 __all__ = ["archive_lock", "atomic_write", "LockBusy"]
 

@@ -29,10 +29,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.merge import MergedCellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import expr
-from .config import Config, DetailColumn, DetailList, Indicator, Rule, Unit
-from .filenames import safe_filename
-from .locking import atomic_write
+from ..config import expr
+from ..config import Config, DetailColumn, DetailList, Indicator, Rule, Unit
+from ..filenames import safe_filename
+from ..archive.locking import atomic_write
 
 __all__ = [
     "FORM_SHEET", "META_SHEET", "LIST_SHEET", "HEADER_LABELS", "TABLE_HEADERS", "DATE_FORMAT",

@@ -17,10 +17,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Optional
 
-from .config import Config, DetailList, Unit
-from .issues import Issue, IssueCode, Severity, cell_address
+from ..config import Config, DetailList, Unit
+from ..issues import Issue, IssueCode, Severity, cell_address
 from .normalize import clean_text
-from .records import CellError, RawSheet, RawWorkbook
+from ..intake.records import CellError, RawSheet, RawWorkbook
 
 __all__ = [
     "CellValue", "DetailSheet", "ReadReturn", "read_return", "unit_named_in",

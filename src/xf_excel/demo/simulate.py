@@ -60,11 +60,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 
-from . import expr
-from .config import Config, DetailList, Indicator, Target, Unit
+from ..config import expr
+from ..config import Config, DetailList, Indicator, Target, Unit
 from .fill import (BLANK_COLUMN, BLANK_ROW, FULLWIDTH, LAYOUT_QUIRKS, RENAME_SHEET, TEXT_NUMBER, TEXT_QUIRKS,
                    THOUSANDS, UNIT_SUFFIX, _fill_bytes, fill_form)
-from .forms import form_filename
+from ..outputs.forms import form_filename
 
 __all__ = [
     "Simulation", "PeriodPlan", "Delivery", "simulate", "campaign_of", "correct_entries", "deliveries", "expected_accepted", "fill_form",

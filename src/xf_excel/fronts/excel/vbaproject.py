@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from xf_excel.cfb import build_compound_file
+from .cfb import build_compound_file
 
 __all__ = [
     "ModuleKind",

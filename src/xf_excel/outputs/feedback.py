@@ -29,11 +29,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .config import Config, Unit
-from .filenames import safe_filename, unique_name
-from .issues import Issue, Severity, column_letter
-from .locking import atomic_write
-from .records import CellError, RawWorkbook
+from ..config import Config, Unit
+from ..filenames import safe_filename, unique_name
+from ..issues import Issue, Severity, column_letter
+from ..archive.locking import atomic_write
+from ..intake.records import CellError, RawWorkbook
 
 __all__ = ["write_feedback", "feedback_name", "LIST_SHEET", "ERROR_COLOR", "WARNING_COLOR", "AUTHOR"]
 

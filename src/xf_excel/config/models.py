@@ -21,8 +21,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import expr
-from .errors import ConfigError
-from .issues import Severity
+from ..errors import ConfigError
+from ..issues import Severity
 
 __all__ = [
     "Config", "Campaign", "Period", "City", "County", "CountyGroup", "MemberUnit", "Activity",

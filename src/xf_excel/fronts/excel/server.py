@@ -2,14 +2,14 @@
 
 xlwings' VBA `RunServerPython` and its Office.js add-in post the open workbook as JSON;
 `POST /xlwings/{button}` builds `xw.Book(json=payload)`, runs the same button function
-as RunPython does (`xf_excel.xl`), and returns `book.json()` — the actions (values,
+as RunPython does (`xf_excel.fronts.excel.buttons`), and returns `book.json()` — the actions (values,
 colours, message box) the client applies to the workbook.
 
 Safety, in order of the checks:
 - binds to 127.0.0.1 by default; a token is required to bind anywhere else, and every
   request from a non-loopback client must carry it (`Authorization: Bearer <token>`,
   compared in constant time). Clients read the token from their own environment, never
-  from the workbook (see macros/XfButtons.bas);
+  from the workbook (see fronts/excel/macros/XfButtons.bas);
 - request bodies above `max_body` bytes are refused with 413 before being parsed;
 - one button at a time per archive in this process (a lock per archive path); the
   pipeline's own file lock (`archive_lock`) still guards the archive against other processes;
@@ -41,7 +41,7 @@ from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.responses import JSONResponse, PlainTextResponse  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 
-from . import xl  # noqa: E402
+from . import buttons as xl  # noqa: E402
 
 __all__ = ["create_app", "is_loopback", "MAX_BODY", "read_token"]
 

@@ -26,9 +26,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
-from . import expr
-from .config import Config, DetailColumn, DetailList, Indicator, Rule, Unit
-from .issues import Issue, IssueCode, Severity
+from ..config import expr
+from ..config import Config, DetailColumn, DetailList, Indicator, Rule, Unit
+from ..issues import Issue, IssueCode, Severity
 from .normalize import Parsed, fmt_number, parse_number
 from .read import ERROR, WARNING, CellValue, DetailSheet, ReadReturn, cell_text, label_of, read_return, shown_value
 

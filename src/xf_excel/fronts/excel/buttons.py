@@ -7,7 +7,7 @@ book, calls `xf_excel.pipeline`, writes results back through the xlwings API, an
 with a short Chinese message box. Errors reach the user as a Chinese message box; the
 traceback goes to `xf-excel.log` beside the archive::
 
-    RunPython "import xlwings as xw, xf_excel.xl as x; x.consolidate_button(xw.Book.caller())"
+    RunPython "import xlwings as xw, xf_excel.fronts.excel.buttons as x; x.consolidate_button(xw.Book.caller())"
 
 Inputs: 首页 cells named `Period`, `InboxFolder`, `OutputFolder`; the `xlwings.conf` sheet's
 `XF_CONFIG` and `XF_ARCHIVE`. Relative paths resolve against the workbook's folder under
@@ -28,10 +28,10 @@ from typing import Any, Callable, Iterable, Optional
 
 import xlwings as xw
 
-from .config import Config, load_config
-from .errors import XfError
-from .issues import Issue, Severity
-from .locking import archive_lock
+from ...config import Config, load_config
+from ...errors import XfError
+from ...issues import Issue, Severity
+from ...archive.locking import archive_lock
 
 __all__ = [
     "Setup", "ButtonFailure", "make_forms_button", "validate_button", "consolidate_button", "brief_button",
@@ -270,7 +270,7 @@ def _config(setup: Setup) -> Config:
 @_button("生成填报表")
 def make_forms_button(book: xw.Book, setup: Setup) -> str:
     """生成填报表: a pre-filled return form per reporting unit for the period on 首页."""
-    from .pipeline import make_forms
+    from ...pipeline import make_forms
 
     config = _config(setup)
     period = _period(book, config)
@@ -284,7 +284,7 @@ def make_forms_button(book: xw.Book, setup: Setup) -> str:
 @_button("汇总")
 def consolidate_button(book: xw.Book, setup: Setup) -> str:
     """汇总: take in the inbox named on 首页, consolidate the period, refresh every sheet."""
-    from .pipeline import consolidate_period, intake_inbox
+    from ...pipeline import consolidate_period, intake_inbox
 
     config = _config(setup)
     period = _period(book, config)
@@ -305,8 +305,8 @@ def consolidate_button(book: xw.Book, setup: Setup) -> str:
 def _write_master_file(consolidation, out: Path, inbox_text: Any, output_text: Any) -> Path:
     """The master workbook file (the same as `xf-excel consolidate` writes), keeping the
     folders as the user typed them on 首页."""
-    from .master import write_master
-    from .pipeline import master_filename
+    from ...outputs.master import write_master
+    from ...pipeline import master_filename
 
     path = out / master_filename(consolidation.config, consolidation.period.number)
     return write_master(consolidation, path, inbox_folder=str(inbox_text or ""), output_folder=str(output_text or ""))
@@ -353,7 +353,7 @@ def _consolidate_message(report, consolidation, master: Path) -> str:
 
 def _archive_version(archive_path: Path) -> int:
     """The archive's newest submission id (0 when empty): what the book's figures reflect."""
-    from .store import Archive
+    from ...archive.store import Archive
 
     if not archive_path.exists():
         return 0
@@ -375,8 +375,8 @@ def _set_name_value(book: xw.Book, name: str, value: Any) -> None:
 def validate_button(book: xw.Book, setup: Setup) -> str:
     """校验: check the figures typed into the city and member-unit sheets, mark problem cells,
     refresh 校验问题, and archive the rows without errors (when the book is up to date)."""
-    from .master import entries_without_errors, validate_manual_entries
-    from .pipeline import consolidate_period
+    from ...outputs.master import entries_without_errors, validate_manual_entries
+    from ...pipeline import consolidate_period
 
     config = _config(setup)
     period = _period(book, config)
@@ -396,7 +396,7 @@ def validate_button(book: xw.Book, setup: Setup) -> str:
 
 def read_entries_from_grids(config: Config, file: str, grids: dict[str, list[list[Any]]], period: int):
     """The typed rows of every entry sheet (by label), from cell grids read through xlwings."""
-    from .master import read_entry_sheet
+    from ...outputs.master import read_entry_sheet
 
     entries, issues = [], []
     for title, grid in grids.items():
@@ -431,7 +431,7 @@ def _mark_issues(book: xw.Book, grids: dict[str, list[list[Any]]], issues: list[
 
 
 def _header_row(grid: list[list[Any]]) -> int:
-    from .master import CODE_LABEL
+    from ...outputs.master import CODE_LABEL
 
     for r, row in enumerate(grid[:10], start=1):
         if CODE_LABEL in [str(v).strip() for v in row if v is not None]:
@@ -461,7 +461,7 @@ def _clear_marks(sheet, grid: list[list[Any]], column: int) -> None:
 def issue_rows(config: Config, period: int, typed: list[Issue], archived: Iterable[Issue]) -> list[list[Any]]:
     """The 校验问题 sheet: title, note, header (as master.py writes it), then one row per issue —
     the typed entries' issues first, then those of the period's returns."""
-    from .master import ISSUE_COLUMNS
+    from ...outputs.master import ISSUE_COLUMNS
 
     archived = list(archived)
     names = {i.id: i.name for i in config.indicators}
@@ -482,8 +482,8 @@ def issue_rows(config: Config, period: int, typed: list[Issue], archived: Iterab
 def _record(book: xw.Book, setup: Setup, config: Config, period: int, entries, consolidation) -> tuple[int, str]:
     """Archive the checked rows, unless the archive changed since the book was filled (then
     the book's figures may be stale, and recording them would overwrite newer returns)."""
-    from .master import record_manual_entries
-    from .store import Archive
+    from ...outputs.master import record_manual_entries
+    from ...archive.store import Archive
 
     if not entries or consolidation is None:
         return 0, ""
@@ -521,7 +521,7 @@ def _validate_message(entries, issues: list[Issue], recorded: int, note: str) ->
 @_button("生成简报")
 def brief_button(book: xw.Book, setup: Setup) -> str:
     """生成简报: the briefing (.docx, .md, charts) of the period, from the archive."""
-    from .pipeline import brief, consolidate_period
+    from ...pipeline import brief, consolidate_period
 
     config = _config(setup)
     period = _period(book, config)
@@ -590,7 +590,7 @@ _BY_CAPTION = {"生成填报表": "make_forms", "校验": "validate", "汇总": 
 
 
 def main() -> None:
-    """xlwings' standard quickstart call (`RunPython "import xf_excel.xl; xf_excel.xl.main()"`):
+    """xlwings' standard quickstart call (`RunPython "import xf_excel.fronts.excel.buttons as b; b.main()"`):
     runs the operation chosen in 首页's `Command` cell. The safe fallback when only xlwings'
     own, unchanged VBA is trusted: one button, the choice in a cell."""
     book = xw.Book.caller()

@@ -1,6 +1,6 @@
-"""(Re)generate templates/briefing.docx, the Word template of the weekly briefing (工作简报).
+"""(Re)generate briefing.docx beside this script, the Word template of the weekly briefing (工作简报).
 
-Run:  .venv/bin/python templates/build_briefing_template.py [OUT.docx]
+Run:  .venv/bin/python src/xf_excel/outputs/templates/build_briefing_template.py [OUT.docx]
 
 The template is built in code so its construction is reproducible and reviewable; the
 generated .docx is committed, and staff may restyle it in Word afterwards (change a style,

@@ -104,7 +104,8 @@ def _run_in_excel(obj, workbook_file: Path) -> list[tuple[str, bool, str]]:  # p
     new hidden Excel, check each button's OnAction there, and run every button."""
     import xlwings as xw
 
-    from . import demo, xl
+    from ...demo import simulate as demo
+    from . import buttons as xl
     from .workbook import BUTTONS, vba_subs
 
     rows: list[tuple[str, bool, str]] = []
@@ -112,7 +113,7 @@ def _run_in_excel(obj, workbook_file: Path) -> list[tuple[str, bool, str]]:  # p
     book_path = folder / workbook_file.name
     shutil.copy2(workbook_file, book_path)
     shutil.copy2(obj.config_path, folder / "config.yaml")
-    from .pipeline import make_forms
+    from ...pipeline import make_forms
 
     period = obj.config.periods[0].number
     make_forms(obj.config, period, folder / "forms")

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
-from .issues import IssueCode
-from .records import CellError
+from ..issues import IssueCode
+from ..intake.records import CellError
 
 __all__ = ["Parsed", "parse_number", "clean_text", "fmt_number"]
 

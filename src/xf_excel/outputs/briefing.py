@@ -23,13 +23,14 @@ import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from .config import Config, Indicator, Target
-from .consolidate import Consolidation, Progress
-from .errors import RenderError
-from .wording import (
+from ..config import Config, Indicator, Target
+from ..consolidate import Consolidation, Progress
+from ..errors import RenderError
+from ..wording import (
     cn_numeral, fmt_change, fmt_count, fmt_date_cn, fmt_date_full, fmt_number, fmt_percent, fmt_points,
     fmt_value, issue_label, quantity_name,
 )
@@ -411,9 +412,8 @@ def _validation_text(c: Consolidation) -> str:
 # ---- templates --------------------------------------------------------------------------------
 
 def default_template_dir() -> Path:
-    """templates/ of the repository (beside src/), else ./templates."""
-    beside_source = Path(__file__).resolve().parents[2] / "templates"
-    return beside_source if (beside_source / DOCX_TEMPLATE).exists() else Path.cwd() / "templates"
+    """The templates shipped inside the package (`xf_excel/outputs/templates/`)."""
+    return Path(str(resources.files(__package__) / "templates"))
 
 
 def markdown_escape(value: Any) -> str:
@@ -465,7 +465,7 @@ def check_templates(context: dict[str, Any], template_dir: Path) -> None:
         raise RenderError(f"简报模板 {docx_path} 有语法错误：{exc.message}（请检查 {{{{ }}}} 与 {{% %}} 是否成对）") from None
     except (OpcError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:  # not a .docx, or a damaged one
         raise RenderError(f"简报模板 {docx_path} 无法打开（{type(exc).__name__}）：文件已损坏或不是 Word 文档；"
-                          "请从备份恢复，或运行 templates/build_briefing_template.py 重新生成") from None
+                          "请从备份恢复，或运行 src/xf_excel/outputs/templates/build_briefing_template.py 重新生成") from None
     _missing_names(set(undeclared), docx_path)
     try:
         parsed = _jinja_env(markdown=True).parse(md_path.read_text(encoding="utf-8"))
@@ -486,7 +486,7 @@ def render_briefing(c: Consolidation, out_dir: Path, *, template_dir: Optional[P
                     chart_fonts: Optional[Sequence[str]] = None) -> BriefingResult:
     """Write 简报_第N期.docx, 简报_第N期.md and the chart PNGs into `out_dir` (each atomically).
 
-    `template_dir` holds briefing.docx and briefing.md.j2 (default: the repository's templates/);
+    `template_dir` holds briefing.docx and briefing.md.j2 (default: the templates inside the package);
     `issue_date` is the masthead date (default: the consolidation's date); `chart_fonts` the
     CJK fonts to try for the charts, most preferred first (default: `charts.CJK_FONT_PREFERENCES`).
     Raises RenderError when a template does not fit the context (no document is written then).

@@ -38,10 +38,10 @@ from typing import Any, Iterable, Iterator, Optional, Union
 
 import olefile
 
-from .errors import IntakeError
-from .filenames import safe_filename as sanitize_filename
-from .issues import Issue, IssueCode, Severity
-from .reader import Outcome, WorkerPool, WorkerStartError
+from ..errors import IntakeError
+from ..filenames import safe_filename as sanitize_filename
+from ..issues import Issue, IssueCode, Severity
+from .workers import Outcome, WorkerPool, WorkerStartError
 from .records import CellError, RawSheet, RawWorkbook, ReceivedFile
 from .safeguard import Limits, Refusal, inspect_ooxml, inspect_xls, open_zip, unpack_zip
 

@@ -1,0 +1,2 @@
+"""The archive: the SQLite system of record (`store`), the lock that keeps runs apart and
+the atomic writes every output goes through (`locking`)."""
