@@ -20,13 +20,9 @@ from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
-from ..errors import XfError
+from ..errors import LockBusy
 
 __all__ = ["archive_lock", "atomic_write", "LockBusy"]
-
-
-class LockBusy(XfError):
-    """Another run holds the archive lock for longer than we were willing to wait."""
 
 
 def _holder_path(archive: Path) -> Path:

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import expr
-from ..errors import ConfigError
+from ..errors import ConfigError, NotConfigured
 from ..issues import Severity
 
 __all__ = [
@@ -257,17 +257,25 @@ class Config(_Model):
 
     # ---- look-ups -------------------------------------------------------------------------
     def period(self, number: int) -> Period:
-        """The period with this number; ConfigError-free KeyError with a Chinese message otherwise."""
+        """The period with this number; `NotConfigured` (a Chinese message) otherwise."""
         for period in self.periods:
             if period.number == number:
                 return period
-        raise KeyError(f"配置中没有第{number}期（现有：{'、'.join(str(p.number) for p in self.periods)}）")
+        raise NotConfigured(f"配置中没有第{number}期（现有：{'、'.join(str(p.number) for p in self.periods)}）")
 
     def indicator(self, indicator_id: str) -> Indicator:
-        return self._indicators[indicator_id]
+        """The indicator with this id; `NotConfigured` otherwise."""
+        try:
+            return self._indicators[indicator_id]
+        except KeyError:
+            raise NotConfigured(f"配置中没有指标 {indicator_id}") from None
 
     def activity(self, activity_id: str) -> Activity:
-        return {a.id: a for a in self.activities}[activity_id]
+        """The activity with this id; `NotConfigured` otherwise."""
+        for activity in self.activities:
+            if activity.id == activity_id:
+                return activity
+        raise NotConfigured(f"配置中没有活动 {activity_id}")
 
     @cached_property
     def _indicators(self) -> dict[str, Indicator]:
@@ -290,7 +298,11 @@ class Config(_Model):
         return units
 
     def unit(self, code: str) -> Unit:
-        return self.units[code]
+        """The reporting unit with this code; `NotConfigured` otherwise."""
+        try:
+            return self.units[code]
+        except KeyError:
+            raise NotConfigured(f"配置中没有单位代码 {code}") from None
 
     def group_members(self, group: str) -> list[str]:
         """County codes in a group ('all' for every county)."""
