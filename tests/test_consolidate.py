@@ -15,7 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xf_excel.config import parse_config
-from xf_excel.consolidate import ManualEntry, consolidate, record_manual_entries, status_text
+from xf_excel.checks.entries import ManualEntry
+from xf_excel.checks.read import CellValue
+from xf_excel.consolidate import consolidate, record_manual_entries
+from xf_excel.outputs.status import status_text
 from xf_excel.issues import Issue, IssueCode, Severity
 from xf_excel.archive.store import Archive, NewSubmission
 
@@ -333,20 +336,25 @@ def test_issues_of_the_period_only(archive):
 
 # ---- manual entries ----------------------------------------------------------------------------------
 
+def typed_row(code: str, values: dict, row: int = 5) -> ManualEntry:
+    """A checked row of the 南宁市 sheet: each figure in its own column from E on."""
+    typed = {k: CellValue(v, "南宁市", row, 5 + i) for i, (k, v) in enumerate(values.items())}
+    return ManualEntry(code, typed, sheet="南宁市", row=row, values=dict(values))
+
+
 def test_manual_entries_record_only_changed_rows(archive):
     full_period_2(archive)
     config = mini_config()
     c = consolidate(archive, config, 2, now=NOW)
-    unchanged = ManualEntry(A, {"built": 12, "operating": 10, "sales": 100.25, "union": 7})
-    changed = ManualEntry(B, {"built": 6, "operating": 6, "sales": 0.5, "certified": 10, "listed": 9, "union": 3},
-                          cells={"operating": "南宁市!E6"})
-    blank = ManualEntry(E, {"built": None, "operating": None})
+    unchanged = typed_row(A, {"built": 12, "operating": 10, "sales": 100.25, "union": 7})
+    changed = typed_row(B, {"built": 6, "operating": 6, "sales": 0.5, "certified": 10, "listed": 9, "union": 3}, row=6)
+    blank = typed_row(E, {"built": None, "operating": None}, row=7)
     ids = record_manual_entries(archive, [unchanged, changed, blank], 2, consolidation=c,
                                 now=dt.datetime(2020, 9, 16, 10))
     assert len(ids) == 1
     sub = archive.submission(ids[0])
     assert (sub.unit_code, sub.source, sub.status) == (B, "manual", "accepted")
-    assert "南宁市!E6" in sub.note
+    assert "南宁市!F6" in sub.note and "南宁市!E6" not in sub.note     # only the changed figure
     after = consolidate(archive, config, 2, now=NOW)
     assert after.cities[0].values["operating"] == 16
     status = next(r for r in after.reporting if r.unit.code == B)
@@ -356,9 +364,9 @@ def test_manual_entries_record_only_changed_rows(archive):
 def test_manual_entry_for_carried_unit_is_recorded_only_when_changed(archive):
     submit(archive, A, 1, {"built": 4, "operating": 3})
     config = mini_config()
-    same = ManualEntry(A, {"built": 4, "operating": 3})
+    same = typed_row(A, {"built": 4, "operating": 3})
     assert record_manual_entries(archive, [same], 2) == []
-    typed = ManualEntry(A, {"built": 4, "operating": 4})
+    typed = typed_row(A, {"built": 4, "operating": 4})
     assert len(record_manual_entries(archive, [typed], 2)) == 1
     row = consolidate(archive, config, 2, now=NOW).counties[0]
     assert (row.state, row.values["operating"], row.values["built"]) == ("reported", 4, 4)

@@ -11,20 +11,21 @@ from form_grid import (build_return, counter_row, drop_sheet, find, insert_colum
                        set_cell, set_value)
 from xf_excel.issues import IssueCode
 from xf_excel.intake.records import CellError, RawSheet, RawWorkbook, ReceivedFile
-from xf_excel.checks.validate import CheckedReturn, ReadReturn, read_return, validate_return
+from xf_excel.checks.read import FormReading, ReadReturn, read_return
+from xf_excel.checks.validate import CheckedReturn, validate_return
 
 WUMING = "450110"          # 南宁市武鸣区, a county that is not a national poverty county
 LONGAN = "450123"          # 南宁市隆安县, a national poverty county (reports the 832 listing)
 
 
 def check(config, raw, period=2, **kw) -> CheckedReturn:
-    read = read_return(raw, config)
-    assert isinstance(read, ReadReturn), read
-    return validate_return(read, config, period, **kw)
+    reading = read_return(raw, config)
+    assert isinstance(reading.form, ReadReturn), reading.issues
+    return validate_return(reading.form, config, period, **kw)
 
 
 def rows(result) -> list[tuple]:
-    issues = result.issues if isinstance(result, CheckedReturn) else result
+    issues = result.issues if isinstance(result, (CheckedReturn, FormReading)) else result
     return [(i.cell, i.code.value, i.severity.value) for i in issues]
 
 
@@ -226,7 +227,7 @@ def test_two_data_sheets_are_refused(config):
     raw.sheets.insert(1, copy)
     result = read_return(raw, config)
     assert rows(result) == [("", "wrong-template", "错误")]
-    assert "“填报 (1)”、“填报 (2)”" in result[0].message
+    assert "“填报 (1)”、“填报 (2)”" in result.issues[0].message
 
 
 def test_the_sheet_named_data_sheet_wins_over_a_copy(config):
@@ -245,8 +246,8 @@ def test_a_workbook_without_form_structure_is_not_a_return(config):
     raw = _plain_workbook([RawSheet("Sheet1", "visible", [["姓名", "电话"], ["张三", 13800138000.0]])])
     result = read_return(raw, config)
     assert rows(result) == [("", "not-a-return", "错误")]
-    assert result[0].message == "文件 邮件.eml › 工作簿1.xlsx 不是本次活动的填报表，请使用下发的填报表填写"
-    assert result[0].file == "邮件.eml › 工作簿1.xlsx"
+    assert result.issues[0].message == "文件「邮件.eml › 工作簿1.xlsx」不是本次活动的填报表。请使用下发的填报表填写。"
+    assert result.issues[0].file == "邮件.eml › 工作簿1.xlsx"
 
 
 def test_an_empty_workbook_is_not_a_return(config):
@@ -265,7 +266,7 @@ def test_another_campaigns_form_is_the_wrong_template(config):
     set_cell(raw.sheet("xf_meta"), 5, 2, "2019年消费扶贫月活动")
     result = read_return(raw, config)
     assert rows(result) == [("xf_meta", "wrong-template", "错误")]
-    assert result[0].unit == WUMING and "2019年消费扶贫月活动" in result[0].message
+    assert result.issues[0].unit == WUMING and "2019年消费扶贫月活动" in result.issues[0].message
 
 
 def test_a_form_without_meta_and_without_our_indicators_is_the_wrong_template(config):
@@ -279,8 +280,8 @@ def test_a_form_without_meta_and_without_our_indicators_is_the_wrong_template(co
 def test_an_old_template_is_refused_with_the_period_to_use(config):
     result = read_return(good_return(config, version="2019.9"), config)
     assert rows(result) == [("xf_meta", "old-template", "错误")]
-    assert result[0].message.endswith("请使用第2期下发的新表重新填报")
-    assert result[0].unit == WUMING and result[0].value == "2019.9"
+    assert result.issues[0].message.endswith("请使用第2期下发的新表重新填报。")
+    assert result.issues[0].unit == WUMING and result.issues[0].value == "2019.9"
 
 
 def test_a_form_rebuilt_without_its_meta_sheet_reads_with_a_warning(config):
@@ -327,7 +328,7 @@ def test_an_unknown_code_with_nothing_else_to_go_by_is_refused(config):
     set_cell(raw.sheet("填报"), 2, 2, "某某县")
     result = read_return(raw, config)
     assert rows(result) == [("填报!E2", "unknown-unit", "错误")]
-    assert "“450999”" in result[0].message
+    assert "“450999”" in result.issues[0].message
 
 
 def test_an_unknown_header_code_beside_a_good_meta_is_an_error_but_reads(config):
@@ -375,7 +376,8 @@ def test_a_custom_rule_message_gets_the_value(config):
     raw = build_return(config, "BM05", values={"voucher_members": 3000.0, "voucher_amount": 100.0})
     result = check(config, raw)
     assert rows(result) == [("填报!E10", "rule-failed", "错误")]    # at 特别消费券发放金额, the rule's first figure
-    assert result.issues[0].message == "特别消费券人均金额为333.33元，超过每人300元的上限；请核对发放金额的单位是否为万元"
+    assert result.issues[0].message == ("特别消费券人均金额为333.33元，超过每人300元的上限；请核对发放金额的单位是否为万元"
+                                        "（填报!E10、填报!E9）")
     assert result.unit.full_name == "自治区总工会"
 
 

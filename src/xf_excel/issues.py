@@ -2,18 +2,27 @@
 
 Every finding is an `Issue` with a stable kebab-case `code`, a `severity` (错误 blocks a
 return; 警告 is accepted and listed), where it is (file, sheet, cell as Excel shows it) and a
-Chinese message the person who filled the form can act on. A `ValidationResult` collects
-all issues of one pass; the CLI's --json output, the 校验问题 sheet and the feedback
-workbooks are all made from the same rows (`flatten`).
+Chinese message the person who filled the form can act on. Each code has one short Chinese
+label (for counts and tables) and one message template (`KINDS`), so a finding reads the same
+wherever it is found — in a return, in the master workbook, in the briefing's counts::
+
+    >>> Issue.of(IssueCode.REQUIRED, Severity.ERROR, sheet="填报", row=12, column=5, name="运营专柜数").message
+    '「运营专柜数」（填报!E12）为必填项，未填写；如果没有，请填 0'
+
+Technical detail (a library's own words) goes into `details`, never into the sentence.
+The CLI's --json output, the 校验问题 sheet and the feedback workbooks are all made from
+the same rows (`Issue.to_dict`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from enum import Enum
-from typing import Any, Iterable
+from string import Formatter
+from typing import Any, NamedTuple
 
-__all__ = ["Severity", "IssueCode", "Issue", "ValidationResult", "cell_address", "column_letter"]
+__all__ = ["Severity", "IssueCode", "Issue", "Kind", "KINDS", "HasIssues", "issue_label", "cell_address",
+           "column_letter"]
 
 
 class Severity(str, Enum):
@@ -76,6 +85,95 @@ class IssueCode(str, Enum):
     # added by master: a figure typed into the master for an indicator the unit does not report
     NOT_REPORTED_BY_UNIT = "not-reported-by-unit"
 
+class Kind(NamedTuple):
+    """What a code means to people: a short label and the template of its message."""
+
+    label: str
+    template: str
+
+
+# Slots every template may use: {file}, {cell} (填报!E12, or the sheet, or ''), {name} (the
+# indicator's Chinese name), {text} (the value as typed); others are named per code.
+_FILE_FRAME = "{what}「{file}」{reason}。{advice}"
+KINDS: dict[IssueCode, Kind] = {
+    # the file as a whole
+    IssueCode.NOT_A_RETURN: Kind("不是报表文件", _FILE_FRAME),
+    IssueCode.UNREADABLE_FILE: Kind("文件无法读取", _FILE_FRAME),
+    IssueCode.ENCRYPTED_FILE: Kind("文件设有密码", _FILE_FRAME),
+    IssueCode.UNSAFE_FILE: Kind("文件结构异常", _FILE_FRAME),
+    IssueCode.WRONG_TEMPLATE: Kind("不是下发的表格", _FILE_FRAME),
+    IssueCode.OLD_TEMPLATE: Kind("使用旧版模板",
+                                 "文件「{file}」使用的是旧版填报表（版本 {version}，现行版本 {current}）。请使用{which}重新填报。"),
+    IssueCode.DUPLICATE_FILE: Kind("重复报送", "文件「{file}」与已收到的「{other}」内容完全相同，已按重复报送处理。"),
+    IssueCode.MACROS_IGNORED: Kind("含宏已忽略",
+                                   "文件「{file}」含有宏；宏没有运行，也不会被保存或转发。请今后使用下发的 .xlsx 填报表。"),
+    IssueCode.NO_CACHED_VALUES: Kind("公式无计算结果",
+                                     "{cell} 是公式，但文件中没有它的计算结果（文件不是由 Excel/WPS 保存的），按空白读取；"
+                                     "请在 Excel 中打开并保存后重新发送，或直接填写数值"),
+    IssueCode.SKIPPED_FILE: Kind("已跳过的文件", "已跳过「{file}」：{reason}。"),
+    IssueCode.MISSING_META: Kind("缺少隐藏页",
+                                 "文件「{file}」缺少下发表格中的隐藏页（{meta_sheet}），可能不是在下发的原表上填写的；"
+                                 "本次已按表头和指标名称读取，今后请在下发的原表上填写"),
+    # who sent it
+    IssueCode.UNKNOWN_UNIT: Kind("单位无法识别", "{where}{reason}；{advice}"),
+    IssueCode.UNIT_MISMATCH: Kind("单位信息不一致",
+                                  "{source}为“{claimed}”，与{chosen_source}（“{chosen}”）不一致；"
+                                  "请使用本单位的填报表填写并核对单位，以免数据记到其他单位名下"),
+    IssueCode.SENDER_MISMATCH: Kind("发件人不符",
+                                    "文件「{file}」由 {sender} 发送，不是{unit_name}登记的报送邮箱（{addresses}）；请核实是否为本单位报送"),
+    IssueCode.WRONG_PERIOD: Kind("期次不符",
+                                 "表中报送期次为第{stated}期，本次收取的是第{period}期报表；请使用第{period}期下发的表格填报"
+                                 "（或将{where}改为{period}）"),
+    # the header block
+    IssueCode.MISSING_HEADER: Kind("表头信息缺失", "未填写{label}{where}；请填写，以便核实数据时联系"),
+    IssueCode.BAD_PHONE: Kind("联系电话有误",
+                              "联系电话（{cell}）“{text}”格式不对：手机为1开头的11位数字，座机请带区号（如 0771-1234567）；"
+                              "单元格为数字格式时区号的 0 会丢失，请设为文本"),
+    # indicator cells: one checker for a typed figure, in returns and in the master alike
+    IssueCode.MISSING_INDICATOR: Kind("缺少指标行", "“{sheet_name}”表中找不到指标「{name}」所在的行；请勿删除指标行或改动指标名称"),
+    IssueCode.DUPLICATE_INDICATOR: Kind("指标行重复", "指标「{name}」出现了两行（{first}、{cell}），无法确定以哪行为准；请删除多余的一行"),
+    IssueCode.REQUIRED: Kind("必填项未填", "「{name}」（{cell}）为必填项，未填写；如果没有，请填 0"),
+    IssueCode.NOT_A_NUMBER: Kind("不是数字", "「{name}」（{cell}）填写的“{text}”：{reason}"),
+    IssueCode.NOT_AN_INTEGER: Kind("不是整数", "「{name}」（{cell}）填写的“{text}”：{reason}"),
+    IssueCode.NEGATIVE: Kind("出现负数", "「{name}」（{cell}）填写的“{text}”：{reason}"),
+    IssueCode.ERROR_VALUE: Kind("单元格错误值", "「{name}」（{cell}）填写的“{text}”：{reason}"),
+    IssueCode.WRONG_UNIT: Kind("单位有误", "「{name}」（{cell}）填写的“{text}”：{reason}"),
+    IssueCode.APPROXIMATE: Kind("填写估计数", "「{name}」（{cell}）填写的“{text}”：{reason}"),
+    IssueCode.OUT_OF_RANGE: Kind("超出范围", "「{name}」（{cell}）为 {figure}，不应{side}于 {bound}，请核对"),
+    IssueCode.NORMALISED: Kind("数字格式已规范", "「{name}」（{cell}）填写的“{text}”已按数字 {figure} 读取；请核对"),
+    IssueCode.RULE_FAILED: Kind("逻辑校验不通过", "{reason}"),
+    IssueCode.BELOW_PREVIOUS: Kind("累计数小于上期",
+                                   "「{name}」（{cell}）为 {figure}，累计数不应小于上期的 {before}；本栏填{since}以来的累计数，请核对"),
+    IssueCode.IMPLAUSIBLE_JUMP: Kind("增幅异常",
+                                     "「{name}」（{cell}）由上期的 {before} 增至 {figure}，增长超过 {times} 倍；"
+                                     "请核对是否多填了位数或单位有误"),
+    IssueCode.PEER_OUTLIER: Kind("明显偏离同类单位",
+                                 "「{name}」（{cell}）为 {figure}，是同类单位中位数 {median} 的 {times} 倍；"
+                                 "请核对单位（{unit_word}）和位数是否正确"),
+    IssueCode.NOT_REPORTED_BY_UNIT: Kind("非本单位填报指标",
+                                         "「{name}」（{cell}）：{unit_name}不填报此项，该数已忽略；请清空该单元格"),
+    # detail lists
+    IssueCode.MISSING_DETAIL_SHEET: Kind("缺少明细表", "文件「{file}」中找不到“{sheet_name}”工作表；请在下发表格的“{sheet_name}”页逐行填写"),
+    IssueCode.MISSING_DETAIL_COLUMN: Kind("缺少明细列", "“{sheet_name}”表中找不到“{column_name}”列（表头第{header_row}行）；请勿删除或改动列名"),
+    IssueCode.DETAIL_REQUIRED: Kind("明细必填项未填", "{where}为必填项，未填写"),
+    IssueCode.DETAIL_BAD_CHOICE: Kind("明细选项不符", "{where}“{text}”不是可选项；{hint}可选：{choices}"),
+    IssueCode.DETAIL_BAD_DATE: Kind("明细日期有误", "{where}“{text}”不是日期；请按“2020-09-15”的格式填写"),
+    IssueCode.DATE_OUTSIDE_CAMPAIGN: Kind("日期不在活动期间", "{where}为 {day}，不在活动期间（{start}至{end}）内，请核对"),
+    IssueCode.DETAIL_TOTAL_MISMATCH: Kind("明细与合计不符", "“{sheet_name}”{what} {counted} 行，与「{name}」（{cell}）{figure} 不一致；请核对明细或该项数字"),
+    IssueCode.TOO_MANY_ROWS: Kind("明细行数过多",
+                                  "“{sheet_name}”最多读取 {max_rows} 行，第{first_row}行起的 {extra} 行未读取；如确有更多，请与{office}联系"),
+}
+
+
+def issue_label(code: IssueCode | str) -> str:
+    """The short Chinese name of an issue kind (also for a code read back from the archive)."""
+    return KINDS[IssueCode(getattr(code, "value", code))].label
+
+
+def template_slots(code: IssueCode) -> set[str]:
+    """The slots a code's template uses (for tests: every call site fills them all)."""
+    return {name for _, name, _, _ in Formatter().parse(KINDS[code].template) if name}
+
 
 def column_letter(column: int) -> str:
     """1 -> A, 27 -> AA (Excel's column names)."""
@@ -109,6 +207,23 @@ class Issue:
     indicator: str | None = None
     value: Any = None
     unit: str | None = None
+    details: str = ""           # technical detail (a library's message), never shown in the sentence
+
+    @classmethod
+    def of(cls, code: IssueCode, severity: Severity, *, file: str = "", sheet: str | None = None,
+           row: int | None = None, column: int | None = None, indicator: str | None = None, value: Any = None,
+           unit: str | None = None, details: str = "", **slots: Any) -> "Issue":
+        """An issue whose message is rendered from its code's template; `slots` fill it
+        (`file` and `cell` are filled from the location)."""
+        where = cell_address(sheet, row, column)
+        message = KINDS[code].template.format(file=file, cell=where, **slots)
+        return cls(code, severity, message, file=file, sheet=sheet, row=row, column=column, indicator=indicator,
+                   value=value, unit=unit, details=details)
+
+    @property
+    def label(self) -> str:
+        """The code's short Chinese name (问题类型)."""
+        return KINDS[self.code].label
 
     @property
     def cell(self) -> str:
@@ -125,17 +240,17 @@ class Issue:
         row["code"] = self.code.value
         row["severity"] = self.severity.value
         row["cell"] = self.cell
+        row["label"] = self.label
         if row["value"] is not None and not isinstance(row["value"], (int, float, str, bool)):
             row["value"] = str(row["value"])
         return row
 
 
-@dataclass
-class ValidationResult:
-    """All issues of one pass over something (a return, a workbook), plus counts."""
+class HasIssues:
+    """What every result that checks something offers over its `issues` (returns, figures
+    typed into the master, a file taken in): one vocabulary for fronts and tests."""
 
-    issues: list[Issue] = field(default_factory=list)
-    stats: dict[str, Any] = field(default_factory=dict)
+    issues: list[Issue]
 
     @property
     def ok(self) -> bool:
@@ -150,15 +265,6 @@ class ValidationResult:
     def warnings(self) -> list[Issue]:
         return [i for i in self.issues if i.severity is Severity.WARNING]
 
-    def extend(self, issues: Iterable[Issue]) -> None:
-        self.issues.extend(issues)
-
     def flatten(self, fields: list[str]) -> list[list[Any]]:
         """Rows of the named fields, e.g. `flatten(["cell", "code"])` (for tests and tables)."""
         return [[issue.to_dict()[f] for f in fields] for issue in self.issues]
-
-    def to_frame(self):
-        """The issues as a pandas DataFrame (pandas is imported only when asked for)."""
-        import pandas as pd
-
-        return pd.DataFrame([issue.to_dict() for issue in self.issues])

@@ -24,7 +24,7 @@ from typing import Optional
 
 __all__ = [
     "fmt_number", "fmt_count", "fmt_money_wan", "fmt_percent", "fmt_points", "fmt_value",
-    "fmt_change", "fmt_date_cn", "fmt_date_full", "cn_numeral", "quantity_name", "issue_label",
+    "fmt_change", "fmt_date_cn", "fmt_date_full", "fmt_deadline", "fmt_deadline_full", "cn_numeral", "quantity_name",
 ]
 
 _WAN_PER_YI = 10_000
@@ -104,6 +104,17 @@ def fmt_date_full(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def fmt_deadline(moment: dt.datetime) -> str:
+    """A moment in reminders: ``9月14日12时`` (with 分 when the minutes are not zero)."""
+    text = f"{moment.month}月{moment.day}日{moment.hour}时"
+    return text + (f"{moment.minute}分" if moment.minute else "")
+
+
+def fmt_deadline_full(moment: dt.datetime) -> str:
+    """A moment on forms and feedback workbooks: ``2020年9月21日12:00``."""
+    return f"{fmt_date_full(moment)}{moment:%H:%M}"
+
+
 _DIGITS = "零一二三四五六七八九"
 
 
@@ -130,28 +141,3 @@ def quantity_name(name: str, kind: str) -> str:
             if name.endswith(suffix) and len(name) > len(suffix):
                 return name[: -len(suffix)]
     return name
-
-
-# Short Chinese names of issue kinds, for counts in the briefing ("格式不是数字12处").
-# Keyed by the code's text so that codes added later fall back to their slug, never fail.
-_ISSUE_LABELS = {
-    "not-a-return": "不是报表文件", "unreadable-file": "文件无法读取", "encrypted-file": "文件加密",
-    "unsafe-file": "文件不安全", "wrong-template": "模板不符", "old-template": "使用旧版模板",
-    "duplicate-file": "重复报送", "macros-ignored": "含宏已忽略", "no-cached-values": "公式无计算结果",
-    "unknown-unit": "单位无法识别", "unit-mismatch": "单位信息不一致", "sender-mismatch": "发件人不符",
-    "wrong-period": "期次不符", "missing-header": "表头信息缺失", "bad-phone": "联系电话有误",
-    "missing-indicator": "缺少指标行", "duplicate-indicator": "指标行重复", "required": "必填项未填",
-    "not-a-number": "不是数字", "not-an-integer": "不是整数", "negative": "出现负数",
-    "out-of-range": "超出范围", "error-value": "单元格错误值", "normalised": "数字格式已规范",
-    "rule-failed": "逻辑校验不通过", "below-previous": "累计数小于上期", "implausible-jump": "增幅异常",
-    "peer-outlier": "明显偏离同类单位", "missing-detail-sheet": "缺少明细表", "detail-required": "明细必填项未填",
-    "detail-bad-choice": "明细选项不符", "detail-bad-date": "明细日期有误",
-    "date-outside-campaign": "日期不在活动期间", "detail-total-mismatch": "明细与合计不符",
-    "too-many-rows": "明细行数过多",
-}
-
-
-def issue_label(code) -> str:
-    """Short Chinese name of an issue kind (an IssueCode or its text); the slug if unknown."""
-    text = getattr(code, "value", code)
-    return _ISSUE_LABELS.get(text, text)

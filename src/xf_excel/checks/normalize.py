@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
@@ -23,7 +24,7 @@ from typing import Any, Optional
 from ..issues import IssueCode
 from ..intake.records import CellError
 
-__all__ = ["Parsed", "parse_number", "clean_text", "fmt_number"]
+__all__ = ["Parsed", "parse_number", "parse_date", "clean_text", "fmt_number"]
 
 
 @dataclass(frozen=True)
@@ -180,3 +181,36 @@ def fmt_number(value: float, places: int = 4) -> str:
     if abs(value - round(value)) < 1e-9:
         return str(int(round(value)))
     return f"{value:.{places}f}".rstrip("0").rstrip(".")
+
+
+# ---- dates ----------------------------------------------------------------------------------
+
+_DATE_FULL = re.compile(r"([0-9]{4})\s*[.\-/年]\s*([0-9]{1,2})\s*[.\-/月]\s*([0-9]{1,2})\s*日?")
+_DATE_COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
+_DATE_MONTH_DAY = re.compile(r"([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日?")
+_SERIAL_RANGE = (36526, 54789)   # Excel serials of 2000-01-01 .. 2049-12-31
+
+
+def parse_date(value: Any, default_year: int) -> Optional[dt.date]:
+    """A real date, an Excel serial number shown unformatted, or text such as `2020.9.15`,
+    `2020-9-15`, `2020年9月15日`, `20200915`, `9月15日` (the campaign's year)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if float(value).is_integer() and _SERIAL_RANGE[0] <= value <= _SERIAL_RANGE[1]:
+            return dt.date(1899, 12, 30) + dt.timedelta(days=int(value))
+        return None
+    if not isinstance(value, str):
+        return None
+    text = unicodedata.normalize("NFKC", value).strip()
+    for pattern, parts in ((_DATE_FULL, (1, 2, 3)), (_DATE_COMPACT, (1, 2, 3)), (_DATE_MONTH_DAY, (None, 1, 2))):
+        match = pattern.fullmatch(text)
+        if match:
+            year = int(match.group(parts[0])) if parts[0] else default_year
+            try:
+                return dt.date(year, int(match.group(parts[1])), int(match.group(parts[2])))
+            except ValueError:
+                return None
+    return None

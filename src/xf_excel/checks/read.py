@@ -18,24 +18,19 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Optional
 
 from ..config import Config, DetailList, Unit
-from ..issues import Issue, IssueCode, Severity, cell_address
+from ..contract import FORM_SHEET, HEADER_LABELS, INDICATOR_LABEL, META_SHEET, TOTAL_WORDS, VALUE_LABEL, Header, Meta
+from ..issues import HasIssues, Issue, IssueCode, Severity, cell_address
 from .normalize import clean_text
 from ..intake.records import CellError, RawSheet, RawWorkbook
 
 __all__ = [
-    "CellValue", "DetailSheet", "ReadReturn", "read_return", "unit_named_in",
-    "HEADER_LABELS", "DATA_SHEET", "META_SHEET", "NAME_LABEL", "VALUE_LABEL", "label_of", "cell_text", "shown_value",
+    "CellValue", "DetailSheet", "ReadReturn", "FormReading", "read_return", "unit_named_in",
+    "label_of", "cell_text", "shown_value",
 ]
 
-DATA_SHEET = "填报"
-META_SHEET = "xf_meta"
-NAME_LABEL = "指标名称"
-VALUE_LABEL = "截至本期累计"
-HEADER_LABELS = ("填报单位", "单位代码", "报送期次", "截至日期", "填报人", "联系电话")
 _HEADER_ROWS = 20          # header labels are looked for in this many top rows (or above the table)
 _DETAIL_HEADER_ROWS = 10   # a detail sheet's header row is looked for in this many top rows
 _TABLE_HEADER_ROWS = 60    # the 填报 table header is looked for in this many top rows (row 6 on our form)
-_TOTAL_WORDS = {"合计", "总计", "小计"}
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
 
@@ -91,6 +86,16 @@ class ReadReturn:
     @property
     def unit_code(self) -> str:
         return self.unit.code
+
+
+@dataclass
+class FormReading(HasIssues):
+    """A received workbook read as a return form: `form` when its structure was understood
+    (its own non-blocking findings are in `form.issues` too), else None; `issues` always
+    holds every finding, those that make it unreadable as a return included."""
+
+    form: Optional[ReadReturn]
+    issues: list[Issue]
 
 
 # ---- small helpers ------------------------------------------------------------------------
@@ -165,46 +170,50 @@ def _find_table_header(sheet: RawSheet) -> Optional[tuple[int, dict[str, int]]]:
         labels: dict[str, int] = {}
         for column in range(1, width + 1):
             labels.setdefault(_label_at(sheet, merges, row, column), column)
-        if NAME_LABEL in labels and VALUE_LABEL in labels:
+        if INDICATOR_LABEL in labels and VALUE_LABEL in labels:
             return row, labels
     return None
 
 
 # ---- reading ------------------------------------------------------------------------------
 
-def read_return(raw: RawWorkbook, config: Config) -> ReadReturn | list[Issue]:
+def read_return(raw: RawWorkbook, config: Config) -> FormReading:
     """Understand a received workbook as a return form of this campaign.
 
-    Returns the `ReadReturn`, or the issues that make it unreadable as a return
-    (NOT_A_RETURN, WRONG_TEMPLATE, OLD_TEMPLATE, UNKNOWN_UNIT); those carry the unit code
-    in `Issue.unit` whenever the unit could still be told."""
+    The reading holds the `ReadReturn`, or none and the issues that make it unreadable as a
+    return (NOT_A_RETURN, WRONG_TEMPLATE, OLD_TEMPLATE, UNKNOWN_UNIT); those carry the unit
+    code in `Issue.unit` whenever the unit could still be told."""
     file = raw.file.display or raw.file.name
     meta_sheet = next((s for s in raw.sheets if label_of(s.name) == META_SHEET), None)
     meta = _read_meta(meta_sheet)
     found = _find_data_sheet(raw, config, meta, file)
     if isinstance(found, list):
-        return found
+        return FormReading(None, found)
     sheet, table_row, table_labels = found
     header = _read_header(sheet, table_row)
     unit, unit_issues = _identify_unit(raw, config, header, meta, file)
     unit_code = unit.code if unit else None
     refusal = _template_refusal(config, meta, meta_sheet, header, file, unit_code)
     if refusal:
-        return [refusal]
+        return FormReading(None, [refusal])
     if unit is None:
-        return unit_issues
+        return FormReading(None, unit_issues)
     values, value_issues = _read_indicators(sheet, table_row, table_labels, config, unit, file)
     if not values and not any(i.code is IssueCode.DUPLICATE_INDICATOR for i in value_issues):
-        return [Issue(IssueCode.WRONG_TEMPLATE, ERROR, f"文件 {file} 的“{sheet.name}”表中没有本次活动的任何指标，"
-                      "可能是其他活动或其他单位的表格；请使用本次下发的填报表填写", file=file, sheet=sheet.name,
-                      unit=unit.code)]
+        return FormReading(None, [Issue.of(
+            IssueCode.WRONG_TEMPLATE, ERROR, file=file, sheet=sheet.name, unit=unit.code, what="文件",
+            reason=f"的“{sheet.name}”表中没有本次活动的任何指标，可能是其他活动或其他单位的表格",
+            advice="请使用本次下发的填报表填写。")])
     details, detail_issues = _read_details(raw, config, unit, sheet.name, file)
     issues = unit_issues + _meta_issues(meta_sheet, file, unit.code) + value_issues + detail_issues
-    return ReadReturn(
+    return FormReading(ReadReturn(
         file=file, unit=unit, data_sheet=sheet.name, period=_stated_period(header, meta),
-        template_version=cell_text(meta.get("template_version")), header=header, values=values, details=details,
-        meta=meta, has_macros=raw.has_macros, uncached={(sheet, row, column) for sheet, cells in raw.uncached_formulas.items() for row, column in cells},
-        issues=issues)
+        template_version=cell_text(meta.get(Meta.TEMPLATE_VERSION)), header=header, values=values, details=details,
+        meta=meta, has_macros=raw.has_macros, uncached=_uncached_cells(raw), issues=issues), list(issues))
+
+
+def _uncached_cells(raw: RawWorkbook) -> set[tuple[str, int, int]]:
+    return {(sheet, row, column) for sheet, cells in raw.uncached_formulas.items() for row, column in cells}
 
 
 def _read_meta(sheet: Optional[RawSheet]) -> dict[str, Any]:
@@ -220,21 +229,24 @@ def _find_data_sheet(raw: RawWorkbook, config: Config, meta: dict, file: str):
         found = _find_table_header(sheet)
         if found:
             candidates.append((sheet, *found))
-    named = [c for c in candidates if label_of(c[0].name) == DATA_SHEET]
+    named = [c for c in candidates if label_of(c[0].name) == FORM_SHEET]
     if named:
         return named[0]
     if len(candidates) == 1:
         return candidates[0]
     if len(candidates) > 1:
         names = "、".join(f"“{c[0].name}”" for c in candidates)
-        return [Issue(IssueCode.WRONG_TEMPLATE, ERROR, f"文件 {file} 中有 {len(candidates)} 个工作表（{names}）都像填报页，"
-                      f"无法确定以哪一个为准；请只保留一个填报页（名为“{DATA_SHEET}”）后重新报送", file=file)]
-    looks_like_form = bool(meta) or any(label_of(s.name) in {DATA_SHEET} | {d.name for d in config.details}
+        return [Issue.of(IssueCode.WRONG_TEMPLATE, ERROR, file=file, what="文件",
+                         reason=f"中有 {len(candidates)} 个工作表（{names}）都像填报页，无法确定以哪一个为准",
+                         advice=f"请只保留一个填报页（名为“{FORM_SHEET}”）后重新报送。")]
+    looks_like_form = bool(meta) or any(label_of(s.name) in {FORM_SHEET} | {d.name for d in config.details}
                                         for s in raw.sheets)
     if looks_like_form:
-        return [Issue(IssueCode.WRONG_TEMPLATE, ERROR, f"文件 {file} 中找不到填报页的表头（“{NAME_LABEL}”和“{VALUE_LABEL}”）；"
-                      "请勿删除或改动表头行，请使用下发的填报表重新填写", file=file)]
-    return [Issue(IssueCode.NOT_A_RETURN, ERROR, f"文件 {file} 不是本次活动的填报表，请使用下发的填报表填写", file=file)]
+        return [Issue.of(IssueCode.WRONG_TEMPLATE, ERROR, file=file, what="文件",
+                         reason=f"中找不到填报页的表头（“{INDICATOR_LABEL}”和“{VALUE_LABEL}”）",
+                         advice="请勿删除或改动表头行，请使用下发的填报表重新填写。")]
+    return [Issue.of(IssueCode.NOT_A_RETURN, ERROR, file=file, what="文件", reason="不是本次活动的填报表",
+                     advice="请使用下发的填报表填写。")]
 
 
 def _read_header(sheet: RawSheet, table_row: int) -> dict[str, CellValue]:
@@ -262,8 +274,8 @@ def _value_right_of(sheet: RawSheet, merges: Mapping, row: int, column: int) -> 
 
 
 def _stated_period(header: dict[str, CellValue], meta: dict[str, Any]) -> Optional[int]:
-    stated = header.get("报送期次")
-    return _period_number(stated.value if stated else None) or _period_number(meta.get("period"))
+    stated = header.get(Header.PERIOD)
+    return _period_number(stated.value if stated else None) or _period_number(meta.get(Meta.PERIOD))
 
 
 _CHINESE_NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
@@ -322,35 +334,36 @@ def _identify_unit(raw: RawWorkbook, config: Config, header: dict[str, CellValue
     figures filed under the wrong unit would be worse than a resend."""
     issues: list[Issue] = []
     claims: list[_Claim] = []
-    for source, value, cell in (("隐藏页 xf_meta 中的单位代码", meta.get("unit_code"), None),
-                                ("表头“单位代码”", header["单位代码"].value if "单位代码" in header else None,
-                                 header.get("单位代码"))):
+    for source, value, cell in (("隐藏页 xf_meta 中的单位代码", meta.get(Meta.UNIT_CODE), None),
+                                ("表头“单位代码”", header[Header.UNIT_CODE].value if Header.UNIT_CODE in header else None,
+                                 header.get(Header.UNIT_CODE))):
         code = _code_text(value)
         if not code:
             continue
         unit = config.units.get(code)
         if unit is None:
-            issues.append(_at(Issue(IssueCode.UNKNOWN_UNIT, ERROR, f"{source}“{code}”不是本次活动的填报单位代码；"
-                                    "请使用下发给本单位的填报表，不要改动单位代码", file=file, value=code), cell))
+            issues.append(_at(Issue.of(IssueCode.UNKNOWN_UNIT, ERROR, file=file, value=code, where="",
+                                       reason=f"{source}“{code}”不是本次活动的填报单位代码",
+                                       advice="请使用下发给本单位的填报表，不要改动单位代码"), cell))
         claims.append(_Claim(source, unit, cell))
-    name_cell = header.get("填报单位")
+    name_cell = header.get(Header.UNIT_NAME)
     if name_cell is not None and not name_cell.blank:
         claims.append(_Claim("表头“填报单位”", unit_named_in(cell_text(name_cell.value), config), name_cell))
     claims.append(_Claim(f"文件名“{raw.file.name}”", unit_named_in(raw.file.name.rsplit(".", 1)[0], config)))
     known = [c for c in claims if c.unit is not None]
     if not known:
         if not issues:
-            issues.append(Issue(IssueCode.UNKNOWN_UNIT, ERROR, f"文件 {file} 无法确定是哪个单位报送的（单位代码为空）；"
-                                "请使用下发给本单位的填报表填写，不要改动单位代码", file=file))
+            issues.append(Issue.of(IssueCode.UNKNOWN_UNIT, ERROR, file=file, where=f"文件「{file}」",
+                                   reason="无法确定是哪个单位报送的（单位代码为空）",
+                                   advice="请使用下发给本单位的填报表填写，不要改动单位代码"))
         return None, issues
     chosen = known[0]
     unit = chosen.unit
     for claim in known[1:]:
         if claim.unit.code != unit.code:
-            issues.append(_at(Issue(IssueCode.UNIT_MISMATCH, ERROR,
-                                    f"{claim.source}为“{claim.unit.full_name}”，与{chosen.source}（“{unit.full_name}”）不一致；"
-                                    "请使用本单位的填报表填写并核对单位，以免数据记到其他单位名下", file=file,
-                                    value=claim.unit.code, unit=unit.code), claim.cell))
+            issues.append(_at(Issue.of(IssueCode.UNIT_MISMATCH, ERROR, file=file, value=claim.unit.code, unit=unit.code,
+                                       source=claim.source, claimed=claim.unit.full_name, chosen_source=chosen.source,
+                                       chosen=unit.full_name), claim.cell))
     issues.extend(_sender_issue(raw, config, unit, file))
     return unit, [_with_unit(i, unit.code) for i in issues]
 
@@ -359,9 +372,8 @@ def _sender_issue(raw: RawWorkbook, config: Config, unit: Unit, file: str) -> It
     addresses = [a.lower() for a in config.unit_emails.get(unit.code, [])]
     sender = raw.file.sender.strip().lower()
     if addresses and sender and sender not in addresses:
-        yield Issue(IssueCode.SENDER_MISMATCH, WARNING,
-                    f"文件 {file} 由 {raw.file.sender} 发送，不是{unit.full_name}登记的报送邮箱（{'、'.join(addresses)}）；"
-                    "请核实是否为本单位报送", file=file, value=raw.file.sender, unit=unit.code)
+        yield Issue.of(IssueCode.SENDER_MISMATCH, WARNING, file=file, value=raw.file.sender, unit=unit.code,
+                       sender=raw.file.sender, unit_name=unit.full_name, addresses="、".join(addresses))
 
 
 def _at(issue: Issue, cell: Optional[CellValue]) -> Issue:
@@ -379,25 +391,24 @@ def _template_refusal(config: Config, meta: dict, meta_sheet: Optional[RawSheet]
     """WRONG_TEMPLATE for another campaign's form, OLD_TEMPLATE for an earlier version of ours."""
     if meta_sheet is None:
         return None
-    campaign = cell_text(meta.get("campaign"))
+    campaign = cell_text(meta.get(Meta.CAMPAIGN))
     if campaign and campaign != config.campaign.name:
-        return Issue(IssueCode.WRONG_TEMPLATE, ERROR, f"文件 {file} 是“{campaign}”的填报表，不是“{config.campaign.name}”的；"
-                     "请使用本次活动下发的填报表填写", file=file, sheet=meta_sheet.name, value=campaign, unit=unit_code)
-    version = cell_text(meta.get("template_version"))
+        return Issue.of(IssueCode.WRONG_TEMPLATE, ERROR, file=file, sheet=meta_sheet.name, value=campaign,
+                        unit=unit_code, what="文件", reason=f"是“{campaign}”的填报表，不是“{config.campaign.name}”的",
+                        advice="请使用本次活动下发的填报表填写。")
+    version = cell_text(meta.get(Meta.TEMPLATE_VERSION))
     if version != config.campaign.template_version:
         period = _stated_period(header, meta)
         which = f"第{period}期下发的新表" if period else "最新下发的填报表"
-        return Issue(IssueCode.OLD_TEMPLATE, ERROR, f"文件 {file} 使用的是旧版填报表（版本 {version or '未知'}，"
-                     f"现行版本 {config.campaign.template_version}）；请使用{which}重新填报", file=file,
-                     sheet=meta_sheet.name, value=version, unit=unit_code)
+        return Issue.of(IssueCode.OLD_TEMPLATE, ERROR, file=file, sheet=meta_sheet.name, value=version,
+                        unit=unit_code, version=version or "未知", current=config.campaign.template_version, which=which)
     return None
 
 
 def _meta_issues(meta_sheet: Optional[RawSheet], file: str, unit_code: str) -> list[Issue]:
     if meta_sheet is not None:
         return []
-    return [Issue(IssueCode.MISSING_META, WARNING, f"文件 {file} 缺少下发表格中的隐藏页（{META_SHEET}），可能不是在下发的原表上填写的；"
-                  "本次已按表头和指标名称读取，今后请在下发的原表上填写", file=file, unit=unit_code)]
+    return [Issue.of(IssueCode.MISSING_META, WARNING, file=file, unit=unit_code, meta_sheet=META_SHEET)]
 
 
 # ---- indicator rows -------------------------------------------------------------------------
@@ -405,7 +416,7 @@ def _meta_issues(meta_sheet: Optional[RawSheet], file: str, unit_code: str) -> l
 def _read_indicators(sheet: RawSheet, table_row: int, labels: dict[str, int], config: Config, unit: Unit,
                      file: str) -> tuple[dict[str, CellValue], list[Issue]]:
     """Indicator id -> input cell (row found by name, column by the 截至本期累计 header)."""
-    name_col, value_col = labels[NAME_LABEL], labels[VALUE_LABEL]
+    name_col, value_col = labels[INDICATOR_LABEL], labels[VALUE_LABEL]
     by_label = {label_of(i.name): i for i in config.indicators_for(unit)}
     values: dict[str, CellValue] = {}
     issues: list[Issue] = []
@@ -416,18 +427,16 @@ def _read_indicators(sheet: RawSheet, table_row: int, labels: dict[str, int], co
         cell = CellValue(sheet.value(row, value_col), sheet.name, row, value_col)
         if indicator.id in values:
             first = values[indicator.id]
-            issues.append(Issue(IssueCode.DUPLICATE_INDICATOR, ERROR,
-                                f"指标「{indicator.name}」出现了两行（{first.cell}、{cell.cell}），无法确定以哪行为准；"
-                                "请删除多余的一行", file=file, sheet=sheet.name, row=row, column=value_col,
-                                indicator=indicator.id, value=shown_value(cell.value), unit=unit.code))
+            issues.append(Issue.of(IssueCode.DUPLICATE_INDICATOR, ERROR, file=file, sheet=sheet.name, row=row,
+                                   column=value_col, indicator=indicator.id, value=shown_value(cell.value),
+                                   unit=unit.code, name=indicator.name, first=first.cell))
             continue
         values[indicator.id] = cell
     for indicator in config.indicators_for(unit):
         if indicator.id not in values:
             severity = ERROR if indicator.required else WARNING
-            issues.append(Issue(IssueCode.MISSING_INDICATOR, severity,
-                                f"“{sheet.name}”表中找不到指标「{indicator.name}」所在的行；请勿删除指标行或改动指标名称",
-                                file=file, sheet=sheet.name, indicator=indicator.id, unit=unit.code))
+            issues.append(Issue.of(IssueCode.MISSING_INDICATOR, severity, file=file, sheet=sheet.name,
+                                   indicator=indicator.id, unit=unit.code, sheet_name=sheet.name, name=indicator.name))
     return values, issues
 
 
@@ -441,14 +450,14 @@ def _read_details(raw: RawWorkbook, config: Config, unit: Unit, data_sheet: str,
     for detail in config.details_for(unit):
         found = _find_detail_sheet(raw, detail, taken)
         if found is None:
-            issues.append(Issue(IssueCode.MISSING_DETAIL_SHEET, WARNING,
-                                f"文件 {file} 中找不到“{detail.name}”工作表；请在下发表格的“{detail.name}”页逐行填写",
-                                file=file, unit=unit.code))
+            issues.append(Issue.of(IssueCode.MISSING_DETAIL_SHEET, WARNING, file=file, unit=unit.code,
+                                   sheet_name=detail.name))
             continue
         sheet, header_row, columns = found
         taken.add(sheet.name)
         details[detail.id] = _detail_rows(sheet, header_row, columns, detail)
-        issues.extend(_detail_structure_issues(details[detail.id], detail, sheet, file, unit.code))
+        issues.extend(_detail_structure_issues(details[detail.id], detail, sheet, file, unit.code,
+                                              config.campaign.office_short))
     return details, issues
 
 
@@ -488,24 +497,23 @@ def _detail_rows(sheet: RawSheet, header_row: int, columns: dict[str, int], deta
         cells = {cid: CellValue(sheet.value(row, col), sheet.name, row, col) for cid, col in columns.items()}
         if all(c.blank for c in cells.values()):
             continue  # an empty template row (序号 may be pre-filled)
-        if any(label_of(c.value) in _TOTAL_WORDS for c in cells.values()) or label_of(sheet.value(row, 1)) in _TOTAL_WORDS:
+        if any(label_of(c.value) in TOTAL_WORDS for c in cells.values()) or label_of(sheet.value(row, 1)) in TOTAL_WORDS:
             continue  # a 合计 row the clerk added
         rows.append(cells)
     return DetailSheet(detail.id, sheet.name, header_row, columns, rows)
 
 
 def _detail_structure_issues(found: DetailSheet, detail: DetailList, sheet: RawSheet, file: str,
-                             unit_code: str) -> Iterator[Issue]:
+                             unit_code: str, office: str) -> Iterator[Issue]:
     for column in detail.columns:
         if column.id not in found.columns:
-            yield Issue(IssueCode.MISSING_DETAIL_COLUMN, ERROR if column.required else WARNING,
-                        f"“{sheet.name}”表中找不到“{column.name}”列（表头第{found.header_row}行）；请勿删除或改动列名",
-                        file=file, sheet=sheet.name, row=found.header_row, indicator=f"{detail.id}.{column.id}",
-                        unit=unit_code)
+            yield Issue.of(IssueCode.MISSING_DETAIL_COLUMN, ERROR if column.required else WARNING, file=file,
+                           sheet=sheet.name, row=found.header_row, indicator=f"{detail.id}.{column.id}", unit=unit_code,
+                           sheet_name=sheet.name, column_name=column.name, header_row=found.header_row)
     if len(found.rows) > detail.max_rows:
         extra = found.rows[detail.max_rows:]
         del found.rows[detail.max_rows:]
         first = next(iter(extra[0].values()))
-        yield Issue(IssueCode.TOO_MANY_ROWS, WARNING,
-                    f"“{sheet.name}”最多读取 {detail.max_rows} 行，第{first.row}行起的 {len(extra)} 行未读取；"
-                    "如确有更多，请与组委会办公室联系", file=file, sheet=sheet.name, row=first.row, unit=unit_code)
+        yield Issue.of(IssueCode.TOO_MANY_ROWS, WARNING, file=file, sheet=sheet.name, row=first.row, unit=unit_code,
+                       sheet_name=sheet.name, max_rows=detail.max_rows, first_row=first.row, extra=len(extra),
+                       office=office)
