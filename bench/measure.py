@@ -92,9 +92,10 @@ def peer(workload: Workload, rounds: int) -> Result:
 def read_validate(workload: Workload, rounds: int) -> Result:
     """The product's safe reading and validation alone, no archive: collect the inbox, check
     and parse every file in the worker processes, read by label, validate."""
-    from xf_excel.intake.collect import WorkbookReader, collect_inbox
-    from xf_excel.intake.records import RawWorkbook
-    from xf_excel.checks.validate import read_return, validate_return
+    from xf_excel.checks.read import read_return
+    from xf_excel.checks.validate import validate_return
+    from xf_excel.intake.collect import collect_inbox
+    from xf_excel.intake.workbooks import WorkbookReader
 
     config = _config(workload)
 
@@ -102,16 +103,16 @@ def read_validate(workload: Workload, rounds: int) -> Result:
         counts = {"files": 0, "accepted": 0, "rejected": 0, "unread": 0}
         files, _ = collect_inbox(workload.inbox_clean)
         with WorkbookReader() as reader:
-            for received, raw in reader.read_many(files):
+            for received, read in reader.read_many(files):
                 counts["files"] += 1
-                if not isinstance(raw, RawWorkbook):
+                if read.workbook is None:
                     counts["unread"] += 1
                     continue
-                read = read_return(raw, config)
-                if isinstance(read, list):
+                reading = read_return(read.workbook, config)
+                if reading.form is None:
                     counts["unread"] += 1
                     continue
-                checked = validate_return(read, config, workload.period, None, {})
+                checked = validate_return(reading.form, config, workload.period, None, {})
                 counts["accepted" if checked.accepted else "rejected"] += 1
         return counts
 

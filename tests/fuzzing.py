@@ -357,8 +357,8 @@ class Checked:
 
 def received_file(name: str, content: bytes):
     """A ReceivedFile as `collect_inbox` makes it (kind sniffed from the content)."""
-    from xf_excel.intake.collect import sniff
     from xf_excel.intake.records import ReceivedFile
+    from xf_excel.intake.sniff import sniff
 
     kind = sniff(name, content)
     return ReceivedFile(name=name, display=name, content=content, sha256=hashlib.sha256(content).hexdigest(),
@@ -418,17 +418,18 @@ def check_file(reader, config, name: str, content: bytes, period: int = PERIOD) 
 
 
 def _check_file(reader, config, name: str, content: bytes, period: int) -> Checked:
+    from xf_excel.checks.read import read_return
+    from xf_excel.checks.validate import CheckedReturn, validate_return
     from xf_excel.intake.records import RawWorkbook
-    from xf_excel.checks.validate import CheckedReturn, read_return, validate_return
 
     file = received_file(name, content)
     result = reader.read(file)
-    if not isinstance(result, RawWorkbook):
-        return Checked("issues", _check_issues(result, name, "reader", quoted=True))
-    read = read_return(result, config)
-    if isinstance(read, list):
-        return Checked("refused", _check_issues(read, name, "read_return", quoted=False))
-    checked = validate_return(read, config, period)
+    if not isinstance(result.workbook, RawWorkbook):
+        return Checked("issues", _check_issues(result.issues, name, "reader", quoted=True))
+    reading = read_return(result.workbook, config)
+    if reading.form is None:
+        return Checked("refused", _check_issues(reading.issues, name, "read_return", quoted=False))
+    checked = validate_return(reading.form, config, period)
     if not isinstance(checked, CheckedReturn):
         raise PropertyViolation(f"validate_return gave {type(checked).__name__}")
     if checked.issues:
@@ -474,7 +475,7 @@ RELAXED_LIMITS = dict(max_members=100_000, max_unpacked_bytes=1 << 40, max_rows=
 
 
 def _check_stored(path: Path, relaxed: bool = False) -> dict[str, Any]:
-    from xf_excel.intake.collect import WorkbookReader
+    from xf_excel.intake.workbooks import WorkbookReader
     from xf_excel.intake.safeguard import Limits
 
     limits = Limits(**RELAXED_LIMITS) if relaxed else Limits()
@@ -496,7 +497,7 @@ class FuzzRun:
 
 def fuzz_for(seconds: float, seed: int = 0, folder: Path = REGRESSIONS) -> FuzzRun:
     """Mutate the seed files for `seconds` (no shrinking); every failure is stored in `folder`."""
-    from xf_excel.intake.collect import WorkbookReader
+    from xf_excel.intake.workbooks import WorkbookReader
 
     config, seeds, rnd, run = load_repo_config(), seed_files(), random.Random(seed), FuzzRun()
     start = time.monotonic()

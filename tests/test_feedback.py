@@ -146,13 +146,13 @@ def test_nothing_in_the_feedback_can_compute_or_link_out(config, unit, tmp_path)
 def test_cached_results_taken_from_intakes_reading(config, unit, tmp_path):
     """With the file as intake read it (`received=`), formulas are replaced by the cached
     results found there, and the workbook is not parsed a second time for them."""
-    from xf_excel.intake.collect import read_workbook
     from xf_excel.intake.records import ReceivedFile
+    from xf_excel.intake.workbooks import read_workbook
     from xf_excel.archive.store import sha256
 
     content = received_workbook()
     raw = read_workbook(ReceivedFile(name="a.xlsx", display="a.xlsx", content=content, sha256=sha256(content),
-                                     kind="xlsx"))
+                                     kind="xlsx")).workbook
     path = write_feedback(content, "第2期_南宁市_武鸣区.xlsx", ISSUES, config, unit, 2, tmp_path, received=raw)
     data = load_workbook(path)["填报"]
     assert (data["G9"].value, data["G9"].data_type) == ("运营数大于建成数", "s")

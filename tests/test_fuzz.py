@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fuzzing
-from xf_excel.intake.collect import WorkbookReader
+from xf_excel.intake.workbooks import WorkbookReader
 from xf_excel.intake.records import RawWorkbook
 
 FUZZ_EXAMPLES = int(os.environ.get("XF_FUZZ_EXAMPLES", "4000"))
@@ -187,8 +187,9 @@ def _same(got: object, want: object) -> bool:
 @settings(max_examples=120, deadline=None, suppress_health_check=_QUIET)
 @given(grid=_GRIDS)
 def test_values_written_with_openpyxl_read_back_equal(reader, grid):
-    raw = reader.read(fuzzing.received_file("generated.xlsx", _write_grid(grid)))
-    assert isinstance(raw, RawWorkbook), raw
+    read = reader.read(fuzzing.received_file("generated.xlsx", _write_grid(grid)))
+    raw = read.workbook
+    assert isinstance(raw, RawWorkbook), read.issues
     cells = raw.sheet("填报").cells
     want = _expected(grid)
     assert len(cells) == len(want)

@@ -27,7 +27,8 @@ from msoffcrypto.format.ooxml import OOXMLFile
 import fuzzing
 from test_intake import excel_like_xlsx, form_xlsx, mail, parts_xlsx, write, zip_of
 from xf_excel.fronts.excel.cfb import build_compound_file
-from xf_excel.intake.collect import WorkbookReader, collect_inbox
+from xf_excel.intake.collect import collect_inbox
+from xf_excel.intake.workbooks import WorkbookReader
 from xf_excel.issues import IssueCode
 from xf_excel.intake.records import CellError, RawWorkbook
 
@@ -377,10 +378,10 @@ def batch(tmp_path_factory):
     results: dict[str, object] = {}
     with WorkbookReader(timeout=20) as reader:
         for file, result in reader.read_many(f for f in files if f.name != "slow.xlsx"):
-            results[file.display] = result
+            results[file.display] = result.workbook or result.issues
         for file in slow:                        # then the rest of the batch goes on with a fresh worker
-            results[file.display] = reader.read(file, timeout=SLOW_TIMEOUT)
-        after_timeout = reader.read(next(f for f in files if f.display.startswith("good/")))
+            results[file.display] = reader.read(file, timeout=SLOW_TIMEOUT).issues
+        after_timeout = reader.read(next(f for f in files if f.display.startswith("good/"))).workbook
     for issue in issues:
         results.setdefault(issue.file, []).append(issue)
     return cases, files, issues, results, after_timeout
@@ -447,7 +448,7 @@ def test_error_cell_reaches_validate_as_cell_error_not_empty():
     data = parts_xlsx('<row r="1"><c r="A1"><v>1</v></c><c r="B1" t="e"><f>1/0</f><v>#DIV/0!</v></c>'
                       '<c r="C1" t="e"><v>#N/A</v></c></row>')
     with WorkbookReader() as reader:
-        raw = reader.read(received(data))
+        raw = reader.read(received(data)).workbook
     assert raw.sheet("填报").cells == [[1, CellError("#DIV/0!"), CellError("#N/A")]]
 
 
@@ -505,7 +506,7 @@ def test_a_dtd_in_a_sheet_stored_under_a_binary_name_never_leaks(tmp_path):
     with WorkbookReader() as reader:
         outcome = reader.read(received(xxe_in_binary_named_sheet(canary), name="bin_sheet.xlsx"))
     assert CANARY not in repr(outcome)
-    assert isinstance(outcome, list) and "「bin_sheet.xlsx」" in outcome[0].message
+    assert outcome.workbook is None and "「bin_sheet.xlsx」" in outcome.issues[0].message
 
 
 def test_a_dtd_in_a_sheet_stored_under_a_binary_name_is_refused_before_parsing(tmp_path):
@@ -514,7 +515,7 @@ def test_a_dtd_in_a_sheet_stored_under_a_binary_name_is_refused_before_parsing(t
     canary = tmp_path / "canary.txt"
     canary.write_text(CANARY, encoding="utf-8")
     with WorkbookReader() as reader:
-        (issue,) = reader.read(received(xxe_in_binary_named_sheet(canary), name="bin_sheet.xlsx"))
+        (issue,) = reader.read(received(xxe_in_binary_named_sheet(canary), name="bin_sheet.xlsx")).issues
     assert issue.code is UNSAFE and "DTD" in issue.message
 
 
@@ -522,7 +523,7 @@ def test_a_password_protected_legacy_xls_is_recognised_as_such():
     from test_intake import received
 
     with WorkbookReader() as reader:
-        (issue,) = reader.read(received(encrypted_xls(), name="加密.xls"))
+        (issue,) = reader.read(received(encrypted_xls(), name="加密.xls")).issues
     assert issue.code is ENCRYPTED and "取消密码" in issue.message
 
 

@@ -21,7 +21,9 @@ import pytest
 import xlsxwriter
 
 from xf_excel.fronts.excel.cfb import build_compound_file
-from xf_excel.intake.collect import (WorkbookReader, collect_inbox, read_workbook, sanitize_filename, sniff)
+from xf_excel.intake.collect import collect_inbox, sanitize_filename
+from xf_excel.intake.sniff import sniff
+from xf_excel.intake.workbooks import WorkbookReader, read_workbook
 from xf_excel.issues import IssueCode, Severity
 from xf_excel.intake.records import CellError, RawWorkbook, ReceivedFile
 from xf_excel.intake.safeguard import Limits
@@ -372,7 +374,7 @@ def test_kinds_are_sniffed_from_content():
 
 
 def test_read_values_types_states_merges_and_missing_formula_cache(reader):
-    raw = reader.read(received(form_xlsx()))
+    raw = reader.read(received(form_xlsx())).workbook
 
     assert isinstance(raw, RawWorkbook)
     assert [(s.name, s.state) for s in raw.sheets] == [("填报", "visible"), ("xf_meta", "hidden"),
@@ -392,7 +394,7 @@ def test_read_values_types_states_merges_and_missing_formula_cache(reader):
 
 
 def test_read_error_cells_and_cached_formulas(reader):
-    raw = reader.read(received(excel_like_xlsx()))
+    raw = reader.read(received(excel_like_xlsx())).workbook
 
     assert isinstance(raw, RawWorkbook)
     assert raw.sheet("填报").cells == [["指标名称", 3, 6, CellError("#DIV/0!"), "正常"]]
@@ -406,7 +408,7 @@ def test_formula_cache_rules(reader):
                       '<c r="C1"><f>1+1</f></c><c r="D1"><f t="shared" ref="D1:E1" si="0">1+1</f><v>2</v></c>'
                       '<c r="E1"><f t="shared" si="0"/><v>2</v></c><c r="F1"><f t="shared" si="0"/></c></row>')
 
-    raw = reader.read(received(data))
+    raw = reader.read(received(data)).workbook
 
     assert raw.formulas_without_cache == 3
     assert raw.sheet("填报").cells == [[None, None, None, 2, 2]]
@@ -418,7 +420,7 @@ def test_xlsm_with_vba_project_is_flagged_never_run(reader):
     file = received(excel_like_xlsx(macro_project=project), name="第2期.xlsm")
     assert file.kind == "xlsm"
 
-    raw = reader.read(file)
+    raw = reader.read(file).workbook
 
     assert isinstance(raw, RawWorkbook) and raw.has_macros is True
     assert raw.sheet("填报").value(1, 3) == 6
@@ -428,7 +430,7 @@ def test_strict_ooxml_is_read_correctly(reader):
     data = parts_xlsx('<row r="1"><c r="A1" t="inlineStr"><is><t>建成专柜数</t></is></c><c r="B1"><v>12</v></c></row>',
                       strict=True)
 
-    raw = reader.read(received(data))
+    raw = reader.read(received(data)).workbook
 
     assert isinstance(raw, RawWorkbook)
     assert raw.sheet("填报").cells == [["建成专柜数", 12]]
@@ -440,8 +442,8 @@ def test_prefixed_elements_as_the_open_xml_sdk_writes_them(reader):
              '<x:row r="1"><x:c r="A1"><x:v>5</x:v></x:c><x:c r="B1" t="e"><x:v>#N/A</x:v></x:c>'
              '<x:c r="C1"><x:f>1+1</x:f></x:c></x:row></x:sheetData></x:worksheet>')
 
-    raw = reader.read(received(parts_xlsx(sheet_xml=sheet)))
-    (issue,) = reader.read(received(parts_xlsx(sheet_xml=sheet.replace('r="C1"', 'r="C1048577"'))))
+    raw = reader.read(received(parts_xlsx(sheet_xml=sheet))).workbook
+    (issue,) = reader.read(received(parts_xlsx(sheet_xml=sheet.replace('r="C1"', 'r="C1048577"')))).issues
 
     assert raw.sheet("填报").cells == [[5, CellError("#N/A")]] and raw.formulas_without_cache == 1
     assert issue.code is IssueCode.UNSAFE_FILE and "C1048577" in issue.message
@@ -455,7 +457,7 @@ def test_xls_through_libreoffice(tmp_path, soffice, reader):
     file = received((tmp_path / "form.xls").read_bytes(), name="form.xls")
     assert file.kind == "xls"
 
-    raw = reader.read(file)
+    raw = reader.read(file).workbook
 
     assert isinstance(raw, RawWorkbook) and raw.formulas_without_cache == 0
     # calamine reads the error as empty; xlrd restores it (E1 is whatever LibreOffice cached)
@@ -463,8 +465,8 @@ def test_xls_through_libreoffice(tmp_path, soffice, reader):
 
 
 def test_read_workbook_one_off_and_non_return_issue():
-    assert isinstance(read_workbook(received(form_xlsx())), RawWorkbook)
-    (issue,) = read_workbook(received(b"%PDF-1.7 ...", name="报表.pdf"))
+    assert isinstance(read_workbook(received(form_xlsx())).workbook, RawWorkbook)
+    (issue,) = read_workbook(received(b"%PDF-1.7 ...", name="报表.pdf")).issues
     assert issue.code is IssueCode.NOT_A_RETURN and issue.file == "报表.pdf"
     assert "报表.pdf" in issue.message and "PDF" in issue.message and "请对方" in issue.message
 
@@ -483,8 +485,8 @@ def test_workers_are_reused_and_a_dead_one_is_replaced():
         started = reader.workers_started
 
     assert [f.name for f, _ in results] == ["0.xlsx", "abort.xlsx", "1.xlsx", "2.xlsx"]
-    assert [isinstance(r, RawWorkbook) for _, r in results] == [True, False, True, True]
-    (issue,) = results[1][1]
+    assert [isinstance(r.workbook, RawWorkbook) for _, r in results] == [True, False, True, True]
+    (issue,) = results[1][1].issues
     assert issue.code is IssueCode.UNSAFE_FILE and "abort.xlsx" in issue.message
     assert started == 2
 
@@ -494,5 +496,5 @@ def test_read_many_keeps_order_with_early_refusals_between_parsed_files():
              received(b"GIF89a", name="b.gif"), received(form_xlsx(), name="c.xlsx")]
     with WorkbookReader(workers=2) as reader:
         results = list(reader.read_many(files))
-    assert [(f.name, isinstance(r, RawWorkbook)) for f, r in results] == [
+    assert [(f.name, isinstance(r.workbook, RawWorkbook)) for f, r in results] == [
         ("empty.xlsx", False), ("a.xlsx", True), ("b.gif", False), ("c.xlsx", True)]

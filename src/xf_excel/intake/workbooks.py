@@ -1,0 +1,193 @@
+"""Received files → cell grids, read safely: structural checks on the bytes in this process
+(`safeguard`), then parsing in guarded child processes (`workers`).
+
+The result of every file is a `WorkbookRead`: the `RawWorkbook` when it could be read, and
+always its issues (one issue naming the file and saying what the sender should do when it
+could not).
+
+    >>> with WorkbookReader() as reader:                               # doctest: +SKIP
+    ...     for file, read in reader.read_many(files):
+    ...         print(file.display, "ok" if read.workbook else read.issues[0].message)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any, Iterable, Iterator, Optional, Union
+
+from ..errors import IntakeError
+from ..issues import HasIssues, Issue, IssueCode
+from .records import CellError, RawSheet, RawWorkbook, ReceivedFile
+from .safeguard import Limits, Refusal, inspect_ooxml, inspect_xls
+from .sniff import ADVICE_RESAVE, ADVICE_XLSX, WORKBOOK_KINDS, WPS_REFUSAL, file_issue, identify, refusal_issue
+from .workers import Outcome, WorkerPool, WorkerStartError
+
+__all__ = ["WorkbookRead", "WorkbookReader", "read_workbook"]
+
+
+@dataclass
+class WorkbookRead(HasIssues):
+    """One received file as read: its cell grids (None when it could not be read) and its issues."""
+
+    file: ReceivedFile
+    workbook: Optional[RawWorkbook]
+    issues: list[Issue]
+
+
+
+@dataclass
+class _Prepared:
+    """A workbook that passed the checks and is ready for a worker."""
+
+    kind: str
+    sheet_parts: dict[str, str]
+    has_macros: bool
+    content: Optional[bytes] = None    # what the worker parses, when not the file's own bytes
+
+
+class WorkbookReader:
+    """Reads received files safely, with a few worker processes kept for the whole batch.
+
+        >>> with WorkbookReader() as reader:                            # doctest: +SKIP
+        ...     result = reader.read(received)            # WorkbookRead: .workbook or .issues
+
+    `timeout` (seconds) and `memory_mb` bound each file's parse; `workers` processes are
+    started lazily (sequential `read` calls use one; `read_many` keeps them all busy).
+    A worker that dies or overruns is replaced and the next file goes on."""
+
+    def __init__(self, *, timeout: float = 20, memory_mb: int = 512, workers: int = 2,
+                 limits: Limits = Limits()):
+        self.timeout = timeout
+        self.limits = limits
+        self._pool = WorkerPool(size=workers, memory_mb=memory_mb)
+
+    def __enter__(self) -> "WorkbookReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        self._pool.close()
+
+    @property
+    def workers_started(self) -> int:
+        """How many worker processes were started so far (replacements included)."""
+        return self._pool.started
+
+    def read(self, file: ReceivedFile, *, timeout: Optional[float] = None) -> WorkbookRead:
+        """Check and parse one file: its cell grids, or the one issue that says why not."""
+        return next(self.read_many([file], timeout=timeout))[1]
+
+    def read_many(self, files: Iterable[ReceivedFile], *, timeout: Optional[float] = None
+                  ) -> Iterator[tuple[ReceivedFile, WorkbookRead]]:
+        """(file, result) for each file, in order; the checks of the next file in this
+        process overlap with the parsing of earlier ones in the workers."""
+        files = list(files)
+        early: dict[int, WorkbookRead] = {}
+        prepared: dict[int, _Prepared] = {}
+        limit = self.timeout if timeout is None else timeout
+
+        def jobs() -> Iterator[tuple[int, tuple, float]]:
+            for index, file in enumerate(files):
+                ready = self._prepare(file)
+                if isinstance(ready, Issue):
+                    early[index] = WorkbookRead(file, None, [ready])
+                else:
+                    prepared[index] = ready
+                    yield index, (ready.kind, ready.content or file.content, ready.sheet_parts), limit
+
+        following = 0
+        try:
+            for index, outcome in self._pool.run_many(jobs()):
+                while following < index:
+                    yield files[following], early.pop(following)
+                    following += 1
+                yield files[index], self._finish(files[index], prepared.pop(index), outcome, limit)
+                following = index + 1
+        except WorkerStartError as error:
+            raise IntakeError(f"无法启动读取进程（{error}）；请检查 Python 环境与 python-calamine 的安装") from error
+        while following < len(files):
+            yield files[following], early.pop(following)
+            following += 1
+
+    def _prepare(self, file: ReceivedFile) -> Union[_Prepared, Issue]:
+        # A workbook kind was sniffed from the content at collection; the checks below
+        # verify the structure anyway. Anything else is identified again for its issue.
+        kind = file.kind
+        if kind not in WORKBOOK_KINDS:
+            identity = identify(file.name, file.content)
+            if identity.kind not in WORKBOOK_KINDS:
+                refusal = identity.refusal or Refusal(IssueCode.NOT_A_RETURN, "不是单个 Excel 报表文件", ADVICE_XLSX)
+                return refusal_issue(file.display, refusal)
+            kind = identity.kind
+        if kind == "xls":
+            facts = inspect_xls(file.content, self.limits)
+            if isinstance(facts, Refusal):
+                return refusal_issue(file.display, facts)
+            return _Prepared("xls", {}, facts.has_macros)
+        facts = inspect_ooxml(file.content, self.limits)
+        if isinstance(facts, Refusal):
+            return refusal_issue(file.display, facts)
+        return _Prepared(facts.kind, facts.sheet_parts, facts.has_macros, facts.reader_content)
+
+    def _finish(self, file: ReceivedFile, ready: _Prepared, outcome: Outcome, limit: float) -> WorkbookRead:
+        if outcome.status == "ok":
+            return WorkbookRead(file, _raw_workbook(file, ready, outcome.value), [])
+        return WorkbookRead(file, None, [_failure_issue(file, outcome, limit)])
+
+
+def read_workbook(file: ReceivedFile, *, timeout: float = 20, memory_mb: int = 512) -> WorkbookRead:
+    """Read one received file safely (checks here, parsing in a guarded child process).
+
+    For a batch use `WorkbookReader`, which keeps its worker processes between files.
+
+        >>> result = read_workbook(received)                            # doctest: +SKIP
+        >>> result.workbook.sheet("填报").value(3, 2) if result.workbook else result.issues[0].message
+    """
+    with WorkbookReader(timeout=timeout, memory_mb=memory_mb, workers=1) as reader:
+        return reader.read(file)
+
+
+def _raw_workbook(file: ReceivedFile, ready: _Prepared, parsed: dict[str, Any]) -> RawWorkbook:
+    sheets = [RawSheet(name=str(name), state=state, cells=_with_errors(cells, errors),
+                       merged=[tuple(m) for m in merged])
+              for name, state, cells, merged, errors, _ in parsed["sheets"]]
+    uncached = {str(name): [tuple(cell) for cell in cells]
+                for name, _, _, _, _, cells in parsed["sheets"] if cells}
+    return RawWorkbook(file=file, sheets=sheets, has_macros=ready.has_macros or bool(parsed["macro_sheets"]),
+                       uncached_formulas=uncached)
+
+
+def _with_errors(cells: list[list[Any]], errors: list[tuple[int, int, str]]) -> list[list[Any]]:
+    """Put error values (#DIV/0! …, which calamine reads as empty) back into the grid."""
+    for row, column, text in errors:
+        width = max(len(cells[0]) if cells else 0, column)
+        for values in cells:
+            values.extend([None] * (width - len(values)))
+        while len(cells) < row:
+            cells.append([None] * width)
+        cells[row - 1][column - 1] = CellError(text)
+    return cells
+
+
+def _failure_issue(file: ReceivedFile, outcome: Outcome, limit: float) -> Issue:
+    display = file.display
+    if outcome.status == "timeout":
+        return file_issue(IssueCode.UNSAFE_FILE, display, f"读取超过 {limit:g} 秒仍未完成，为安全起见已停止读取",
+                          "请对方检查文件是否过大或含有异常内容，用 Excel 另存为 .xlsx 后重新发送。")
+    if outcome.status == "crashed":
+        return file_issue(IssueCode.UNSAFE_FILE, display, "结构异常，读取时耗尽内存或使读取程序异常退出，为安全起见未读取",
+                          ADVICE_RESAVE)
+    name, text = outcome.value
+    if name == "PasswordError":
+        return file_issue(IssueCode.ENCRYPTED_FILE, display, "设有打开密码", "请取消密码后重新发送。")
+    if "#GETTING_DATA" in text:
+        return file_issue(IssueCode.UNREADABLE_FILE, display, "中有单元格显示 #GETTING_DATA（数据仍在计算时保存），无法读取",
+                          "请对方等计算完成后重新保存并发送。", details=f"{name}: {text}")
+    if PurePosixPath(file.name.lower()).suffix in (".et", ".ett"):
+        return file_issue(IssueCode.NOT_A_RETURN, display, *WPS_REFUSAL, details=f"{name}: {text}")
+    return file_issue(IssueCode.UNREADABLE_FILE, display, "已损坏，无法打开",
+                      "请对方用 Excel 打开确认无误后，重新导出为 .xlsx 发送。", details=f"{name}: {text}")
