@@ -20,10 +20,12 @@ from .config import expr
 from .config import Config, Indicator, Period, Target, Unit
 from .issues import Issue, Severity
 from .archive.store import Archive, NewSubmission, Submission
+from .checks.entries import ManualEntry
+from .wording import fmt_date_cn, fmt_deadline
 
 __all__ = [
-    "UnitRow", "AreaTotals", "status_text", "Progress", "CityProgress", "ReportingStatus", "Consolidation", "consolidate",
-    "ManualEntry", "record_manual_entries", "chinese_date", "chinese_deadline",
+    "UnitRow", "AreaTotals", "Progress", "CityProgress", "ReportingStatus", "Consolidation", "consolidate",
+    "record_manual_entries",
 ]
 
 UnitState = Literal["reported", "carried", "missing"]
@@ -113,6 +115,7 @@ class Consolidation:
     reporting: list[ReportingStatus]
     issues: list[Issue]
     history: dict[int, dict[str, Optional[float]]] = field(default_factory=dict)  # period -> regional values
+    archive_version: int = 0              # the archive's newest submission id the figures reflect
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
 
     @property
@@ -123,21 +126,6 @@ class Consolidation:
     def reporting_in(self, *states: str) -> list[ReportingStatus]:
         """Reporting status of the units in these states, e.g. `reporting_in("missing")`."""
         return [r for r in self.reporting if r.state in states]
-
-
-@dataclass
-class ManualEntry:
-    """One unit's row as typed into the master workbook (a city or member-unit sheet).
-
-    `values` holds every indicator column the unit reports (None = blank cell); `cells` gives
-    the address of each, as a person sees it (`南宁市!E5`)."""
-
-    unit_code: str
-    values: dict[str, Optional[float]]
-    cells: dict[str, str] = field(default_factory=dict)
-    sheet: str = ""
-    row: Optional[int] = None
-    period: Optional[int] = None          # the period the workbook was written for (its 首页)
 
 
 # ---- consolidation ----------------------------------------------------------------------------
@@ -178,7 +166,7 @@ def consolidate(archive: Archive, config: Config, period: int, *, now: Optional[
         reporting=_reporting(archive, config, current, now),
         issues=archive.issues(period),
         history={p: dict(t.region.values) for p, t in sorted(tables.items())},
-        generated_at=now)
+        archive_version=archive.version(), generated_at=now)
 
 
 def _previous_period(config: Config, period: int) -> Optional[Period]:
@@ -435,40 +423,13 @@ def _when(iso: str) -> dt.datetime:
     return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
 
 
-_STATE_NAMES = {"accepted": "已接收", "warned": "已接收（有警告）", "rejected": "已退回待重报", "missing": "未报送"}
-
-
-def status_text(c: Consolidation) -> str:
-    """报送情况 as plain text: counts by state, then each missing or returned unit with its
-    ready-to-send reminder (what `xf-excel status` prints and the demo saves per period)."""
-    lines = [f"第{c.period.number}期（截至{chinese_date(c.period.cutoff)}）报送情况："]
-    lines += [f"  {name}：{len(c.reporting_in(state))} 个" for state, name in _STATE_NAMES.items()]
-    late = [r for r in c.reporting if r.late]
-    if late:
-        lines.append(f"  逾期报送：{len(late)} 个（{'、'.join(r.unit.full_name for r in late)}）")
-    for r in c.reporting_in("missing", "rejected"):
-        lines += ["", f"【{r.unit.full_name}】{_STATE_NAMES[r.state]}", f"  {r.reminder}"]
-    return "\n".join(lines)
-
-
-def chinese_date(day: dt.date) -> str:
-    """9月11日"""
-    return f"{day.month}月{day.day}日"
-
-
-def chinese_deadline(moment: dt.datetime) -> str:
-    """9月14日12时 (with 分 when the minutes are not zero)."""
-    text = f"{moment.month}月{moment.day}日{moment.hour}时"
-    return text + (f"{moment.minute}分" if moment.minute else "")
-
-
 def _reminder_text(config: Config, unit: Unit, period: Period, now: dt.datetime) -> str:
     """催报: the unit, the period, its cut-off and deadline, the office and its contact."""
     camp = config.campaign
-    deadline = chinese_deadline(period.deadline)
+    deadline = fmt_deadline(period.deadline)
     when = f"报送截止时间{deadline}已过，请尽快报送" if now > period.deadline else f"请于{deadline}前报送"
-    return (f"【催报】{unit.full_name}：截至{chinese_deadline(now)}，{camp.office_short}尚未收到贵单位"
-            f"第{period.number}期{camp.form_title}（数据截至{chinese_date(period.cutoff)}）。{when}。"
+    return (f"【催报】{unit.full_name}：截至{fmt_deadline(now)}，{camp.office_short}尚未收到贵单位"
+            f"第{period.number}期{camp.form_title}（数据截至{fmt_date_cn(period.cutoff)}）。{when}。"
             f"{_sign_off(config)}")
 
 
@@ -478,7 +439,7 @@ def _returned_text(config: Config, unit: Unit, period: Period, submission: Submi
     camp = config.campaign
     name = f"（{submission.file_name}）" if submission.file_name else ""
     found = f"经校验发现{errors}处错误" if errors else "未通过校验"
-    deadline = chinese_deadline(period.deadline)
+    deadline = fmt_deadline(period.deadline)
     when = (f"尽快重新报送（报送截止时间{deadline}已过）" if now > period.deadline
             else f"于{deadline}前重新报送")
     return (f"【退回】{unit.full_name}：贵单位报送的第{period.number}期{camp.form_title}{name}{found}，"
@@ -504,7 +465,7 @@ def record_manual_entries(archive: Archive, entries: list[ManualEntry], period: 
     recorded. Each new submission holds the unit's full row: unchanged figures and detail
     lists are kept from the return it replaces. Returns the new submission ids.
 
-    Check the entries first (`master.validate_manual_entries`) and pass only those without 错误.
+    Check the entries first (`checks.entries.check_entries`) and pass only those without 错误.
     """
     now = (now or dt.datetime.now()).replace(microsecond=0)
     shown_rows = {r.unit.code: r for r in (consolidation.counties + consolidation.members)} if consolidation else {}

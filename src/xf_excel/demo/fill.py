@@ -26,6 +26,8 @@ from openpyxl.utils.cell import column_index_from_string, range_boundaries
 from openpyxl.utils.datetime import to_excel as excel_serial
 from openpyxl.worksheet.cell_range import MultiCellRange
 
+from ..contract import FORM_SHEET, INDICATOR_LABEL, SERIAL_LABEL, UNIT_LABEL, VALUE_LABEL
+
 __all__ = ["fill_form", "FULLWIDTH", "UNIT_SUFFIX", "THOUSANDS", "TEXT_NUMBER", "BLANK_ROW", "BLANK_COLUMN",
            "RENAME_SHEET", "TEXT_QUIRKS", "LAYOUT_QUIRKS"]
 
@@ -41,8 +43,6 @@ RENAME_SHEET = "rename-sheet"  # the 填报 sheet renamed
 TEXT_QUIRKS = (FULLWIDTH, UNIT_SUFFIX, THOUSANDS, TEXT_NUMBER)
 LAYOUT_QUIRKS = (BLANK_ROW, BLANK_COLUMN, RENAME_SHEET)
 
-FORM_SHEET = "填报"
-_TABLE_NAME, _TABLE_VALUE, _TABLE_UNIT = "指标名称", "截至本期累计", "单位"
 
 
 # ---- filling a form by label ------------------------------------------------------------------------
@@ -73,9 +73,9 @@ def _locate(cells: Mapping[tuple[int, int], object], unlocked: Callable[[int, in
     by_row: dict[int, set[str]] = {}
     for (row, _), t in text.items():
         by_row.setdefault(row, set()).add(t)
-    header_row = next((r for r in sorted(by_row) if {_TABLE_NAME, _TABLE_VALUE} <= by_row[r]), None)
+    header_row = next((r for r in sorted(by_row) if {INDICATOR_LABEL, VALUE_LABEL} <= by_row[r]), None)
     if header_row is None:
-        raise ValueError(f"表格中找不到表头“{_TABLE_NAME}”“{_TABLE_VALUE}”")
+        raise ValueError(f"表格中找不到表头“{INDICATOR_LABEL}”“{VALUE_LABEL}”")
     columns = {t: c for (r, c), t in text.items() if r == header_row}
     header = {}
     for label in labels:
@@ -89,14 +89,14 @@ def _locate(cells: Mapping[tuple[int, int], object], unlocked: Callable[[int, in
     wanted = {_label(n): n for n in names}
     rows, units = {}, {}
     for (row, column), t in text.items():
-        if row > header_row and column == columns[_TABLE_NAME] and t in wanted:
+        if row > header_row and column == columns[INDICATOR_LABEL] and t in wanted:
             rows[wanted[t]] = row
-            if _TABLE_UNIT in columns:
-                units[wanted[t]] = str(cells.get((row, columns[_TABLE_UNIT])) or "")
+            if UNIT_LABEL in columns:
+                units[wanted[t]] = str(cells.get((row, columns[UNIT_LABEL])) or "")
     missing = [n for n in wanted.values() if n not in rows]
     if missing:
         raise ValueError(f"表格中找不到指标：{'、'.join(missing)}")
-    return _Layout(header, rows, columns[_TABLE_VALUE], units)
+    return _Layout(header, rows, columns[VALUE_LABEL], units)
 
 
 def _locate_details(cells: Mapping[tuple[int, int], object], names: Iterable[str]) -> tuple[int, dict[str, int]]:
@@ -112,16 +112,15 @@ def _locate_details(cells: Mapping[tuple[int, int], object], names: Iterable[str
     raise ValueError(f"明细表中找不到表头：{'、'.join(wanted.values())}")
 
 
-_SERIAL = "序号"
 
 
 def _detail_headers(rows: list[dict]) -> set[str]:
-    return {k for row in rows for k in row} | {_SERIAL}
+    return {k for row in rows for k in row} | {SERIAL_LABEL}
 
 
 def _numbered(row: Mapping[str, object], number: int) -> dict[str, object]:
     """Clerks number the rows they fill in the 序号 column."""
-    return {_SERIAL: number, **row}
+    return {SERIAL_LABEL: number, **row}
 
 
 def _plain(value: float) -> str:
@@ -388,7 +387,7 @@ class _XmlFiller:
             return self.sheet(FORM_SHEET)
         for name in self.sheet_parts:
             texts = {_label(v) for v in self.sheet(name).values().values()}
-            if {_TABLE_NAME, _TABLE_VALUE} <= texts:
+            if {INDICATOR_LABEL, VALUE_LABEL} <= texts:
                 return self.sheet(name)
         raise ValueError(f"找不到“{FORM_SHEET}”工作表")
 
@@ -472,7 +471,7 @@ def _apply_layout_quirks(sheet: Any, quirks: Sequence[str]) -> None:
             # Excel refuses to insert rows in a protected sheet: the clerk unprotected it first.
             sheet.protection.sheet = False
             cells = {(c.row, c.column): c.value for row in sheet.iter_rows() for c in row if c.value is not None}
-            table = next(pos for pos, v in sorted(cells.items()) if _label(v) == _TABLE_VALUE)
+            table = next(pos for pos, v in sorted(cells.items()) if _label(v) == VALUE_LABEL)
             if kind == BLANK_ROW:
                 _insert(sheet, row=table[0])
             else:

@@ -6,13 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from ..config import Config
-from ..consolidate import status_text
+from ..consolidate import Consolidation
+from ..outputs.briefing import BriefingResult
 from ..pipeline import (
     IntakeReport, brief, consolidate_period, intake_inbox, make_forms, master_filename, write_master_workbook,
 )
+from ..outputs.status import status_text
 from .simulate import campaign_of, first_intake_at, simulate, write_inbox
 
 __all__ = ["run_demo", "DemoPeriod"]
@@ -24,9 +26,9 @@ class DemoPeriod:
     period: int
     forms: int
     intake: list[IntakeReport]
-    consolidation: Any
+    consolidation: Consolidation
     master: Path
-    briefing: Any
+    briefing: BriefingResult
     folder: Path
 
 
@@ -59,7 +61,7 @@ def run_demo(config: Config, out_dir: str | Path, seed: int = 2020, periods: Opt
         # dated as the office would have issued it: the day of the period's deadline
         briefing = brief(consolidation, folder / "5_简报", issue_date=config.period(number).deadline.date())
         (folder / "6_报送情况.txt").write_text(status_text(consolidation) + "\n", encoding="utf-8")
-        result = DemoPeriod(number, len(forms), reports, consolidation, master, briefing, folder)
+        result = DemoPeriod(number, len(forms.paths), reports, consolidation, master, briefing, folder)
         results.append(result)
         if on_period:
             on_period(result)

@@ -30,9 +30,10 @@ from typing import Any, Optional, Sequence
 from ..config import Config, Indicator, Target
 from ..consolidate import Consolidation, Progress
 from ..errors import RenderError
+from ..issues import issue_label
 from ..wording import (
     cn_numeral, fmt_change, fmt_count, fmt_date_cn, fmt_date_full, fmt_number, fmt_percent, fmt_points,
-    fmt_value, issue_label, quantity_name,
+    fmt_value, quantity_name,
 )
 
 __all__ = [

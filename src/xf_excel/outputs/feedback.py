@@ -30,6 +30,9 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..config import Config, Unit
+from ..contract import FEEDBACK_REJECTED_PREFIX, FEEDBACK_WARNED_PREFIX
+from ..errors import NotConfigured
+from ..wording import fmt_deadline_full
 from ..filenames import safe_filename, unique_name
 from ..issues import Issue, Severity, column_letter
 from ..archive.locking import atomic_write
@@ -81,13 +84,13 @@ def write_feedback(raw_content: bytes, file_name: str, issues: list[Issue], conf
 def feedback_name(unit: Optional[Unit], period: int, file_name: str, rejected: bool) -> str:
     """`退回_第2期_南宁市_武鸣区.xlsx` / `提示_第2期_自治区总工会.xlsx`; from the received name
     (without any folder part) when the unit is unknown. Safe as a file name on Windows and Linux."""
-    prefix = "退回" if rejected else "提示"
+    prefix = FEEDBACK_REJECTED_PREFIX if rejected else FEEDBACK_WARNED_PREFIX
     if unit is not None:
         who = f"{unit.city_name}_{unit.name}" if unit.kind == "county" else unit.name
         stem = f"第{period}期_{who}"
     else:
         stem = re.split(r"[\\/]", file_name)[-1].rsplit(".", 1)[0] or "未知文件"
-    return safe_filename(f"{prefix}_{stem}.xlsx", default="反馈.xlsx", path=False)
+    return safe_filename(f"{prefix}{stem}.xlsx", default="反馈.xlsx", path=False)
 
 
 # ---- the received workbook, made inert -------------------------------------------------------------
@@ -299,6 +302,6 @@ def _shown(value: Any) -> Any:
 def _deadline(config: Config, period: int) -> str:
     try:
         deadline = config.period(period).deadline
-    except KeyError:
+    except NotConfigured:
         return "规定时间"
-    return f"{deadline.year}年{deadline.month}月{deadline.day}日{deadline:%H:%M}"
+    return fmt_deadline_full(deadline)

@@ -13,7 +13,6 @@ and a `校验提示` formula per row built from the config rules (`expr.to_excel
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,32 +30,24 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..config import expr
 from ..config import Config, DetailColumn, DetailList, Indicator, Rule, Unit
+from ..contract import (
+    FORM_DATE_FORMAT, FORM_FIRST_BODY_ROW, FORM_HEADER_ROWS, FORM_NOTE_ROW, FORM_SHEET, FORM_TABLE_HEADER_ROW,
+    FORM_TITLE_ROW, HEADER_LABELS, HELP_LABEL, HINT_LABEL, INDICATOR_LABEL, LISTS_SHEET, META_SHEET, PREVIOUS_LABEL,
+    SERIAL_LABEL, TABLE_HEADERS, VALUE_LABEL, Header, Meta,
+)
+from ..checks.rules import FAILED_PHRASE, rule_wording
 from ..filenames import safe_filename
+from ..wording import cn_numeral, fmt_date_full, fmt_deadline_full
 from ..archive.locking import atomic_write
 
-__all__ = [
-    "FORM_SHEET", "META_SHEET", "LIST_SHEET", "HEADER_LABELS", "TABLE_HEADERS", "DATE_FORMAT",
-    "form_filename", "write_form", "write_forms", "rule_hint_message",
-]
-
-FORM_SHEET = "填报"
-META_SHEET = "xf_meta"
-LIST_SHEET = "xf_lists"
-HEADER_LABELS = ("填报单位", "单位代码", "报送期次", "截至日期", "填报人", "联系电话")
-TABLE_HEADERS = ("序号", "指标名称", "单位", "上期累计", "截至本期累计", "填报说明", "校验提示")
-DATE_FORMAT = 'yyyy"年"m"月"d"日"'
+__all__ = ["form_filename", "write_form", "write_forms"]
 
 Values = Mapping[str, "float | str | None"]
 Progress = Callable[[int, int], None]
 
 # ---- layout of the 填报 sheet -----------------------------------------------------------------
-_TITLE_ROW = 1
-_HEADER_ROWS = (2, 3, 4)        # two labels per row, in columns A/B and D/E
-_NOTE_ROW = 5
-_TABLE_HEADER_ROW = 6
-_FIRST_BODY_ROW = 7
 _COL = {name: i + 1 for i, name in enumerate(TABLE_HEADERS)}   # 序号 -> 1 (A), …
-_WIDTHS = {"序号": 10, "指标名称": 36, "单位": 7, "上期累计": 14, "截至本期累计": 15, "填报说明": 40, "校验提示": 42}
+_WIDTHS = dict(zip(TABLE_HEADERS, (10, 36, 7, 14, 15, 40, 42)))  # characters, in TABLE_HEADERS order
 _CUMULATIVE_KINDS = ("count", "money", "number")
 _LINE_HEIGHT = 15   # points per line of 10–11 pt text
 _ROW_HEIGHT = 18
@@ -104,7 +95,7 @@ _STYLES = {
     "title": _Style(font=_FONT_TITLE, border=_NO_BORDER, alignment=_CENTER),
     "label": _Style(font=_FONT_BOLD, border=_NO_BORDER, alignment=_RIGHT),
     "value": _Style(border=_NO_BORDER),
-    "value_date": _Style(border=_NO_BORDER, number_format=DATE_FORMAT),
+    "value_date": _Style(border=_NO_BORDER, number_format=FORM_DATE_FORMAT),
     "value_input": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, number_format="@"),
     "note": _Style(font=_FONT_NOTE, border=_NO_BORDER, alignment=_LEFT_TOP),
     "th": _Style(font=_FONT_BOLD, fill=_FILL_HEADER, alignment=_CENTER),
@@ -119,7 +110,7 @@ _STYLES = {
     "previous": _Style(fill=_FILL_LOCKED, alignment=_RIGHT),
     "input": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, alignment=_RIGHT),
     "input_text": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, number_format="@"),
-    "input_date": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, alignment=_RIGHT, number_format=DATE_FORMAT),
+    "input_date": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, alignment=_RIGHT, number_format=FORM_DATE_FORMAT),
     "hint": _Style(font=_FONT_HINT),
 }
 
@@ -194,18 +185,6 @@ def write_forms(config: Config, period: int, out_dir: Path,
     return paths
 
 
-def rule_hint_message(config: Config, rule: Rule) -> str:
-    """The Chinese text shown in 校验提示 when `rule` fails: its own `message`, or one made
-    from the check (`运营专柜数大于建成专柜数，请核对`). `{value}` stays a placeholder."""
-    if rule.message:
-        return rule.message
-    node = rule.expr
-    if isinstance(node, expr.Binary) and node.op in _FAILED_PHRASE:
-        left, right = (_readable(config, side) for side in (node.left, node.right))
-        return f"{left}{_FAILED_PHRASE[node.op]}{right}，请核对"
-    return f"不符合校验规则“{_readable(config, node)}”，请核对"
-
-
 # ---- the workbook ---------------------------------------------------------------------------------
 
 def _build_workbook(config: Config, unit: Unit, period: int, previous: Values) -> Workbook:
@@ -261,44 +240,44 @@ class _FormSheet:
 
     def _title(self) -> None:
         last = get_column_letter(len(TABLE_HEADERS))
-        self._put(_TITLE_ROW, 1, self.config.campaign.form_title, "title")
-        self._merge(f"A{_TITLE_ROW}:{last}{_TITLE_ROW}")
-        self.sheet.row_dimensions[_TITLE_ROW].height = 30
+        self._put(FORM_TITLE_ROW, 1, self.config.campaign.form_title, "title")
+        self._merge(f"A{FORM_TITLE_ROW}:{last}{FORM_TITLE_ROW}")
+        self.sheet.row_dimensions[FORM_TITLE_ROW].height = 30
 
     def _header_block(self) -> None:
         cutoff = self.config.period(self.period).cutoff
         values = [self.unit.full_name, self.unit.code, self.period, cutoff, None, None]
         styles = ["value", "value", "value", "value_date", "value_input", "value_input"]
         for i, (label, value, style) in enumerate(zip(HEADER_LABELS, values, styles)):
-            row, column = _HEADER_ROWS[i // 2], 1 + 3 * (i % 2)
+            row, column = FORM_HEADER_ROWS[i // 2], 1 + 3 * (i % 2)
             self._put(row, column, label, "label")
             cell = self._put(row, column + 1, value, style)
             if style == "value" and isinstance(value, int):
                 cell.alignment = Alignment(horizontal="left")   # 报送期次 sits flush with the name above
-        self._prompt(f"B{_HEADER_ROWS[2]}", "填报人", "请填写填报人姓名。")
-        self._prompt(f"E{_HEADER_ROWS[2]}", "联系电话", "请填写联系电话（手机或座机），便于核实数据。")
+        self._prompt(f"B{FORM_HEADER_ROWS[2]}", Header.FILLED_BY, "请填写填报人姓名。")
+        self._prompt(f"E{FORM_HEADER_ROWS[2]}", Header.PHONE, "请填写联系电话（手机或座机），便于核实数据。")
 
     def _note(self) -> None:
         last = get_column_letter(len(TABLE_HEADERS))
-        self._put(_NOTE_ROW, 1, _note_text(self.config, self.unit, self.period), "note")
-        self._merge(f"A{_NOTE_ROW}:{last}{_NOTE_ROW}")
-        lines = self.sheet.cell(row=_NOTE_ROW, column=1).value.count("\n") + 1
-        self.sheet.row_dimensions[_NOTE_ROW].height = lines * _LINE_HEIGHT + 4
+        self._put(FORM_NOTE_ROW, 1, _note_text(self.config, self.unit, self.period), "note")
+        self._merge(f"A{FORM_NOTE_ROW}:{last}{FORM_NOTE_ROW}")
+        lines = self.sheet.cell(row=FORM_NOTE_ROW, column=1).value.count("\n") + 1
+        self.sheet.row_dimensions[FORM_NOTE_ROW].height = lines * _LINE_HEIGHT + 4
 
     def _table_header(self) -> None:
         for column, name in enumerate(TABLE_HEADERS, start=1):
-            self._put(_TABLE_HEADER_ROW, column, name, "th")
+            self._put(FORM_TABLE_HEADER_ROW, column, name, "th")
             self.sheet.column_dimensions[get_column_letter(column)].width = _WIDTHS[name]
-        self.sheet.row_dimensions[_TABLE_HEADER_ROW].height = 22
+        self.sheet.row_dimensions[FORM_TABLE_HEADER_ROW].height = 22
 
     def _body(self, indicators: list[Indicator]) -> int:
-        row, number = _FIRST_BODY_ROW, 0
+        row, number = FORM_FIRST_BODY_ROW, 0
         for group_index, (activity_id, members) in enumerate(_group_by_activity(self.config, indicators)):
             activity = self.config.activity(activity_id)
             # Not merged: the name overflows into the empty cells to its right (merging costs
             # openpyxl ~3 ms a row and makes the sheet harder to edit).
             self._put(row, 1, None, "group")
-            self._put(row, 2, f"{_chinese_numeral(group_index + 1)}、{activity.name}", "group_first")
+            self._put(row, 2, f"{cn_numeral(group_index + 1)}、{activity.name}", "group_first")
             for column in range(3, len(TABLE_HEADERS)):
                 self._put(row, column, None, "group_mid")
             self._put(row, len(TABLE_HEADERS), None, "group_last")
@@ -311,17 +290,17 @@ class _FormSheet:
 
     def _indicator_row(self, row: int, number: int, indicator: Indicator) -> None:
         self.rows[indicator.id] = row
-        self._put(row, _COL["序号"], number, "cell_center")
-        self._put(row, _COL["指标名称"], indicator.name, "cell")
+        self._put(row, _COL[SERIAL_LABEL], number, "cell_center")
+        self._put(row, _COL[INDICATOR_LABEL], indicator.name, "cell")
         self._put(row, _COL["单位"], indicator.unit or None, "cell_center")
-        self._put(row, _COL["上期累计"], self.previous.get(indicator.id), "previous")
+        self._put(row, _COL[PREVIOUS_LABEL], self.previous.get(indicator.id), "previous")
         style = {"text": "input_text", "date": "input_date"}.get(indicator.kind, "input")
-        self._put(row, _COL["截至本期累计"], None, style)
-        self._put(row, _COL["填报说明"], indicator.help or None, "help")
-        self._put(row, _COL["校验提示"], None, "hint")
+        self._put(row, _COL[VALUE_LABEL], None, style)
+        self._put(row, _COL[HELP_LABEL], indicator.help or None, "help")
+        self._put(row, _COL[HINT_LABEL], None, "hint")
         # Neither LibreOffice nor Excel re-fits row heights of a file they did not save.
-        lines = max(_lines(indicator.help, _WIDTHS["填报说明"], _FONT_NOTE.size),
-                    _lines(indicator.name, _WIDTHS["指标名称"]))
+        lines = max(_lines(indicator.help, _WIDTHS[HELP_LABEL], _FONT_NOTE.size),
+                    _lines(indicator.name, _WIDTHS[INDICATOR_LABEL]))
         self.sheet.row_dimensions[row].height = max(_ROW_HEIGHT, lines * _LINE_HEIGHT + 4)
         validation = _indicator_validation(self.config, indicator)
         if validation is not None:
@@ -331,25 +310,25 @@ class _FormSheet:
     def _hints(self, indicators: list[Indicator]) -> None:
         """Fill 校验提示: per row, the rules that end on it, then the below-last-period check."""
         parts: dict[int, list[tuple[str, str]]] = {row: [] for row in self.rows.values()}   # (formula, text)
-        value_col, previous_col = _letter("截至本期累计"), _letter("上期累计")
+        value_col, previous_col = _letter(VALUE_LABEL), _letter(PREVIOUS_LABEL)
         cell_of = lambda indicator_id: f"{value_col}{self.rows[indicator_id]}"  # noqa: E731
         for rule in self.config.rules_for(self.unit):
             ids = expr.names(rule.expr)
             if ids:
                 # The hint sits on the rule's lowest row: the one the clerk fills last.
                 row = max(self.rows[i] for i in ids)
-                parts[row].append((_rule_hint(self.config, rule, cell_of), rule_hint_message(self.config, rule)))
+                parts[row].append((_rule_hint(self.config, rule, cell_of), rule_wording(self.config, rule)))
         for indicator in indicators:
             if indicator.kind in _CUMULATIVE_KINDS:
                 row = self.rows[indicator.id]
                 parts[row].append((_below_previous_hint(f"{value_col}{row}", f"{previous_col}{row}"), _BELOW_PREVIOUS))
-        hint_col = _COL["校验提示"]
+        hint_col = _COL[HINT_LABEL]
         for row, row_parts in parts.items():
             if not row_parts:
                 continue
             self.sheet.cell(row=row, column=hint_col).value = "=" + "&".join(f for f, _ in row_parts)
             if len(row_parts) > 1:   # room for every message at once
-                lines = _lines("".join(_sentence(t) for _, t in row_parts), _WIDTHS["校验提示"], _FONT_HINT.size)
+                lines = _lines("".join(_sentence(t) for _, t in row_parts), _WIDTHS[HINT_LABEL], _FONT_HINT.size)
                 dimension = self.sheet.row_dimensions[row]
                 dimension.height = max(dimension.height or 0, lines * _LINE_HEIGHT + 2)
 
@@ -359,10 +338,10 @@ class _FormSheet:
         self.sheet.add_data_validation(validation)
 
     def _page(self, last_row: int) -> None:
-        _print_setup(self.sheet, landscape=True, title_rows=f"{_TABLE_HEADER_ROW}:{_TABLE_HEADER_ROW}")
-        self.sheet.print_area = f"A1:{get_column_letter(len(TABLE_HEADERS))}{max(last_row, _TABLE_HEADER_ROW)}"
-        self.sheet.freeze_panes = f"A{_FIRST_BODY_ROW}"
-        first_input = min(self.rows.values(), default=_FIRST_BODY_ROW)
+        _print_setup(self.sheet, landscape=True, title_rows=f"{FORM_TABLE_HEADER_ROW}:{FORM_TABLE_HEADER_ROW}")
+        self.sheet.print_area = f"A1:{get_column_letter(len(TABLE_HEADERS))}{max(last_row, FORM_TABLE_HEADER_ROW)}"
+        self.sheet.freeze_panes = f"A{FORM_FIRST_BODY_ROW}"
+        first_input = min(self.rows.values(), default=FORM_FIRST_BODY_ROW)
         self.sheet.sheet_view.selection[0].activeCell = f"{_letter('截至本期累计')}{first_input}"
         self.sheet.sheet_view.selection[0].sqref = f"{_letter('截至本期累计')}{first_input}"
 
@@ -370,8 +349,8 @@ class _FormSheet:
 def _note_text(config: Config, unit: Unit, period: int) -> str:
     camp, when = config.campaign, config.period(period)
     lines = [
-        f"说明：1. 本表数据为{_chinese_date(camp.start)}以来的累计数；请在黄色单元格内填写，数值不要带单位或文字。",
-        f"2. 请于{_chinese_date(when.deadline.date())}{when.deadline:%H:%M}前报送{camp.office_short}；"
+        f"说明：1. 本表数据为{fmt_date_full(camp.start)}以来的累计数；请在黄色单元格内填写，数值不要带单位或文字。",
+        f"2. 请于{fmt_deadline_full(when.deadline)}前报送{camp.office_short}；"
         "“校验提示”栏出现红字时，请核对后再报送。",
     ]
     details = config.details_for(unit)
@@ -410,7 +389,7 @@ def _indicator_validation(config: Config, indicator: Indicator) -> Optional[Data
         return None
     if indicator.kind == "date":
         start, end = config.campaign.start, config.campaign.end
-        what = f"{_chinese_date(start)}至{_chinese_date(end)}之间的日期"
+        what = f"{fmt_date_full(start)}至{fmt_date_full(end)}之间的日期"
         validation = DataValidation(type="date", operator="between",
                                     formula1=str(int(excel_serial(start))), formula2=str(int(excel_serial(end))))
     else:
@@ -435,7 +414,6 @@ def _messages(validation: DataValidation, title: str, prompt: str, error_title: 
 
 # ---- 校验提示 formulas -------------------------------------------------------------------------
 
-_FAILED_PHRASE = {"<=": "大于", "<": "大于或等于", ">=": "小于", ">": "小于或等于", "=": "不等于", "<>": "等于"}
 _BELOW_PREVIOUS = "低于上期累计数，累计数不应减少，请核对"
 
 
@@ -444,7 +422,7 @@ def _rule_hint(config: Config, rule: Rule, cell_of: Callable[[str], str]) -> str
     cells = [cell_of(i) for i in expr.names(rule.expr)]
     blank = f'{cells[0]}=""' if len(cells) == 1 else "OR(" + ",".join(f'{c}=""' for c in cells) + ")"
     check = expr.to_excel(rule.expr, cell_of)
-    message = _hint_text(rule_hint_message(config, rule), _left_side(rule.expr, cell_of))
+    message = _hint_text(rule_wording(config, rule), _left_side(rule.expr, cell_of))
     judged = f'IF({check},"",{message})'
     if "/" in check:
         judged = f'IFERROR({judged},"")'   # a zero denominator is not a finding
@@ -457,7 +435,7 @@ def _below_previous_hint(value_cell: str, previous_cell: str) -> str:
 
 
 def _left_side(node: expr.Expr, cell_of: Callable[[str], str]) -> Optional[str]:
-    if isinstance(node, expr.Binary) and node.op in _FAILED_PHRASE:
+    if isinstance(node, expr.Binary) and node.op in FAILED_PHRASE:
         return expr.to_excel(node.left, cell_of)
     return None
 
@@ -487,12 +465,6 @@ def _excel_string(text: str) -> str:
     return "&".join('"' + chunk.replace('"', '""') + '"' for chunk in chunks)
 
 
-def _readable(config: Config, node: expr.Expr) -> str:
-    names = {i.id: i.name for i in config.indicators}
-    text = expr.to_excel(node, lambda indicator_id: names.get(indicator_id, indicator_id))
-    return text.replace("*", "×").replace("/", "÷").replace("<=", "≤").replace(">=", "≥").replace("<>", "≠")
-
-
 # ---- detail sheets -------------------------------------------------------------------------------
 
 class _ListSheet:
@@ -504,13 +476,13 @@ class _ListSheet:
 
     def range_for(self, choices: list[str]) -> str:
         if self.sheet is None:
-            self.sheet = self.workbook.create_sheet(LIST_SHEET)
+            self.sheet = self.workbook.create_sheet(LISTS_SHEET)
             self.sheet.sheet_state = "hidden"
         column = self.sheet.max_column + (1 if self.sheet["A1"].value is not None else 0)
         for row, choice in enumerate(choices, start=1):
             _set_value(self.sheet.cell(row=row, column=column), choice)
         letter = get_column_letter(column)
-        return f"{quote_sheetname(LIST_SHEET)}!${letter}$1:${letter}${len(choices)}"
+        return f"{quote_sheetname(LISTS_SHEET)}!${letter}$1:${letter}${len(choices)}"
 
 
 def _choice_formula(choices: list[str], lists: _ListSheet) -> str:
@@ -520,7 +492,7 @@ def _choice_formula(choices: list[str], lists: _ListSheet) -> str:
     return lists.range_for(choices)
 
 
-_DETAIL_FORMAT = {"text": "@", "choice": "@", "date": DATE_FORMAT}
+_DETAIL_FORMAT = {"text": "@", "choice": "@", "date": FORM_DATE_FORMAT}
 
 
 def _detail_width(column: DetailColumn) -> float:
@@ -540,7 +512,7 @@ def _detail_validation(config: Config, column: DetailColumn,
         _messages(validation, column.name, f"请从下拉列表中选择：{shown}", "输入有误",
                   f"“{column.name}”只能从下拉列表中选择。")
     elif column.kind == "date":
-        what = f"{_chinese_date(camp.start)}至{_chinese_date(camp.end)}之间的日期"
+        what = f"{fmt_date_full(camp.start)}至{fmt_date_full(camp.end)}之间的日期"
         validation = DataValidation(type="date", operator="between", formula1=str(int(excel_serial(camp.start))),
                                     formula2=str(int(excel_serial(camp.end))))
         # A warning, not a stop: a counter opened before the campaign is real and may be entered
@@ -566,7 +538,7 @@ def _write_detail_sheet(config: Config, detail: DetailList, sheet: Worksheet, st
     styled cells would triple the time to write a form. The yellow fill and borders of the
     offered rows come from one conditional format, so printing still stops at the last row
     actually filled in."""
-    headers = ["序号"] + [c.name for c in detail.columns]
+    headers = [SERIAL_LABEL] + [c.name for c in detail.columns]
     columns: list[Optional[DetailColumn]] = [None, *detail.columns]
     last_row = detail.max_rows + 1
     for index, (name, column) in enumerate(zip(headers, columns), start=1):
@@ -598,11 +570,11 @@ def _write_detail_sheet(config: Config, detail: DetailList, sheet: Worksheet, st
 
 def _write_meta_sheet(config: Config, unit: Unit, period: int, sheet: Worksheet) -> None:
     rows = [
-        ("template_version", config.campaign.template_version),
-        ("unit_code", unit.code),
-        ("unit_name", unit.full_name),
-        ("period", period),
-        ("campaign", config.campaign.name),
+        (Meta.TEMPLATE_VERSION, config.campaign.template_version),
+        (Meta.UNIT_CODE, unit.code),
+        (Meta.UNIT_NAME, unit.full_name),
+        (Meta.PERIOD, period),
+        (Meta.CAMPAIGN, config.campaign.name),
     ]
     for row, (key, value) in enumerate(rows, start=1):
         sheet.cell(row=row, column=1, value=key)
@@ -655,20 +627,3 @@ def _lines(text: str, width: float, size: float = 11) -> int:
 
 def _num(value: float) -> str:
     return f"{value:.15g}"
-
-
-def _chinese_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-_DIGITS = "零一二三四五六七八九"
-
-
-def _chinese_numeral(n: int) -> str:
-    """1 -> 一, 10 -> 十, 12 -> 十二, 20 -> 二十, 99 -> 九十九 (activity numbering 一、二、…)."""
-    if not 0 < n < 100:
-        return str(n)
-    tens, ones = divmod(n, 10)
-    if tens == 0:
-        return _DIGITS[ones]
-    return ("" if tens == 1 else _DIGITS[tens]) + "十" + (_DIGITS[ones] if ones else "")

@@ -1,4 +1,4 @@
-"""Consolidation -> the master workbook (XlsxWriter), and corrections typed into it -> the archive.
+"""Consolidation -> the master workbook (XlsxWriter).
 
 Sheets, in order: 首页, 全区汇总, 各市进展, one sheet per city (named as the city), one sheet per
 member unit that reports (named by its short name), 报送情况, 校验问题, 目标 (protected).
@@ -7,7 +7,7 @@ formula, so any reader sees the totals. Every received text goes through `write_
 nothing a unit typed can become a formula.
 
 Entry sheets (the city and member-unit sheets) have a fixed layout, which is how staff type
-corrections and how `read_master_entries` reads them back (by label, not by address)::
+corrections and how `checks.entries` reads them back (by label, not by address)::
 
     row 1   title
     row 2   a note (what the sheet is, how to correct it)
@@ -16,47 +16,42 @@ corrections and how `read_master_entries` reads them back (by label, not by addr
     row 5…  one row per unit; carried-forward rows (沿用上期) are grey and italic
     last    合计 (city sheets only; no 单位代码: never read as data)
 
-The 首页 value cells carry the defined names `Period`, `InboxFolder`, `OutputFolder` (and
-`LastRun`), which the Excel front reads; its top right (columns F–I) is left free for buttons.
+The 首页 value cells carry the defined names of `contract.BookName` (`Period`, `InboxFolder`,
+`OutputFolder`, `LastRun`, `ArchiveVersion`), which the Excel front and the check of typed
+figures read; its top right (columns F–I) is left free for buttons.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import unicodedata
-import warnings
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 import xlsxwriter
 
 from ..config import expr
-from ..config import Config, Indicator, Unit
-from ..consolidate import (
-    Consolidation, ManualEntry, UnitRow, chinese_date, chinese_deadline, record_manual_entries,
+from ..config import Config, Indicator
+from ..contract import (
+    ENTRY_CODE_LABEL, ENTRY_FIRST_ROW, ENTRY_HEADER_ROW, ENTRY_NAME_LABEL, ENTRY_NOTE_LABEL, ENTRY_STATE_LABEL,
+    ENTRY_UNIT_ROW_LABEL, ISSUE_COLUMNS, BookName, MasterSheet,
 )
-from ..issues import Issue, IssueCode, Severity, cell_address
+from ..consolidate import (
+    Consolidation, UnitRow,
+)
+from ..issues import Issue, Severity
 from ..archive.locking import atomic_write
+from ..wording import fmt_date_full, fmt_deadline
 
-__all__ = [
-    "write_master", "add_master_sheets", "read_master_entries", "read_entry_sheet", "read_book_stamp", "validate_manual_entries", "entries_without_errors",
-    "record_manual_entries", "ManualEntry", "SHEET_HOME", "SHEET_REGION", "SHEET_CITIES", "SHEET_REPORTING",
-    "SHEET_ISSUES", "SHEET_TARGETS", "CODE_LABEL", "ENTRY_HEADER_ROW", "ENTRY_FIRST_ROW",
-]
+__all__ = ["write_master", "add_master_sheets", "issue_sheet_rows"]
 
-SHEET_HOME, SHEET_REGION, SHEET_CITIES = "首页", "全区汇总", "各市进展"
-SHEET_REPORTING, SHEET_ISSUES, SHEET_TARGETS = "报送情况", "校验问题", "目标"
-CODE_LABEL, NAME_LABEL, STATE_LABEL, NOTE_LABEL, UNIT_ROW_LABEL = "单位代码", "单位名称", "填报状态", "备注", "计量单位"
-ENTRY_HEADER_ROW, ENTRY_FIRST_ROW = 3, 5          # 1-based, as Excel shows them
 
 UNIT_STATE = {"reported": "已报", "carried": "沿用上期", "missing": "未报"}
 REPORT_STATE = {"accepted": "已报送", "warned": "已报送（有警告）", "rejected": "被退回", "missing": "未报送"}
 PROGRESS_STATUS = {"met": "已完成", "ahead": "快于时间进度", "behind": "慢于时间进度",
                    "within-cap": "未超上限", "over-cap": "超过上限", "no-data": "暂无数据"}
 NUMBER_FORMAT = {"count": "#,##0", "money": "#,##0.00", "number": "#,##0.00", "ratio": "0.0%"}
-ISSUE_COLUMNS = ["单位代码", "单位名称", "文件", "单元格", "级别", "代码", "指标", "值", "说明"]
 
 _HEADER_FILL, _BEHIND_FILL, _GREY_FILL, _TOTAL_FILL = "#DDEBF7", "#FCE4D6", "#EDEDED", "#F2F2F2"
 _A4, _DATE, _DATETIME = 9, 'yyyy"年"m"月"d"日"', "yyyy-mm-dd hh:mm"
@@ -182,13 +177,13 @@ def _fmt(ind: Indicator) -> str:
 
 
 def _period_title(c: Consolidation) -> str:
-    return f"第{c.period.number}期（截至{c.period.cutoff.year}年{chinese_date(c.period.cutoff)}）"
+    return f"第{c.period.number}期（截至{fmt_date_full(c.period.cutoff)}）"
 
 
 # ---- 首页 -------------------------------------------------------------------------------------
 
 def _write_home(book, styles: _Styles, c: Consolidation, folders: tuple[str, str]) -> None:
-    sheet = book.add_worksheet(SHEET_HOME)
+    sheet = book.add_worksheet(MasterSheet.HOME)
     sheet.set_column(0, 0, 16)
     sheet.set_column(1, 1, 72)
     sheet.set_column(2, 4, 4)
@@ -198,7 +193,7 @@ def _write_home(book, styles: _Styles, c: Consolidation, folders: tuple[str, str
     counts = {s: len(c.reporting_in(s)) for s in ("accepted", "warned", "rejected", "missing")}
     errors = sum(1 for i in c.issues if i.severity is Severity.ERROR)
     rows: list[tuple[str, Any, str | None, str | None]] = [
-        ("期次", c.period.number, "0", "Period"),
+        ("期次", c.period.number, "0", BookName.PERIOD),
         ("截至日期", c.period.cutoff, _DATE, None),
         ("报送截止时间", c.period.deadline, _DATETIME, None),
         ("时间进度", c.time_schedule, "0.0%", None),
@@ -209,25 +204,26 @@ def _write_home(book, styles: _Styles, c: Consolidation, folders: tuple[str, str
         ("未报送", counts["missing"], "#,##0", None),
         ("逾期报送", sum(1 for r in c.reporting if r.late), "#,##0", None),
         ("校验问题（错误/全部）", f"{errors} / {len(c.issues)}", None, None),
-        ("收件文件夹", folders[0], "@", "InboxFolder"),
-        ("输出文件夹", folders[1], "@", "OutputFolder"),
-        ("最近运行时间", c.generated_at, "yyyy-mm-dd hh:mm:ss", "LastRun"),
+        ("收件文件夹", folders[0], "@", BookName.INBOX),
+        ("输出文件夹", folders[1], "@", BookName.OUTPUT),
+        ("最近运行时间", c.generated_at, "yyyy-mm-dd hh:mm:ss", BookName.LAST_RUN),
+        ("档案版本", c.archive_version, "0", BookName.ARCHIVE_VERSION),
     ]
     for i, (label, value, num_format, name) in enumerate(rows, start=3):
         sheet.write_string(i, 0, label, styles.label)
         _put(sheet, i, 1, value, styles.get(num_format, align="left"))
         if name:
-            book.define_name(name, f"='{SHEET_HOME}'!$B${i + 1}")
+            book.define_name(name, f"='{MasterSheet.HOME}'!$B${i + 1}")
     guide = 3 + len(rows) + 1
     sheet.write_string(guide, 0, "工作表说明", styles.get(bold=True, header=True))
     notes = [
-        (SHEET_REGION, "全区各项指标累计、环比、目标完成率与时间进度"),
-        (SHEET_CITIES, "各市主要指标、排名指标的占比与排名"),
+        (MasterSheet.REGION, "全区各项指标累计、环比、目标完成率与时间进度"),
+        (MasterSheet.CITIES, "各市主要指标、排名指标的占比与排名"),
         ("各市工作表", "各县（市、区）填报数据，可直接修改后点击“校验”；灰色为沿用上期数据"),
         ("成员单位工作表", "各成员单位填报数据，可直接修改后点击“校验”"),
-        (SHEET_REPORTING, "各单位报送状态、报送时间、是否逾期及催报/退回提示文本"),
-        (SHEET_ISSUES, "本期全部校验问题（与命令行 --json 输出相同的列）"),
-        (SHEET_TARGETS, "活动方案确定的目标任务（只读）"),
+        (MasterSheet.REPORTING, "各单位报送状态、报送时间、是否逾期及催报/退回提示文本"),
+        (MasterSheet.ISSUES, "本期全部校验问题（与命令行 --json 输出相同的列）"),
+        (MasterSheet.TARGETS, "活动方案确定的目标任务（只读）"),
     ]
     for i, (name, text) in enumerate(notes, start=guide + 1):
         sheet.write_string(i, 0, name, styles.get(bold=True))
@@ -281,7 +277,7 @@ def _scope_text(config: Config, scope: str) -> str:
 
 
 def _write_region(book, styles: _Styles, c: Consolidation) -> None:
-    sheet = book.add_worksheet(SHEET_REGION)
+    sheet = book.add_worksheet(MasterSheet.REGION)
     sheet.write_string(0, 0, f"全区消费扶贫月活动进展汇总　{_period_title(c)}", styles.title)
     sheet.write_string(1, 0, f"时间进度 {c.time_schedule:.1%}；红底为慢于时间进度或超过上限的指标；完成率以数据条显示。",
                        styles.note)
@@ -328,8 +324,8 @@ def _completion_chart(book, sheet, styles: _Styles, c: Consolidation, top: int) 
     first, last = _header_row + 1, _header_row + len(reach)
     chart = book.add_chart({"type": "bar"})
     for col, name, color in ((2, "完成率", "#5B9BD5"), (3, "时间进度", "#ED7D31")):
-        chart.add_series({"name": name, "categories": [SHEET_REGION, first, 1, last, 1],
-                          "values": [SHEET_REGION, first, col, last, col], "fill": {"color": color},
+        chart.add_series({"name": name, "categories": [MasterSheet.REGION, first, 1, last, 1],
+                          "values": [MasterSheet.REGION, first, col, last, col], "fill": {"color": color},
                           "data_labels": {"value": True, "num_format": "0%"} if col == 2 else {}})
     chart.set_title({"name": "目标完成率与时间进度", "name_font": {"size": 12}})
     highest = max([p.completion or 0 for p in reach] + [p.time_schedule for p in reach])
@@ -361,7 +357,7 @@ def _key_indicators(config: Config) -> list[Indicator]:
 
 def _write_cities(book, styles: _Styles, c: Consolidation) -> None:
     config = c.config
-    sheet = book.add_worksheet(SHEET_CITIES)
+    sheet = book.add_worksheet(MasterSheet.CITIES)
     key = _key_indicators(config)
     ranking = {p.code: p for p in c.city_ranking}
     rank_name = config.indicator(config.ranking_indicator).name if config.ranking_indicator else ""
@@ -417,8 +413,8 @@ def _write_cities_total(sheet, styles: _Styles, c: Consolidation, key: list[Indi
 def _city_chart(book, sheet, c: Consolidation, value_col: int, top: int, rank_name: str) -> None:
     first, last = 3, 3 + len(c.cities) - 1
     chart = book.add_chart({"type": "column"})
-    chart.add_series({"name": rank_name, "categories": [SHEET_CITIES, first, 0, last, 0],
-                      "values": [SHEET_CITIES, first, value_col, last, value_col], "fill": {"color": "#5B9BD5"},
+    chart.add_series({"name": rank_name, "categories": [MasterSheet.CITIES, first, 0, last, 0],
+                      "values": [MasterSheet.CITIES, first, value_col, last, value_col], "fill": {"color": "#5B9BD5"},
                       "data_labels": {"value": True}})
     chart.set_title({"name": f"各市{rank_name}", "name_font": {"size": 12}})
     chart.set_legend({"none": True})
@@ -436,13 +432,13 @@ def _write_entry_header(sheet, styles: _Styles, title: str, note: str, indicator
     sheet.write_string(0, 0, title, styles.title)
     sheet.write_string(1, 0, note, styles.note)
     head = ENTRY_HEADER_ROW - 1
-    labels = [CODE_LABEL, NAME_LABEL, STATE_LABEL] + [i.name for i in indicators] + [NOTE_LABEL]
+    labels = [ENTRY_CODE_LABEL, ENTRY_NAME_LABEL, ENTRY_STATE_LABEL] + [i.name for i in indicators] + [ENTRY_NOTE_LABEL]
     widths = [9, 12, 9] + [min(max(_width(i.name) * 0.4, 9), 12) for i in indicators] + [16]
     _header(sheet, styles, head, labels, widths)
     sheet.set_row(head, 62)
     unit_fmt = styles.get(fill=_HEADER_FILL, align="center")
     sheet.write_blank(head + 1, 0, None, unit_fmt)
-    sheet.write_string(head + 1, 1, UNIT_ROW_LABEL, unit_fmt)
+    sheet.write_string(head + 1, 1, ENTRY_UNIT_ROW_LABEL, unit_fmt)
     sheet.write_blank(head + 1, 2, None, unit_fmt)
     for col, ind in enumerate(indicators, start=3):
         sheet.write_string(head + 1, col, ind.unit, unit_fmt)
@@ -509,11 +505,11 @@ _REPORTING_COLUMNS = ["单位代码", "单位名称", "类型", "所属市", "�
 
 
 def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
-    sheet = book.add_worksheet(SHEET_REPORTING)
+    sheet = book.add_worksheet(MasterSheet.REPORTING)
     sheet.write_string(0, 0, f"报送情况　{_period_title(c)}", styles.title)
     missing, rejected = len(c.reporting_in("missing")), len(c.reporting_in("rejected"))
     sheet.write_string(1, 0, f"应报{len(c.reporting)}个，未报{missing}个，被退回{rejected}个；报送截止时间"
-                             f"{chinese_deadline(c.period.deadline)}。提示文本可直接复制发送。", styles.note)
+                             f"{fmt_deadline(c.period.deadline)}。提示文本可直接复制发送。", styles.note)
     _header(sheet, styles, 2, _REPORTING_COLUMNS, [10, 18, 10, 10, 16, 17, 9, 9, 7, 7, _REMINDER_WIDTH])
     for r, status in enumerate(c.reporting, start=3):
         fill = _BEHIND_FILL if status.state in ("missing", "rejected") else None
@@ -549,19 +545,14 @@ def _write_issues(book, styles: _Styles, c: Consolidation) -> None:
     """Every issue of the period: the CLI's --json rows (unit, file, cell, severity, code,
     indicator, value, message), with the unit's and the indicator's names for people."""
     config = c.config
-    sheet = book.add_worksheet(SHEET_ISSUES)
+    sheet = book.add_worksheet(MasterSheet.ISSUES)
     sheet.write_string(0, 0, f"校验问题　{_period_title(c)}", styles.title)
     sheet.write_string(1, 0, f"共{len(c.issues)}条；错误{sum(1 for i in c.issues if i.blocking)}条（错误的报表不计入汇总）。",
                        styles.note)
-    _header(sheet, styles, 2, ISSUE_COLUMNS, [10, 18, 30, 16, 7, 20, 22, 14, 80])
-    names = {i.id: i.name for i in config.indicators}
-    for r, issue in enumerate(c.issues, start=3):
+    _header(sheet, styles, 2, list(ISSUE_COLUMNS), [10, 18, 30, 16, 7, 20, 22, 14, 80])
+    for r, (issue, values) in enumerate(zip(c.issues, issue_sheet_rows(config, c.issues)), start=3):
         fill = _BEHIND_FILL if issue.blocking else None
         fmt = styles.get(fill=fill)
-        unit = config.units.get(issue.unit or "")
-        values = [issue.unit or "", unit.full_name if unit else "", issue.file, issue.cell, issue.severity.value,
-                  issue.code.value, names.get(issue.indicator or "", issue.indicator or ""),
-                  "" if issue.value is None else str(issue.value), issue.message]
         for col, value in enumerate(values):
             sheet.write_string(r, col, value, styles.get(fill=fill, wrap=True) if col == 8 else fmt)
         sheet.set_row(r, 15 * max(1, math.ceil(_width(issue.message) / 78)))
@@ -570,9 +561,23 @@ def _write_issues(book, styles: _Styles, c: Consolidation) -> None:
     _print_setup(sheet, 2, landscape=True, title="校验问题")
 
 
+def issue_sheet_rows(config: Config, issues: list[Issue]) -> list[list[str]]:
+    """The 校验问题 rows, in `ISSUE_COLUMNS` order: each issue's --json row (`Issue.to_dict`)
+    with the unit's and the indicator's names for people. The 校验 button writes the same rows."""
+    names = {i.id: i.name for i in config.indicators}
+    rows = []
+    for issue in issues:
+        row = issue.to_dict()
+        unit = config.units.get(row["unit"] or "")
+        rows.append([row["unit"] or "", unit.full_name if unit else "", row["file"], row["cell"], row["severity"],
+                     row["code"], names.get(row["indicator"] or "", row["indicator"] or ""),
+                     "" if row["value"] is None else str(row["value"]), row["message"]])
+    return rows
+
+
 def _write_targets(book, styles: _Styles, c: Consolidation) -> None:
     config = c.config
-    sheet = book.add_worksheet(SHEET_TARGETS)
+    sheet = book.add_worksheet(MasterSheet.TARGETS)
     sheet.write_string(0, 0, "目标任务（活动方案，只读）", styles.title)
     sheet.write_string(1, 0, "目标任务在 config.yaml 中设置；此表仅供查看。", styles.note)
     _header(sheet, styles, 2, ["活动", "指标", "要求", "目标值", "计量单位", "口径"], [22, 30, 8, 14, 10, 16])
@@ -595,260 +600,3 @@ def _write_targets(book, styles: _Styles, c: Consolidation) -> None:
     sheet.freeze_panes(3, 0)
     sheet.protect("", {"autofilter": True, "sort": False})
     _print_setup(sheet, 2, landscape=False, title="目标任务")
-
-
-# ---- reading corrections back ------------------------------------------------------------------------
-
-def read_master_entries(path: Path, config: Config) -> tuple[list[ManualEntry], list[Issue]]:
-    """Read the rows typed into the entry sheets of a master workbook (by label).
-
-    An entry sheet is any sheet whose header row (within the top 10 rows) holds `单位代码`
-    and at least one indicator name from config; each row with a unit code below it is one
-    `ManualEntry`. Text that is not a number, unknown unit codes and figures typed for an
-    indicator the unit does not report come back as issues (with the sheet's cell address).
-
-        >>> entries, issues = read_master_entries(Path("汇总_第2期.xlsx"), config)
-    """
-    from openpyxl import load_workbook
-
-    path = Path(path)
-    entries: list[ManualEntry] = []
-    issues: list[Issue] = []
-    with warnings.catch_warnings():  # openpyxl warns that it drops the data bars it cannot read
-        warnings.simplefilter("ignore", UserWarning)
-        book = load_workbook(path, read_only=True, data_only=True)
-        try:
-            period = _read_period(book)
-            for sheet in book.worksheets:
-                grid = [list(row) for row in sheet.iter_rows(values_only=True)]
-                read_entry_sheet(config, path.name, sheet.title, grid, period, entries, issues)
-        finally:
-            book.close()
-    return entries, issues
-
-
-def read_book_stamp(path: Path) -> tuple[Optional[dt.datetime], Optional[int]]:
-    """When a master workbook was made (its `LastRun`) and, in the .xlsm, the archive version
-    its figures reflect (`ArchiveVersion`): to tell whether the archive moved on since."""
-    from openpyxl import load_workbook
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        book = load_workbook(Path(path), read_only=True, data_only=True)
-        try:
-            last_run, version = _named_value(book, "LastRun"), _named_value(book, "ArchiveVersion")
-        finally:
-            book.close()
-    return (last_run if isinstance(last_run, dt.datetime) else None,
-            int(version) if isinstance(version, (int, float)) else None)
-
-
-def _named_value(book, name: str) -> Any:
-    defined = book.defined_names.get(name)
-    if defined is None:
-        return None
-    for title, ref in defined.destinations:
-        return book[title][ref.replace("$", "")].value
-    return None
-
-
-def _read_period(book) -> Optional[int]:
-    value = _named_value(book, "Period")
-    return int(value) if isinstance(value, (int, float)) else None
-
-
-def _by_name(config: Config) -> dict[str, Indicator]:
-    return {_clean(i.name): i for i in config.indicators if not i.derived and i.numeric}
-
-
-def _clean(text: Any) -> str:
-    return unicodedata.normalize("NFKC", str(text)).strip() if text is not None else ""
-
-
-def read_entry_sheet(config: Config, file: str, title: str, grid: list[list[Any]], period: Optional[int],
-                      entries: list[ManualEntry], issues: list[Issue]) -> None:
-    """Read one entry sheet's typed rows (a city's counties or a member unit) from its cell
-    grid, by label; appends to `entries` and `issues`. Sheets that are not entry sheets
-    (no 单位代码 header beside indicator names) are left alone."""
-    names = _by_name(config)
-    for h, header in enumerate(grid[:10]):
-        labels = [_clean(v) for v in header]
-        if CODE_LABEL in labels and any(label in names for label in labels):
-            break
-    else:
-        return
-    code_col = labels.index(CODE_LABEL)
-    columns = {col: names[label] for col, label in enumerate(labels) if label in names}
-    for r, cells in enumerate(grid[h + 1:], start=h + 2):
-        code = _code_text(cells[code_col] if code_col < len(cells) else None)
-        if not code:
-            continue
-        unit = config.units.get(code)
-        if unit is None:
-            issues.append(Issue(IssueCode.UNKNOWN_UNIT, Severity.ERROR, file=file, sheet=title, row=r,
-                                column=code_col + 1, value=code, message=f"{cell_address(title, r, code_col + 1)} "
-                                f"单位代码“{code}”不在配置的单位中；请勿修改单位代码列"))
-            continue
-        entries.append(_read_entry_row(config, file, title, r, unit, cells, columns, period, issues))
-
-
-def _code_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return _clean(value)
-
-
-def _read_entry_row(config: Config, file: str, title: str, r: int, unit: Unit, cells: list[Any],
-                    columns: dict[int, Indicator], period: Optional[int], issues: list[Issue]) -> ManualEntry:
-    reports = {i.id for i in config.indicators_for(unit)}
-    entry = ManualEntry(unit_code=unit.code, values={}, sheet=title, row=r, period=period)
-    for col, ind in columns.items():
-        raw = cells[col] if col < len(cells) else None
-        where = cell_address(title, r, col + 1)
-        value, issue = _parse_number(raw, ind, file, title, r, col + 1, unit.code)
-        if ind.id not in reports:
-            if value is not None or issue is not None:
-                issues.append(Issue(IssueCode.NOT_REPORTED_BY_UNIT, Severity.WARNING, file=file, sheet=title, row=r,
-                                    column=col + 1, indicator=ind.id, value=raw, unit=unit.code,
-                                    message=f"{where} {unit.full_name}不填报“{ind.name}”，该数已忽略；请清空该单元格"))
-            continue
-        if issue is not None:
-            issues.append(issue)
-        entry.values[ind.id] = value
-        entry.cells[ind.id] = where
-    return entry
-
-
-_UNIT_SUFFIX = re.compile(r"^(?P<num>[+-]?\d+(?:\.\d+)?)\s*(?P<unit>\S*)$")
-
-
-def _parse_number(raw: Any, ind: Indicator, file: str, sheet: str, row: int, col: int,
-                  unit_code: str) -> tuple[Optional[float], Optional[Issue]]:
-    """A typed cell as a number: numbers as they are; text with full-width digits, thousands
-    separators or the indicator's own unit is normalised (with a warning); anything else is an error."""
-    where = cell_address(sheet, row, col)
-    common = dict(file=file, sheet=sheet, row=row, column=col, indicator=ind.id, value=raw, unit=unit_code)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None, None
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return float(raw), None
-    if isinstance(raw, str):
-        match = _UNIT_SUFFIX.match(_clean(raw).replace(",", ""))
-        if match and match["unit"] in ("", ind.unit):
-            number = float(match["num"])
-            return number, Issue(IssueCode.NORMALISED, Severity.WARNING, **common,
-                                 message=f"{where} “{ind.name}”填写为文字“{raw}”，已按数字 {number:g} 读取；请核对")
-    return None, Issue(IssueCode.NOT_A_NUMBER, Severity.ERROR, **common,
-                       message=f"{where} “{ind.name}”应为数字，现为“{raw}”；请改为数字（单位：{ind.unit}）")
-
-
-# ---- checking corrections ----------------------------------------------------------------------------
-
-def validate_manual_entries(entries: list[ManualEntry], config: Config, consolidation: Optional[Consolidation] = None,
-                            file: str = "") -> list[Issue]:
-    """Check typed rows with the rules that apply to returns: whole numbers for counts, no
-    negatives, min/max, required figures (when the row has any figure), config rules, and —
-    given the consolidation — a cumulative figure below last period's (warning).
-
-    Findings name the sheet's own cells (`南宁市!E5`)."""
-    previous = {r.unit.code: r.previous for r in consolidation.counties + consolidation.members} if consolidation else {}
-    issues: list[Issue] = []
-    for entry in entries:
-        unit = config.units.get(entry.unit_code)
-        if unit is None:
-            continue
-        issues += _cell_checks(entry, unit, config, file)
-        issues += _rule_checks(entry, unit, config, file)
-        issues += _previous_checks(entry, unit, config, previous.get(unit.code, {}), file)
-    return issues
-
-
-def entries_without_errors(entries: list[ManualEntry], issues: Iterable[Issue]) -> list[ManualEntry]:
-    """The entries of units that have no 错误 among `issues` (those may be recorded)."""
-    blocked = {(i.unit, i.sheet) for i in issues if i.blocking}
-    return [e for e in entries if (e.unit_code, e.sheet) not in blocked]
-
-
-def _issue(entry: ManualEntry, ind: Indicator, code: IssueCode, severity: Severity, file: str, message: str) -> Issue:
-    where = entry.cells.get(ind.id, entry.sheet)
-    column = _column_of(where)
-    return Issue(code, severity, f"{where} {message}", file=file, sheet=entry.sheet, row=entry.row, column=column,
-                 indicator=ind.id, value=entry.values.get(ind.id), unit=entry.unit_code)
-
-
-def _column_of(address: str) -> Optional[int]:
-    match = re.search(r"!([A-Z]+)\d+$", address)
-    if not match:
-        return None
-    col = 0
-    for ch in match[1]:
-        col = col * 26 + ord(ch) - 64
-    return col
-
-
-def _cell_checks(entry: ManualEntry, unit: Unit, config: Config, file: str) -> list[Issue]:
-    issues: list[Issue] = []
-    has_any = any(v is not None for v in entry.values.values())
-    for ind in config.indicators_for(unit):
-        if ind.id not in entry.values:
-            continue
-        value = entry.values[ind.id]
-        if value is None:
-            if ind.required and has_any:
-                issues.append(_issue(entry, ind, IssueCode.REQUIRED, Severity.ERROR, file,
-                                     f"“{ind.name}”为必填项；请填写（没有请填0）"))
-            continue
-        issues += _range_checks(entry, ind, value, file)
-    return issues
-
-
-def _range_checks(entry: ManualEntry, ind: Indicator, value: float, file: str) -> list[Issue]:
-    if ind.kind == "count" and not float(value).is_integer():
-        return [_issue(entry, ind, IssueCode.NOT_AN_INTEGER, Severity.ERROR, file,
-                       f"“{ind.name}”应为整数，现为 {value:g}")]
-    lowest = ind.min if ind.min is not None else (0 if ind.kind in ("count", "money") else None)
-    if lowest == 0 and value < 0 and ind.min is None:
-        return [_issue(entry, ind, IssueCode.NEGATIVE, Severity.ERROR, file, f"“{ind.name}”不能为负数（现为 {value:g}）")]
-    if (lowest is not None and value < lowest) or (ind.max is not None and value > ind.max):
-        bounds = f"{'' if lowest is None else f'{lowest:g}'}～{'' if ind.max is None else f'{ind.max:g}'}"
-        return [_issue(entry, ind, IssueCode.OUT_OF_RANGE, Severity.ERROR, file,
-                       f"“{ind.name}”为 {value:g}，超出允许范围 {bounds}")]
-    return []
-
-
-_COMPARE_TEXT = {"<=": "不大于", "<": "小于", ">=": "不小于", ">": "大于", "=": "等于", "<>": "不等于"}
-
-
-def _rule_checks(entry: ManualEntry, unit: Unit, config: Config, file: str) -> list[Issue]:
-    issues: list[Issue] = []
-    values = {k: v for k, v in entry.values.items()}
-    for rule in config.rules_for(unit):
-        if expr.evaluate(rule.expr, values) is not False:
-            continue
-        first = config.indicator(expr.names(rule.expr)[0])
-        left = expr.evaluate(rule.expr.left, values) if isinstance(rule.expr, expr.Binary) else None
-        issues.append(_issue(entry, first, IssueCode.RULE_FAILED, rule.severity, file, _rule_message(config, rule, left, values)))
-    return issues
-
-
-def _rule_message(config: Config, rule, left: Optional[float], values: dict) -> str:
-    if rule.message:
-        return rule.message.format(value=f"{left:g}" if isinstance(left, (int, float)) else left)
-    node = rule.expr
-    if isinstance(node, expr.Binary) and node.op in _COMPARE_TEXT and isinstance(node.left, expr.Name) \
-            and isinstance(node.right, expr.Name):
-        a, b = config.indicator(node.left.id), config.indicator(node.right.id)
-        return (f"“{a.name}”（{values[a.id]:g}）应{_COMPARE_TEXT[node.op]}“{b.name}”（{values[b.id]:g}）；"
-                f"请核对（规则 {rule.id}）")
-    return f"不满足校验规则 {rule.id}（{rule.check}）；请核对"
-
-
-def _previous_checks(entry: ManualEntry, unit: Unit, config: Config, previous: dict, file: str) -> list[Issue]:
-    issues = []
-    for ind_id, value in entry.values.items():
-        before = previous.get(ind_id)
-        if value is not None and before is not None and value < before - 1e-9:
-            ind = config.indicator(ind_id)
-            issues.append(_issue(entry, ind, IssueCode.BELOW_PREVIOUS, Severity.WARNING, file,
-                                 f"“{ind.name}”为截至本期累计数，{value:g} 小于上期的 {before:g}；请核对"))
-    return issues
