@@ -112,6 +112,11 @@ def column_of(payload: dict[str, Any], sheet: str, label: str, header_row: int =
     return grid[header_row - 1].index(label) + 1
 
 
+def home_cell(payload: dict[str, Any], label: str) -> tuple[int, int]:
+    """(row, column) of the value beside a 首页 label, e.g. 档案版本 (ArchiveVersion)."""
+    return row_of(payload, "首页", label), 2
+
+
 def row_of(payload: dict[str, Any], sheet: str, code: str) -> int:
     grid = payload["sheets"][sheet_position(payload, sheet)]["values"]
     return next(r for r, row in enumerate(grid, start=1) if row and str(row[0]) == code)

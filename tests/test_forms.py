@@ -13,10 +13,11 @@ import yaml
 from openpyxl.utils.datetime import to_excel as excel_serial
 
 from xf_excel.config import Config, load_config, parse_config
-from xf_excel.outputs.forms import (
-    DATE_FORMAT, FORM_SHEET, HEADER_LABELS, LIST_SHEET, META_SHEET, TABLE_HEADERS,
-    _chinese_numeral, form_filename, rule_hint_message, write_form, write_forms,
-)
+from xf_excel.errors import NotConfigured
+from xf_excel.contract import FORM_DATE_FORMAT as DATE_FORMAT
+from xf_excel.contract import FORM_SHEET, HEADER_LABELS, LISTS_SHEET, META_SHEET, TABLE_HEADERS
+from xf_excel.checks.rules import rule_wording as rule_hint_message
+from xf_excel.outputs.forms import form_filename, write_form, write_forms
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTY = "450110"            # 南宁市武鸣区: an ordinary county
@@ -225,9 +226,9 @@ def test_period_one_form_without_previous_values(config, tmp_path):
 
 
 def test_unknown_period_or_unit_is_refused(config, tmp_path):
-    with pytest.raises(KeyError, match="第9期"):
+    with pytest.raises(NotConfigured, match="第9期"):
         write_form(config, COUNTY, 9, tmp_path / "x.xlsx")
-    with pytest.raises(KeyError, match="999999"):
+    with pytest.raises(NotConfigured, match="999999"):
         write_form(config, "999999", 2, tmp_path / "x.xlsx")
     assert list(tmp_path.iterdir()) == []
 
@@ -313,12 +314,12 @@ def test_long_choice_lists_go_to_a_hidden_list_sheet(config_data, tmp_path):
                             {"id": "op", "name": "承建企业", "kind": "choice", "choices": choices}]}]
     config = variant(config_data, details=details)
     workbook = open_form(config, COUNTY, tmp_path)
-    assert workbook.sheetnames == [FORM_SHEET, "网点明细", LIST_SHEET, META_SHEET]
-    assert workbook[LIST_SHEET].sheet_state == "hidden"
+    assert workbook.sheetnames == [FORM_SHEET, "网点明细", LISTS_SHEET, META_SHEET]
+    assert workbook[LISTS_SHEET].sheet_state == "hidden"
     sheet = workbook["网点明细"]
     assert validation_of(sheet, "C2").formula1 == '"甲,乙"'
-    assert validation_of(sheet, "D2").formula1 == f"'{LIST_SHEET}'!$A$1:$A${len(choices)}"
-    assert [workbook[LIST_SHEET].cell(row=i + 1, column=1).value for i in range(len(choices))] == choices
+    assert validation_of(sheet, "D2").formula1 == f"'{LISTS_SHEET}'!$A$1:$A${len(choices)}"
+    assert [workbook[LISTS_SHEET].cell(row=i + 1, column=1).value for i in range(len(choices))] == choices
 
 
 # ---- meta sheet, file names, write_forms --------------------------------------------------------
@@ -374,9 +375,6 @@ def test_second_campaign_forms(tmp_path):
     assert "2020年10月12日以来" in sheet["A5"].value
 
 
-@pytest.mark.parametrize("n, text", [(1, "一"), (9, "九"), (10, "十"), (11, "十一"), (20, "二十"), (35, "三十五")])
-def test_chinese_numerals(n, text):
-    assert _chinese_numeral(n) == text
 
 
 # ---- LibreOffice: the formulas compute, and the form prints on A4 --------------------------------

@@ -16,10 +16,11 @@ import pytest
 import xlwings as xw
 
 from excel_front import (
-    PERIOD, actions, alerts, apply_actions, cell, colours, column_of, row_of, seed_archive, set_cell,
+    PERIOD, actions, alerts, apply_actions, cell, colours, column_of, home_cell, row_of, seed_archive, set_cell,
     sheet_position, written,
 )
 from xlwings_payload import vba_payload
+from xf_excel.contract import ENTRY_MESSAGE_LABEL
 from xf_excel.fronts.excel import buttons as xl
 from xf_excel.archive.store import Archive
 from xf_excel.fronts.excel.workbook import build_workbook
@@ -82,7 +83,7 @@ def test_consolidate_with_an_empty_inbox_says_so_and_fills_the_sheets(built, off
         figure = archive.accepted(PERIOD)[COUNTY].values["counters_built"]
     assert city[(row, built_col)] == figure
     assert (office.base / "输出" / "汇总_第2期.xlsx").is_file()
-    assert cell(after, "首页", 15, 7) == max_submission_id(office.archive_path)   # ArchiveVersion
+    assert cell(after, "首页", *home_cell(after, "档案版本")) == max_submission_id(office.archive_path)
 
 
 def max_submission_id(path: Path) -> int:
@@ -134,7 +135,7 @@ def test_validate_marks_a_typed_error_and_lists_it(filled, office, config):
     assert marks[(row, sales_col)] == xl.ERROR_FILL
     assert marks[(row, operating_col)] == xl.ERROR_FILL or marks[(row, built_col)] == xl.ERROR_FILL
     notes = written(done, position)
-    message_col = max(c for (r, c), v in notes.items() if v == xl.MESSAGE_LABEL)
+    message_col = max(c for (r, c), v in notes.items() if v == ENTRY_MESSAGE_LABEL)
     assert f"{CITY}!{_letter(sales_col)}{row}" in notes[(row, message_col)]
     issues = written(done, sheet_position(payload, "校验问题"))
     listed = [issues[(r, 4)] for (r, c) in issues if c == 4 and r > 3]
@@ -161,14 +162,14 @@ def test_validate_records_a_clean_correction_when_the_book_is_current(filled, of
     with Archive(office.archive_path) as archive:
         current = archive.accepted(PERIOD)[COUNTY]
     assert current.source == "manual" and current.values["counter_sales"] == 1234.5
-    assert written(done, 0)[(15, 7)] == max_submission_id(office.archive_path)
+    assert written(done, 0)[home_cell(filled, "档案版本")] == max_submission_id(office.archive_path)
 
 
 def test_validate_does_not_record_from_a_stale_book(filled, office, config):
     row = row_of(filled, CITY, COUNTY)
     sales_col = column_of(filled, CITY, config.indicator("counter_sales").name)
     set_cell(filled, CITY, row, sales_col, 1234.5)
-    set_cell(filled, "首页", 15, 7, 1)                      # filled before the archive last changed
+    set_cell(filled, "首页", *home_cell(filled, "档案版本"), 1)   # filled before the archive last changed
     [message] = alerts(run(xl.validate_button, filled, office))
     assert "未记入档案库" in message
     with Archive(office.archive_path) as archive:

@@ -1,21 +1,31 @@
-"""The use cases — the only orchestration. Fronts (cli, xl, server) call these and nothing else."""
+"""The use cases — the only orchestration. The fronts (the command line, the Excel buttons,
+the server) call these, the shared vocabulary (config, errors, issues, wording, contract) and
+nothing else; every result is typed and carries its issues and notes."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .config import Config
-from .errors import IntakeError
-from .issues import Issue, IssueCode, Severity
 from .archive.locking import archive_lock
 from .archive.store import Archive, NewSubmission
+from .config import Config
+from .errors import ArchiveError, IntakeError
+from .issues import HasIssues, Issue, IssueCode, Severity
+
+if TYPE_CHECKING:
+    from .checks.entries import ManualEntry
+    from .consolidate import Consolidation
+    from .outputs.briefing import BriefingResult as Briefing
 
 __all__ = [
-    "config_summary", "make_forms", "intake_inbox", "IntakeReport", "FileOutcome", "consolidate_period",
-    "write_master_workbook", "brief", "run_week", "WeekResult", "validate_book", "BookCheck", "master_filename",
+    "config_summary", "make_forms", "FormsResult", "intake_inbox", "IntakeReport", "FileOutcome",
+    "consolidate_period", "write_master_workbook", "brief", "brief_period", "refresh_master", "MasterRefresh",
+    "run_week", "WeekResult", "status_report", "StatusReport", "issue_sheet_rows", "validate_book", "validate_grids",
+    "check_book", "BookCheck", "master_filename", "FEEDBACK_FOLDER", "BRIEFING_FOLDER", "blank_consolidation",
+    "add_master_sheets", "write_atomically",
 ]
 
 
@@ -111,11 +121,10 @@ def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: s
         >>> report.summary()["rejected"]
         3
     """
-    from .intake.collect import WorkbookReader, collect_inbox
+    from .intake.collect import collect_inbox
+    from .intake.workbooks import WorkbookReader
 
     inbox = Path(inbox)
-    if not inbox.is_dir():
-        raise IntakeError(f"收件文件夹 {inbox} 不存在；请检查路径，或先把收到的附件保存到该文件夹")
     config.period(period)
     files, skipped = collect_inbox(inbox)
     report = IntakeReport(period=period, inbox=inbox)
@@ -128,8 +137,8 @@ def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: s
         outcomes = {id(f): FileOutcome(display=f.display, status="duplicate", sha256=digest) for f, digest in duplicates}
         digests = {id(f): digest for f, digest in fresh}
         batch = _Batch(config, archive, period, peers, Path(feedback_dir))
-        for done, (received, raw) in enumerate(reader.read_many([f for f, _ in fresh]), start=1):
-            outcomes[id(received)] = batch.take_in(received, raw, digests[id(received)])
+        for done, (received, read) in enumerate(reader.read_many([f for f, _ in fresh]), start=1):
+            outcomes[id(received)] = batch.take_in(received, read, digests[id(received)])
             if progress:
                 progress(done, len(fresh))
     report.files += [outcomes[id(f)] for f in files]
@@ -161,24 +170,34 @@ class _Batch:
     feedback_dir: Path
     feedback_names: set[str] = field(default_factory=set)   # written in this batch: never overwrite one
 
-    def take_in(self, received, raw, digest: str) -> FileOutcome:
-        """One file read safely (`raw`): check it, record it, write feedback."""
+    def take_in(self, received, read, digest: str) -> FileOutcome:
+        """One file read safely (`read`): check it, record it, write feedback."""
         from .checks.read import read_return
+
+        if read.workbook is None:
+            self.archive.record_file_issues(digest, read.issues, period=self.period)
+            return FileOutcome(display=received.display, status=_file_status(*read.issues), sha256=digest,
+                               issues=read.issues)
+        reading = read_return(read.workbook, self.config)
+        if reading.form is None:
+            return self.not_understood(received, read.workbook, reading.issues, digest)
+        return self.checked(received, read.workbook, reading.form, digest)
+
+    def not_understood(self, received, workbook, issues: list[Issue], digest: str) -> FileOutcome:
+        """A workbook that is not a return of this campaign (or whose unit cannot be told)."""
+        unit_code = issues[0].unit if issues else None
+        self.archive.record_file_issues(digest, issues, period=self.period, unit_code=unit_code)
+        outcome = FileOutcome(display=received.display, status=_file_status(*issues), sha256=digest, issues=issues)
+        self.send_back(outcome, received, workbook, self.config.units.get(unit_code) if unit_code else None)
+        return outcome
+
+    def checked(self, received, workbook, form, digest: str) -> FileOutcome:
+        """A return whose structure was understood: every check, then the archive."""
         from .checks.validate import validate_return
 
-        config, archive, period = self.config, self.archive, self.period
-        if isinstance(raw, list):
-            archive.record_file_issues(digest, raw, period=period)
-            return FileOutcome(display=received.display, status=_file_status(*raw), sha256=digest, issues=raw)
-        read = read_return(raw, config)
-        if isinstance(read, list):
-            archive.record_file_issues(digest, read, period=period, unit_code=read[0].unit if read else None)
-            outcome = FileOutcome(display=received.display, status=_file_status(*read), sha256=digest, issues=read)
-            unit = config.units.get(read[0].unit) if read and read[0].unit else None
-            self.send_back(outcome, received, raw, unit)
-            return outcome
-        previous = archive.latest_accepted_before(read.unit_code, period)
-        checked = validate_return(read, config, period, previous.values if previous else None, self.peers)
+        archive, period = self.archive, self.period
+        previous = archive.latest_accepted_before(form.unit_code, period)
+        checked = validate_return(form, self.config, period, previous.values if previous else None, self.peers)
         before = archive.accepted_for(checked.unit_code, period)
         sub_id = archive.record_submission(_new_submission(checked, received, digest))
         outcome = FileOutcome(display=received.display, unit_code=checked.unit_code, sha256=digest,
@@ -186,10 +205,10 @@ class _Batch:
                               status="rejected" if not checked.accepted else ("warned" if checked.issues else "accepted"))
         if before is not None and checked.accepted:
             outcome.changes = _changes(before.values, checked.values)
-        self.send_back(outcome, received, raw, checked.unit)
+        self.send_back(outcome, received, workbook, checked.unit)
         return outcome
 
-    def send_back(self, outcome: FileOutcome, received, raw, unit) -> None:
+    def send_back(self, outcome: FileOutcome, received, workbook, unit) -> None:
         """The feedback workbook of a return with issues. Failing to write one is a notice,
         never the end of the batch: the return itself is already archived."""
         from .outputs.feedback import write_feedback
@@ -198,7 +217,8 @@ class _Batch:
             return
         try:
             outcome.feedback = write_feedback(received.content, received.name, outcome.issues, self.config, unit,
-                                              self.period, self.feedback_dir, received=raw, taken=self.feedback_names)
+                                              self.period, self.feedback_dir, received=workbook,
+                                              taken=self.feedback_names)
         except OSError as exc:
             outcome.issues.append(Issue(
                 IssueCode.UNREADABLE_FILE, Severity.WARNING,
@@ -248,8 +268,20 @@ def _peer_values(config: Config, archive: Archive, period: int) -> dict[str, lis
 
 # ---- forms ---------------------------------------------------------------------------------
 
+@dataclass
+class FormsResult:
+    """The forms written for a period, and what the user should know (Chinese notes)."""
+
+    period: int
+    paths: list[Path]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"period": self.period, "forms": [str(p) for p in self.paths], "notes": self.notes}
+
+
 def make_forms(config: Config, period: int, out_dir: str | Path, archive_path: str | Path | None = None,
-               progress: Optional[Callable[[int, int], None]] = None) -> list[Path]:
+               progress: Optional[Callable[[int, int], None]] = None) -> FormsResult:
     """Write a return form for every reporting unit, pre-filled with last period's accepted
     figures from the archive (when it exists)."""
     from .outputs.forms import write_forms
@@ -262,32 +294,35 @@ def make_forms(config: Config, period: int, out_dir: str | Path, archive_path: s
                 earlier = archive.latest_accepted_before(unit.code, period)
                 if earlier is not None:
                     previous[unit.code] = earlier.values
-    return write_forms(config, period, Path(out_dir), previous, progress=progress)
+    return FormsResult(period, write_forms(config, period, Path(out_dir), previous, progress=progress))
 
 
 # ---- consolidation, master, briefing --------------------------------------------------------
 
-def consolidate_period(config: Config, period: int, archive_path: str | Path, now: Optional[dt.datetime] = None):
+def consolidate_period(config: Config, period: int, archive_path: str | Path,
+                       now: Optional[dt.datetime] = None) -> Consolidation:
     """The consolidation of `period` from the archive (nothing is written); `now` is the
     moment reminders are written for (default: now)."""
     from .consolidate import consolidate
 
     config.period(period)
     if not Path(archive_path).exists():
-        raise IntakeError(f"档案库 {archive_path} 不存在；请先收取报表（xf-excel intake）")
+        raise ArchiveError(f"档案库 {archive_path} 不存在；请先收取本期报表")
     with Archive(archive_path) as archive:
         return consolidate(archive, config, period, now=now)
 
 
-def write_master_workbook(consolidation, out_path: str | Path) -> Path:
+def write_master_workbook(consolidation: Consolidation, out_path: str | Path, *, inbox_folder: str = "",
+                          output_folder: Optional[str] = None) -> Path:
     """Write the master workbook for a consolidation; returns where it was written (beside the
-    target when the target is open in Excel)."""
+    target when the target is open in Excel). `inbox_folder`/`output_folder` are shown on 首页
+    as the user typed them (default output folder: where the workbook goes)."""
     from .outputs.master import write_master
 
-    return write_master(consolidation, Path(out_path))
+    return write_master(consolidation, Path(out_path), inbox_folder=inbox_folder, output_folder=output_folder)
 
 
-def brief(consolidation, out_dir: str | Path, issue_date: Optional[dt.date] = None):
+def brief(consolidation: Consolidation, out_dir: str | Path, issue_date: Optional[dt.date] = None) -> Briefing:
     """Write the briefing (.docx, .md, charts) for a consolidation, dated `issue_date`
     (default: the day the consolidation was made)."""
     from .outputs.briefing import render_briefing
@@ -295,31 +330,167 @@ def brief(consolidation, out_dir: str | Path, issue_date: Optional[dt.date] = No
     return render_briefing(consolidation, Path(out_dir), issue_date=issue_date)
 
 
+def brief_period(config: Config, period: int, archive_path: str | Path, out_dir: str | Path,
+                 issue_date: Optional[dt.date] = None) -> Briefing:
+    """生成简报: consolidate the period from the archive and write its briefing."""
+    with archive_lock(archive_path):
+        consolidation = consolidate_period(config, period, archive_path)
+    return brief(consolidation, out_dir, issue_date=issue_date)
+
+
+@dataclass
+class MasterRefresh:
+    """汇总: the inbox taken in, the period consolidated, the master workbook written."""
+
+    intake: IntakeReport
+    consolidation: Consolidation
+    master: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"intake": self.intake.to_dict(), "master": str(self.master)}
+
+
+def refresh_master(config: Config, inbox: str | Path, period: int, archive_path: str | Path, out_dir: str | Path, *,
+                   inbox_folder: Optional[str] = None, output_folder: Optional[str] = None,
+                   progress: Optional[Callable[[int, int], None]] = None) -> MasterRefresh:
+    """Take in the inbox (feedback workbooks into `out_dir`/退回), consolidate the period and
+    write the master workbook into `out_dir`; 首页 shows the folders as given."""
+    out_dir = Path(out_dir)
+    report = intake_inbox(config, inbox, period, archive_path, out_dir / FEEDBACK_FOLDER, progress=progress)
+    with archive_lock(archive_path):
+        consolidation = consolidate_period(config, period, archive_path)
+        master = write_master_workbook(consolidation, out_dir / master_filename(config, period),
+                                       inbox_folder=str(inbox if inbox_folder is None else inbox_folder),
+                                       output_folder=output_folder)
+    return MasterRefresh(intake=report, consolidation=consolidation, master=master)
+
+
+@dataclass
+class WeekResult:
+    """The weekly job: intake, then the master workbook and the briefing from the archive."""
+
+    intake: IntakeReport
+    consolidation: Consolidation
+    master: Path
+    briefing: Briefing
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"intake": self.intake.to_dict(), "master": str(self.master),
+                "briefing": [str(p) for p in self.briefing.paths], "notes": self.briefing.notes}
+
+
+def run_week(config: Config, inbox: str | Path, period: int, archive_path: str | Path, out_dir: str | Path,
+             progress: Optional[Callable[[int, int], None]] = None) -> WeekResult:
+    """The weekly job: take in the inbox, consolidate, write the master workbook and the briefing."""
+    refreshed = refresh_master(config, inbox, period, archive_path, out_dir, progress=progress)
+    briefing = brief(refreshed.consolidation, Path(out_dir) / BRIEFING_FOLDER)
+    return WeekResult(intake=refreshed.intake, consolidation=refreshed.consolidation, master=refreshed.master,
+                      briefing=briefing)
+
+
+FEEDBACK_FOLDER, BRIEFING_FOLDER = "退回", "简报"
+
+
+def master_filename(config: Config, period: int) -> str:
+    """汇总_第2期.xlsx"""
+    return f"汇总_第{period}期.xlsx"
+
+
+@dataclass
+class StatusReport:
+    """报送情况 of a period: the consolidation it comes from, and the text staff read."""
+
+    consolidation: Consolidation
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"period": self.consolidation.period.number, "reporting": [
+            {"unit": r.unit.code, "name": r.unit.full_name, "state": r.state, "received_at": r.received_at,
+             "late": r.late, "errors": r.errors, "warnings": r.warnings, "reminder": r.reminder}
+            for r in self.consolidation.reporting]}
+
+    @property
+    def complete(self) -> bool:
+        """Every unit has an accepted return."""
+        return not self.consolidation.reporting_in("missing", "rejected")
+
+
+def status_report(config: Config, period: int, archive_path: str | Path) -> StatusReport:
+    """Who reported, who is missing or was sent back, with the reminder texts."""
+    from .outputs.status import status_text
+
+    consolidation = consolidate_period(config, period, archive_path)
+    return StatusReport(consolidation, status_text(consolidation))
+
+
+def issue_sheet_rows(config: Config, issues: list[Issue]) -> list[list[str]]:
+    """The rows of the 校验问题 sheet for these issues (as the master workbook writes them)."""
+    from .outputs.master import issue_sheet_rows as rows
+
+    return rows(config, issues)
+
+
+def blank_consolidation(config: Config, *, at: dt.datetime) -> Consolidation:
+    """The first period consolidated from an empty archive (every unit 未报), made at `at`:
+    what the .xlsm builder lays out before any return came in."""
+    import tempfile
+
+    from .consolidate import consolidate
+
+    with tempfile.TemporaryDirectory() as folder, Archive(Path(folder) / "empty.sqlite") as archive:
+        return consolidate(archive, config, config.periods[0].number, now=at)
+
+
+def add_master_sheets(book: Any, consolidation: Consolidation, folders: tuple[str, str]) -> None:
+    """Every sheet of the master workbook into an open XlsxWriter book (the .xlsm builder adds
+    its buttons and VBA project to the same book); `folders` as shown on 首页: (inbox, output)."""
+    from .outputs.master import add_master_sheets as add
+
+    add(book, consolidation, folders)
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write a file aside and move it into place (beside it, when the target is open in Excel)."""
+    from .archive.locking import atomic_write
+
+    return atomic_write(path, write)
+
+
 # ---- figures typed into the master ------------------------------------------------------------
 
 @dataclass
-class BookCheck:
-    """The outcome of checking a master workbook's typed figures (and, if asked, recording them)."""
+class BookCheck(HasIssues):
+    """The outcome of checking a master workbook's typed figures (and, if asked, recording them).
 
-    file: Path
+    `issues` are the typed figures' own; `return_issues` those of the period's returns (both go
+    on 校验问题); `archive_version` is the archive's version after recording, for the book."""
+
+    file: str
     period: int
-    entries: list
+    entries: list[ManualEntry]
     issues: list[Issue]
+    return_issues: list[Issue] = field(default_factory=list)
     recorded: list[int] = field(default_factory=list)
     note: str = ""                      # why nothing was recorded, when asked to record
+    archive_version: Optional[int] = None
+
+    @property
+    def typed_units(self) -> int:
+        """Units with anything typed in their row."""
+        return sum(1 for e in self.entries if not e.blank)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": str(self.file), "period": self.period, "units": len(self.entries),
+        return {"file": self.file, "period": self.period, "units": self.typed_units,
                 "issues": [i.to_dict() for i in self.issues], "recorded": self.recorded, "note": self.note}
 
 
 def validate_book(config: Config, path: str | Path, archive_path: str | Path, *, period: Optional[int] = None,
                   record: bool = False) -> BookCheck:
-    """Check the figures staff typed into a master workbook's city and member-unit sheets with
-    the rules that apply to returns; with `record`, archive the rows without errors as manual
-    submissions (so a rebuild keeps them) — unless the archive took in returns after the
-    workbook was made, when the book's figures may be stale and would overwrite newer ones."""
-    from .outputs.master import entries_without_errors, read_master_entries, validate_manual_entries
+    """Check the figures staff typed into a master workbook file's city and member-unit sheets
+    with the checker of returns; with `record`, archive the rows without errors as manual
+    submissions (so a rebuild keeps them) — unless the archive moved on since the workbook was
+    made, when its figures may be stale and would overwrite newer ones."""
+    from .checks.entries import read_book_version, read_master_entries
 
     path = Path(path)
     if not path.is_file():
@@ -328,57 +499,62 @@ def validate_book(config: Config, path: str | Path, archive_path: str | Path, *,
     period = period or next((e.period for e in entries if e.period), None)
     if period is None:
         raise IntakeError(f"无法从 {path.name} 的首页读出期次；请用 --period 指定")
-    consolidation = consolidate_period(config, period, archive_path) if Path(archive_path).exists() else None
-    issues += validate_manual_entries(entries, config, consolidation, file=path.name)
-    check = BookCheck(file=path, period=period, entries=entries, issues=issues)
-    if record:
-        check.recorded, check.note = _record_book(path, archive_path, period,
-                                                  entries_without_errors(entries, issues), consolidation)
+    return check_book(config, path.name, entries, issues, period, archive_path, book_version=read_book_version(path),
+                      record=record)
+
+
+def validate_grids(config: Config, file: str, grids: dict[str, list[list[Any]]], period: int,
+                   archive_path: str | Path, *, book_version: Optional[int], record: bool) -> BookCheck:
+    """The same check for a workbook open in Excel, given each sheet's cells (rows from A1)
+    and the `ArchiveVersion` it shows (the 校验 button)."""
+    from .checks.entries import read_entry_sheet
+
+    entries: list[ManualEntry] = []
+    issues: list[Issue] = []
+    for title, grid in grids.items():
+        found, problems = read_entry_sheet(config, file, title, grid, period)
+        entries += found
+        issues += problems
+    return check_book(config, file, entries, issues, period, archive_path, book_version=book_version, record=record)
+
+
+def check_book(config: Config, file: str, entries: list[ManualEntry], issues: list[Issue], period: int,
+               archive_path: str | Path, *, book_version: Optional[int], record: bool) -> BookCheck:
+    """Check typed entries against the archive (history and peers as for returns) and, with
+    `record`, archive the rows without errors when the book is current."""
+    from .checks.entries import check_entries, entries_without_errors
+
+    config.period(period)
+    if not Path(archive_path).exists():
+        issues = issues + check_entries(config, entries, file=file, previous={}, peers={})
+        note = f"档案库 {archive_path} 不存在，修改未记入" if record else ""
+        return BookCheck(file=file, period=period, entries=entries, issues=issues, note=note)
+    with archive_lock(archive_path), Archive(archive_path) as archive:
+        previous = {e.unit_code: _previous_values(archive, e.unit_code, period) for e in entries}
+        issues = issues + check_entries(config, entries, file=file, previous=previous,
+                                        peers=_peer_values(config, archive, period))
+        check = BookCheck(file=file, period=period, entries=entries, issues=issues,
+                          return_issues=archive.issues(period), archive_version=archive.version())
+        if record:
+            _record_entries(config, archive, check, entries_without_errors(entries, issues), book_version)
     return check
 
 
-def _record_book(path: Path, archive_path: str | Path, period: int, entries: list, consolidation) -> tuple[list[int], str]:
-    from .consolidate import record_manual_entries
-    from .outputs.master import read_book_stamp
-
-    if consolidation is None:
-        return [], f"档案库 {archive_path} 不存在，修改未记入"
-    last_run, version = read_book_stamp(path)
-    with archive_lock(archive_path), Archive(archive_path) as archive:
-        stale = (archive.version() != version) if version is not None else (
-            last_run is None or archive.recorded_since(last_run.isoformat()) > 0)
-        if stale:
-            return [], (f"档案库在 {path.name} 生成之后收到了新的报表，工作簿中的数字可能已过时，本次修改未记入档案库；"
-                        "请重新汇总（xf-excel consolidate）后在新的汇总表中修改并校验")
-        return record_manual_entries(archive, entries, period, consolidation=consolidation, file_name=path.name), ""
+def _previous_values(archive: Archive, unit_code: str, period: int) -> dict[str, Any]:
+    earlier = archive.latest_accepted_before(unit_code, period)
+    return earlier.values if earlier else {}
 
 
-@dataclass
-class WeekResult:
-    """The weekly job: intake, then the master workbook and the briefing from the archive."""
+def _record_entries(config: Config, archive: Archive, check: BookCheck, entries: list[ManualEntry],
+                    book_version: Optional[int]) -> None:
+    """Archive the clean rows — only when the book shows the archive as it is now (one rule for
+    the file and the open workbook: its `ArchiveVersion` equals the archive's)."""
+    from .consolidate import consolidate, record_manual_entries
 
-    intake: IntakeReport
-    consolidation: Any
-    master: Path
-    briefing: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"intake": self.intake.to_dict(), "master": str(self.master),
-                "briefing": [str(p) for p in getattr(self.briefing, "paths", [])]}
-
-
-def run_week(config: Config, inbox: str | Path, period: int, archive_path: str | Path, out_dir: str | Path,
-             progress: Optional[Callable[[int, int], None]] = None) -> WeekResult:
-    """The weekly job: take in the inbox, consolidate, write the master workbook and the briefing."""
-    out_dir = Path(out_dir)
-    report = intake_inbox(config, inbox, period, archive_path, out_dir / "退回", progress=progress)
-    with archive_lock(archive_path):
-        consolidation = consolidate_period(config, period, archive_path)
-        master = write_master_workbook(consolidation, out_dir / master_filename(config, period))
-        briefing = brief(consolidation, out_dir / "简报")
-    return WeekResult(intake=report, consolidation=consolidation, master=master, briefing=briefing)
-
-
-def master_filename(config: Config, period: int) -> str:
-    """汇总_第2期.xlsx"""
-    return f"汇总_第{period}期.xlsx"
+    if book_version is None or book_version != archive.version():
+        check.note = (f"档案库在「{check.file}」汇总之后收到了新的报表或修改，工作簿中的数字可能已过时，本次修改未记入档案库；"
+                      "请先重新汇总，再在新的汇总表中修改并校验")
+        return
+    shown = consolidate(archive, config, check.period)
+    check.recorded = record_manual_entries(archive, entries, check.period, consolidation=shown, file_name=check.file)
+    check.archive_version = archive.version()

@@ -16,6 +16,7 @@ import click
 from .. import __version__
 from ..config import Config, load_config
 from ..errors import XfError
+from ..wording import fmt_date_cn
 
 EXIT_OK, EXIT_ISSUES, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -140,9 +141,10 @@ def forms(obj: _Context, period: int, out_dir: str) -> None:
     """
     from ..pipeline import make_forms
 
-    paths = make_forms(obj.config, period, out_dir, obj.archive, progress=_Progress("生成填报表", not obj.as_json))
-    obj.emit({"period": period, "out": out_dir, "forms": [str(p) for p in paths]},
-             f"已生成第{period}期填报表 {len(paths)} 份：{Path(out_dir).resolve()}")
+    result = make_forms(obj.config, period, out_dir, obj.archive, progress=_Progress("生成填报表", not obj.as_json))
+    obj.emit({**result.to_dict(), "out": out_dir},
+             "\n".join([f"已生成第{period}期填报表 {len(result.paths)} 份：{Path(out_dir).resolve()}",
+                        *[f"提示：{n}" for n in result.notes]]))
 
 
 @main.command()
@@ -192,16 +194,11 @@ def status(obj: _Context, period: int) -> None:
     Example:
       xf-excel status --period 2
     """
-    from ..consolidate import status_text
-    from ..pipeline import consolidate_period
+    from ..pipeline import status_report
 
-    c = consolidate_period(obj.config, period, obj.archive)
-    payload = {"period": period, "reporting": [
-        {"unit": r.unit.code, "name": r.unit.full_name, "state": r.state, "received_at": r.received_at,
-         "late": r.late, "errors": r.errors, "warnings": r.warnings, "reminder": r.reminder} for r in c.reporting]}
-    obj.emit(payload, status_text(c))
-    missing = any(r.state in ("missing", "rejected") for r in c.reporting)
-    click.get_current_context().exit(EXIT_ISSUES if missing else EXIT_OK)
+    report = status_report(obj.config, period, obj.archive)
+    obj.emit(report.to_dict(), report.text)
+    click.get_current_context().exit(EXIT_OK if report.complete else EXIT_ISSUES)
 
 
 @main.command("consolidate")
@@ -238,7 +235,7 @@ def validate_book_cmd(obj: _Context, book: str, period: int | None, record: bool
     from ..pipeline import validate_book
 
     check = validate_book(obj.config, book, obj.archive, period=period, record=record)
-    lines = [f"校验 {check.file.name}（第{check.period}期）：{len(check.entries)} 个单位的数据，发现问题 {len(check.issues)} 处"]
+    lines = [f"校验 {check.file}（第{check.period}期）：{check.typed_units} 个单位的数据，发现问题 {len(check.issues)} 处"]
     lines += [f"  [{i.severity.value}] {i.cell}：{i.message}" for i in check.issues]
     if record:
         lines.append(f"已记入档案库 {len(check.recorded)} 个单位的修改" if not check.note else f"提示：{check.note}")
@@ -259,12 +256,11 @@ def brief_cmd(obj: _Context, period: int, out_dir: str, issue_date) -> None:
     Example:
       xf-excel brief --period 2 --out out/简报
     """
-    from ..pipeline import brief, consolidate_period
+    from ..pipeline import brief_period
 
-    result = brief(consolidate_period(obj.config, period, obj.archive), out_dir,
-                   issue_date=issue_date.date() if issue_date else None)
-    paths = [str(p) for p in getattr(result, "paths", [])]
-    notes = list(getattr(result, "notes", []))
+    result = brief_period(obj.config, period, obj.archive, out_dir, issue_date=issue_date.date() if issue_date else None)
+    paths = [str(p) for p in result.paths]
+    notes = list(result.notes)
     obj.emit({"period": period, "files": paths, "notes": notes},
              "\n".join([f"已生成第{period}期简报："] + [f"  {p}" for p in paths] + [f"  提示：{n}" for n in notes]))
 
@@ -285,7 +281,7 @@ def run_cmd(obj: _Context, inbox: str, period: int, out_dir: str) -> None:
 
     result = run_week(obj.config, inbox, period, obj.archive, out_dir, progress=_Progress("收取报表", not obj.as_json))
     text = "\n".join([render_intake(result.intake), f"汇总表：{result.master}",
-                      *[f"简报：{p}" for p in getattr(result.briefing, "paths", [])]])
+                      *[f"简报：{p}" for p in result.briefing.paths]])
     obj.emit(result.to_dict(), text)
     click.get_current_context().exit(EXIT_OK if result.intake.ok else EXIT_ISSUES)
 
@@ -312,7 +308,7 @@ def demo(obj: _Context, out_dir: str, seed: int, periods: str | None, units: int
                        on_period=None if obj.as_json else lambda r: click.echo(render_demo_period(r)))
     payload = {"out": out_dir, "periods": [{
         "period": r.period, "forms": r.forms, "intake": [i.summary() for i in r.intake], "master": str(r.master),
-        "briefing": [str(p) for p in getattr(r.briefing, "paths", [])],
+        "briefing": [str(p) for p in r.briefing.paths],
         "region": r.consolidation.region.values} for r in results]}
     obj.emit(payload, render_demo_summary(results, Path(out_dir)))
 
@@ -336,7 +332,7 @@ def render_demo_period(r) -> str:
 def render_demo_summary(results, out_dir: Path) -> str:
     last = results[-1]
     c = last.consolidation
-    lines = ["", f"演示完成。第{last.period}期（截至{c.period.cutoff.month}月{c.period.cutoff.day}日）全区进展："]
+    lines = ["", f"演示完成。第{last.period}期（截至{fmt_date_cn(c.period.cutoff)}）全区进展："]
     for p in c.progress:
         if p.value is None:
             continue
@@ -345,7 +341,7 @@ def render_demo_summary(results, out_dir: Path) -> str:
         lines.append(f"  {p.indicator.name}：{shown}{'' if p.indicator.kind == 'ratio' else p.indicator.unit}{done}")
     lines += ["", "查看：",
               f"  汇总表    {last.master}",
-              *[f"  简报      {p}" for p in getattr(last.briefing, "paths", [])[:2]],
+              *[f"  简报      {p}" for p in last.briefing.paths[:2]],
               f"  退回表    {last.folder / '3_退回'}",
               f"  收件箱    {last.folder / '2_收件箱'}",
               f"  档案库    {out_dir / '档案库.sqlite'}"]

@@ -29,23 +29,18 @@ from typing import Any, Callable, Iterable, Optional
 import xlwings as xw
 
 from ...config import Config, load_config
+from ...contract import CONF_DEFAULTS, ENTRY_CODE_LABEL, ENTRY_MESSAGE_LABEL, ISSUE_COLUMNS, BookName, Conf, MasterSheet
 from ...errors import XfError
 from ...issues import Issue, Severity
-from ...archive.locking import archive_lock
 
 __all__ = [
     "Setup", "ButtonFailure", "make_forms_button", "validate_button", "consolidate_button", "brief_button",
     "selftest_button", "BUTTON_FUNCTIONS", "main", "run_command", "setup_from_book", "use_remote_licence",
-    "log_traceback", "fill_sheet", "issue_rows", "read_entries_from_grids", "book_checks", "conf_values",
+    "log_traceback", "fill_sheet", "issue_rows", "book_checks", "conf_values",
 ]
 
-CONF_SHEET = "xlwings.conf"
-HOME_SHEET = "首页"
-ISSUES_SHEET = "校验问题"
 LOG_NAME = "xf-excel.log"
 ERROR_FILL, WARNING_FILL, CLEAR_FILL = "#FFC7CE", "#FFEB9C", "#FFFFFF"
-MESSAGE_LABEL = "校验提示"
-VERSION_NAME = "ArchiveVersion"      # 首页: the archive's last submission id when the book was filled
 _MAX_ALERT_LINES = 12
 
 
@@ -100,10 +95,10 @@ def _is_remote(book: xw.Book) -> bool:
 
 def conf_values(book: xw.Book) -> dict[str, Any]:
     """The xlwings.conf sheet as xlwings reads it: keys in A from A1 to the first blank, values in B."""
-    if CONF_SHEET not in [s.name for s in book.sheets]:
+    if MasterSheet.CONF not in [s.name for s in book.sheets]:
         return {}
     values: dict[str, Any] = {}
-    for row in _grid(book.sheets[CONF_SHEET]):
+    for row in _grid(book.sheets[MasterSheet.CONF]):
         key = row[0] if row else None
         if key is None or str(key).strip() == "":
             break
@@ -116,8 +111,8 @@ def setup_from_book(book: xw.Book) -> Setup:
     relative to the workbook's folder; the server builds its own `Setup`)."""
     conf = conf_values(book)
     base = Path.cwd() if _is_remote(book) else Path(book.fullname).resolve().parent
-    config = Path(str(conf.get("XF_CONFIG") or "config.yaml"))
-    archive = Path(str(conf.get("XF_ARCHIVE") or "data/xf.sqlite"))
+    config = Path(str(conf.get(Conf.CONFIG) or CONF_DEFAULTS[Conf.CONFIG]))
+    archive = Path(str(conf.get(Conf.ARCHIVE) or CONF_DEFAULTS[Conf.ARCHIVE]))
     return Setup(config_path=config if config.is_absolute() else base / config,
                  archive_path=archive if archive.is_absolute() else base / archive, base=base)
 
@@ -130,12 +125,12 @@ def _name_value(book: xw.Book, name: str) -> Any:
 
 
 def _period(book: xw.Book, config: Config) -> int:
-    value = _name_value(book, "Period")
+    value = _name_value(book, BookName.PERIOD)
     try:
         number = int(float(value))
     except (TypeError, ValueError):
         raise ButtonFailure(f"首页的“报送期次”应为数字（现为“{value or ''}”）；请选择期次") from None
-    config.period(number)  # KeyError with a Chinese message when not configured
+    config.period(number)  # NotConfigured, with a Chinese message, when not configured
     return number
 
 
@@ -217,10 +212,9 @@ def _button(title: str) -> Callable[[Callable[..., str]], Callable[..., None]]:
                 setup = setup or setup_from_book(book)
                 log_path = setup.log_path
                 message = body(book, setup)
-            except (XfError, KeyError) as exc:
-                text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            except XfError as exc:
                 log_traceback(log_path, title, traceback.format_exc(), level=logging.WARNING)
-                notify(f"{title}未完成：{text}", title, True)
+                notify(f"{title}未完成：{exc}", title, True)
                 return
             except Exception:  # noqa: BLE001 - the boundary: nothing may escape as a traceback
                 where = log_traceback(log_path, title, traceback.format_exc())
@@ -274,9 +268,10 @@ def make_forms_button(book: xw.Book, setup: Setup) -> str:
 
     config = _config(setup)
     period = _period(book, config)
-    out = setup.folder(_name_value(book, "OutputFolder"), "输出文件夹") / f"第{period}期填报表"
-    paths = make_forms(config, period, out, setup.archive_path)
-    return f"已生成第{period}期填报表 {len(paths)} 份，保存在：\n{out}"
+    out = setup.folder(_name_value(book, BookName.OUTPUT), "输出文件夹") / f"第{period}期填报表"
+    result = make_forms(config, period, out, setup.archive_path)
+    return "\n".join([f"已生成第{period}期填报表 {len(result.paths)} 份，保存在：\n{out}",
+                      *[f"提示：{n}" for n in result.notes]])
 
 
 # ---- 汇总 ---------------------------------------------------------------------------------------
@@ -284,42 +279,30 @@ def make_forms_button(book: xw.Book, setup: Setup) -> str:
 @_button("汇总")
 def consolidate_button(book: xw.Book, setup: Setup) -> str:
     """汇总: take in the inbox named on 首页, consolidate the period, refresh every sheet."""
-    from ...pipeline import consolidate_period, intake_inbox
+    from ...pipeline import refresh_master
 
     config = _config(setup)
     period = _period(book, config)
-    inbox = setup.folder(_name_value(book, "InboxFolder"), "收件文件夹")
-    out = setup.folder(_name_value(book, "OutputFolder"), "输出文件夹")
+    inbox = setup.folder(_name_value(book, BookName.INBOX), "收件文件夹")
+    out = setup.folder(_name_value(book, BookName.OUTPUT), "输出文件夹")
     if not inbox.is_dir():
         raise ButtonFailure(f"收件文件夹 {inbox} 不存在；请先建立该文件夹并把收到的报表保存进去，或在首页改为正确的路径")
-    report = intake_inbox(config, inbox, period, setup.archive_path, out / "退回")
-    with archive_lock(setup.archive_path):
-        consolidation = consolidate_period(config, period, setup.archive_path)
-        version = _archive_version(setup.archive_path)
-    master = _write_master_file(consolidation, out, _name_value(book, "InboxFolder"), _name_value(book, "OutputFolder"))
-    _fill_from_master(book, master)
-    _set_name_value(book, VERSION_NAME, version)
-    return _consolidate_message(report, consolidation, master)
-
-
-def _write_master_file(consolidation, out: Path, inbox_text: Any, output_text: Any) -> Path:
-    """The master workbook file (the same as `xf-excel consolidate` writes), keeping the
-    folders as the user typed them on 首页."""
-    from ...outputs.master import write_master
-    from ...pipeline import master_filename
-
-    path = out / master_filename(consolidation.config, consolidation.period.number)
-    return write_master(consolidation, path, inbox_folder=str(inbox_text or ""), output_folder=str(output_text or ""))
+    refreshed = refresh_master(config, inbox, period, setup.archive_path, out,
+                               inbox_folder=str(_name_value(book, BookName.INBOX) or ""),
+                               output_folder=str(_name_value(book, BookName.OUTPUT) or ""))
+    _fill_from_master(book, refreshed.master)
+    return _consolidate_message(refreshed)
 
 
 def _fill_from_master(book: xw.Book, master: Path) -> None:
     """Copy every sheet of the master file into the open book, value by value.
 
     Reading the file back (rather than converting the consolidation to cells a second time)
-    keeps the open book and the master file identical by construction; master.py owns the
-    layout. 首页 keeps what lies beyond the master's cells (buttons, instructions)."""
+    keeps the open book and the master file identical by construction; the master writer owns
+    the layout. 首页 keeps what lies beyond the master's cells (buttons, instructions); its
+    `ArchiveVersion` comes with the master's."""
     for name, rows in _read_values(master):
-        fill_sheet(book, name, rows, clear_rest=name != HOME_SHEET)
+        fill_sheet(book, name, rows, clear_rest=name != MasterSheet.HOME)
 
 
 def _read_values(path: Path) -> list[tuple[str, list[list[Any]]]]:
@@ -334,7 +317,8 @@ def _read_values(path: Path) -> list[tuple[str, list[list[Any]]]]:
     return sheets
 
 
-def _consolidate_message(report, consolidation, master: Path) -> str:
+def _consolidate_message(refreshed) -> str:
+    report, consolidation, master = refreshed.intake, refreshed.consolidation, refreshed.master
     s = report.summary()
     period = consolidation.period.number
     if s["files"] == 0:
@@ -351,16 +335,6 @@ def _consolidate_message(report, consolidation, master: Path) -> str:
     return "\n".join(lines)
 
 
-def _archive_version(archive_path: Path) -> int:
-    """The archive's newest submission id (0 when empty): what the book's figures reflect."""
-    from ...archive.store import Archive
-
-    if not archive_path.exists():
-        return 0
-    with Archive(archive_path) as archive:
-        return archive.version()
-
-
 def _set_name_value(book: xw.Book, name: str, value: Any) -> None:
     try:
         target = book.names[name].refers_to_range
@@ -375,33 +349,26 @@ def _set_name_value(book: xw.Book, name: str, value: Any) -> None:
 def validate_button(book: xw.Book, setup: Setup) -> str:
     """校验: check the figures typed into the city and member-unit sheets, mark problem cells,
     refresh 校验问题, and archive the rows without errors (when the book is up to date)."""
-    from ...outputs.master import entries_without_errors, validate_manual_entries
-    from ...pipeline import consolidate_period
+    from ...pipeline import validate_grids
 
     config = _config(setup)
     period = _period(book, config)
-    grids = {s.name: _grid(s) for s in book.sheets if s.name != CONF_SHEET}
-    entries, issues = read_entries_from_grids(config, book.name, grids, period)
-    consolidation = None
-    if setup.archive_path.exists():
-        with archive_lock(setup.archive_path):
-            consolidation = consolidate_period(config, period, setup.archive_path)
-    issues += validate_manual_entries(entries, config, consolidation, file=book.name)
-    _mark_issues(book, grids, issues)
-    archive_issues = consolidation.issues if consolidation else []
-    fill_sheet(book, ISSUES_SHEET, issue_rows(config, period, issues, archive_issues))
-    recorded, note = _record(book, setup, config, period, entries_without_errors(entries, issues), consolidation)
-    return _validate_message(entries, issues, recorded, note)
+    grids = {s.name: _grid(s) for s in book.sheets if s.name != MasterSheet.CONF}
+    check = validate_grids(config, book.name, grids, period, setup.archive_path,
+                           book_version=_book_version(book), record=True)
+    _mark_issues(book, grids, check.issues)
+    fill_sheet(book, MasterSheet.ISSUES, issue_rows(config, period, check.issues, check.return_issues))
+    if check.recorded:
+        _set_name_value(book, BookName.ARCHIVE_VERSION, check.archive_version)
+    return _validate_message(check)
 
 
-def read_entries_from_grids(config: Config, file: str, grids: dict[str, list[list[Any]]], period: int):
-    """The typed rows of every entry sheet (by label), from cell grids read through xlwings."""
-    from ...outputs.master import read_entry_sheet
-
-    entries, issues = [], []
-    for title, grid in grids.items():
-        read_entry_sheet(config, file, title, grid, period, entries, issues)
-    return entries, issues
+def _book_version(book: xw.Book) -> Optional[int]:
+    value = _name_value(book, BookName.ARCHIVE_VERSION)
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def _mark_issues(book: xw.Book, grids: dict[str, list[list[Any]]], issues: list[Issue]) -> None:
@@ -419,7 +386,7 @@ def _mark_issues(book: xw.Book, grids: dict[str, list[list[Any]]], issues: list[
         _clear_marks(sheet, grid, column)
         rows = {row: found for (sheet_name, row), found in by_row.items() if sheet_name == name}
         if rows:
-            sheet.range((_header_row(grid), column)).value = MESSAGE_LABEL
+            sheet.range((_header_row(grid), column)).value = ENTRY_MESSAGE_LABEL
         for row, found in sorted(rows.items()):
             fills: dict[int, str] = {}
             for issue in found:
@@ -431,10 +398,8 @@ def _mark_issues(book: xw.Book, grids: dict[str, list[list[Any]]], issues: list[
 
 
 def _header_row(grid: list[list[Any]]) -> int:
-    from ...outputs.master import CODE_LABEL
-
     for r, row in enumerate(grid[:10], start=1):
-        if CODE_LABEL in [str(v).strip() for v in row if v is not None]:
+        if ENTRY_CODE_LABEL in [str(v).strip() for v in row if v is not None]:
             return r
     return 0
 
@@ -445,8 +410,8 @@ def _message_column(grid: list[list[Any]]) -> Optional[int]:
     if not header:
         return None
     labels = [str(v).strip() if v is not None else "" for v in grid[header - 1]]
-    if MESSAGE_LABEL in labels:
-        return labels.index(MESSAGE_LABEL) + 1
+    if ENTRY_MESSAGE_LABEL in labels:
+        return labels.index(ENTRY_MESSAGE_LABEL) + 1
     return max(i for i, label in enumerate(labels, start=1) if label) + 1
 
 
@@ -459,60 +424,34 @@ def _clear_marks(sheet, grid: list[list[Any]], column: int) -> None:
 
 
 def issue_rows(config: Config, period: int, typed: list[Issue], archived: Iterable[Issue]) -> list[list[Any]]:
-    """The 校验问题 sheet: title, note, header (as master.py writes it), then one row per issue —
-    the typed entries' issues first, then those of the period's returns."""
-    from ...outputs.master import ISSUE_COLUMNS
+    """The 校验问题 sheet: title, note, header, then one row per issue (the rows the master
+    workbook writes) — the typed entries' issues first, then those of the period's returns."""
+    from ...pipeline import issue_sheet_rows
 
     archived = list(archived)
-    names = {i.id: i.name for i in config.indicators}
     errors = sum(1 for i in typed + archived if i.blocking)
-    rows: list[list[Any]] = [
+    return [
         [f"校验问题　第{period}期"],
         [f"共{len(typed) + len(archived)}条（总表手工录入 {len(typed)} 条，报表 {len(archived)} 条）；错误{errors}条。"],
         list(ISSUE_COLUMNS),
+        *issue_sheet_rows(config, typed + archived),
     ]
-    for issue in typed + archived:
-        unit = config.units.get(issue.unit or "")
-        rows.append([issue.unit or "", unit.full_name if unit else "", issue.file, issue.cell, issue.severity.value,
-                     issue.code.value, names.get(issue.indicator or "", issue.indicator or ""),
-                     "" if issue.value is None else str(issue.value), issue.message])
-    return rows
 
 
-def _record(book: xw.Book, setup: Setup, config: Config, period: int, entries, consolidation) -> tuple[int, str]:
-    """Archive the checked rows, unless the archive changed since the book was filled (then
-    the book's figures may be stale, and recording them would overwrite newer returns)."""
-    from ...outputs.master import record_manual_entries
-    from ...archive.store import Archive
-
-    if not entries or consolidation is None:
-        return 0, ""
-    shown = _name_value(book, VERSION_NAME)
-    with archive_lock(setup.archive_path):
-        current = _archive_version(setup.archive_path)
-        if shown is None or int(float(shown or 0)) != current:
-            return 0, "档案库在本工作簿上次汇总之后有更新，本次修改未记入档案库；请先点击“汇总”刷新，再修改并校验。"
-        with Archive(setup.archive_path) as archive:
-            ids = record_manual_entries(archive, entries, period, consolidation=consolidation, file_name=book.name)
-        version = _archive_version(setup.archive_path)
-    _set_name_value(book, VERSION_NAME, version)
-    return len(ids), ""
-
-
-def _validate_message(entries, issues: list[Issue], recorded: int, note: str) -> str:
+def _validate_message(check) -> str:
+    issues = check.issues
     errors = sum(1 for i in issues if i.severity is Severity.ERROR)
     warnings = len(issues) - errors
-    typed = sum(1 for e in entries if any(v is not None for v in e.values.values()))
-    lines = [f"校验完成：检查了 {typed} 个单位的数据，发现错误 {errors} 处、警告 {warnings} 处。"]
+    lines = [f"校验完成：检查了 {check.typed_units} 个单位的数据，发现错误 {errors} 处、警告 {warnings} 处。"]
     if issues:
         lines.append("有问题的单元格已标红（错误）或标黄（警告），原因写在该行的“校验提示”列，全部问题见“校验问题”表。")
         lines += [f"  {i.message}" for i in issues[:_MAX_ALERT_LINES]]
         if len(issues) > _MAX_ALERT_LINES:
             lines.append(f"  ……共 {len(issues)} 条")
-    if recorded:
-        lines.append(f"已将 {recorded} 个单位的修改记入档案库；点击“汇总”刷新全区汇总，点击“生成简报”更新简报。")
-    if note:
-        lines.append(note)
+    if check.recorded:
+        lines.append(f"已将 {len(check.recorded)} 个单位的修改记入档案库；点击“汇总”刷新全区汇总，点击“生成简报”更新简报。")
+    if check.note:
+        lines.append(check.note.replace("请先重新汇总", "请先点击“汇总”刷新"))
     return "\n".join(lines)
 
 
@@ -521,17 +460,14 @@ def _validate_message(entries, issues: list[Issue], recorded: int, note: str) ->
 @_button("生成简报")
 def brief_button(book: xw.Book, setup: Setup) -> str:
     """生成简报: the briefing (.docx, .md, charts) of the period, from the archive."""
-    from ...pipeline import brief, consolidate_period
+    from ...pipeline import BRIEFING_FOLDER, brief_period
 
     config = _config(setup)
     period = _period(book, config)
-    out = setup.folder(_name_value(book, "OutputFolder"), "输出文件夹") / "简报"
-    with archive_lock(setup.archive_path):
-        consolidation = consolidate_period(config, period, setup.archive_path)
-    result = brief(consolidation, out)
-    paths = list(getattr(result, "paths", []))
-    lines = [f"已生成第{period}期工作简报，保存在：{out}"] + [f"  {Path(p).name}" for p in paths[:2]]
-    lines += [f"提示：{n}" for n in getattr(result, "notes", [])]
+    out = setup.folder(_name_value(book, BookName.OUTPUT), "输出文件夹") / BRIEFING_FOLDER
+    result = brief_period(config, period, setup.archive_path, out)
+    lines = [f"已生成第{period}期工作简报，保存在：{out}"] + [f"  {Path(p).name}" for p in result.paths[:2]]
+    lines += [f"提示：{n}" for n in result.notes]
     return "\n".join(lines)
 
 
@@ -560,17 +496,17 @@ def book_checks(book: xw.Book, setup: Setup) -> list[tuple[str, bool, str]]:
         return [("配置文件", False, str(exc))]
     missing = [n for n in workbook_sheets(config) if n not in names]
     checks.append(("工作表齐全", not missing, "缺少：" + "、".join(missing) if missing else ""))
-    for name in ("Period", "InboxFolder", "OutputFolder"):
+    for name in (BookName.PERIOD, BookName.INBOX, BookName.OUTPUT):
         checks.append((f"名称 {name}", _name_value(book, name) is not None, ""))
     try:
         checks.append(("报送期次", True, f"第{_period(book, config)}期"))
-    except (XfError, KeyError) as exc:
-        checks.append(("报送期次", False, exc.args[0] if exc.args else str(exc)))
+    except XfError as exc:
+        checks.append(("报送期次", False, str(exc)))
     archive_dir = setup.archive_path.parent
     writable = archive_dir.exists() and os.access(archive_dir, os.W_OK) or not archive_dir.exists()
     checks.append(("档案库文件夹可写", writable, str(archive_dir)))
     try:
-        inbox = setup.folder(_name_value(book, "InboxFolder"), "收件文件夹")
+        inbox = setup.folder(_name_value(book, BookName.INBOX), "收件文件夹")
         checks.append(("收件文件夹存在", inbox.is_dir(), str(inbox)))
     except XfError as exc:
         checks.append(("收件文件夹", False, str(exc)))
@@ -599,7 +535,7 @@ def main() -> None:
 
 def run_command(book: xw.Book, setup: Optional[Setup] = None) -> None:
     """Dispatch on the `Command` cell (a caption such as 汇总, or a key such as consolidate)."""
-    chosen = str(_name_value(book, "Command") or "").strip()
+    chosen = str(_name_value(book, BookName.COMMAND) or "").strip()
     key = _BY_CAPTION.get(chosen, chosen)
     if key not in BUTTON_FUNCTIONS:
         _alert(book, f"首页“备用操作”中的“{chosen}”不是可执行的操作；请选择：{'、'.join(_BY_CAPTION)}", "xf-excel",

@@ -11,7 +11,10 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+
 import click
+
+from ...contract import Conf, MasterSheet
 
 EXIT_OK, EXIT_ISSUES, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -31,7 +34,7 @@ def workbook_cmd(obj, out_file: str, mode: str, server_url: str) -> None:
     """
     from .workbook import build_workbook, check_bindings
 
-    path = build_workbook(obj.config, out_file, conf={"XF_MODE": mode, "XF_SERVER_URL": server_url})
+    path = build_workbook(obj.config, out_file, conf={Conf.MODE: mode, Conf.SERVER_URL: server_url})
     bindings = check_bindings(path)
     broken = [b for b in bindings if not b.exists]
     obj.emit({"workbook": str(path), "buttons": [b.__dict__ for b in bindings]},
@@ -122,7 +125,7 @@ def _run_in_excel(obj, workbook_file: Path) -> list[tuple[str, bool, str]]:  # p
     app = xw.App(visible=False, add_book=False)
     try:
         book = app.books.open(str(book_path))
-        home = book.sheets["首页"]
+        home = book.sheets[MasterSheet.HOME]
         for shape in home.api.Shapes:
             action = str(shape.OnAction or "").split("!")[-1]
             if action:

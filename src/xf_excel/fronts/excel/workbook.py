@@ -25,7 +25,6 @@ import datetime as dt
 import io
 import math
 import re
-import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -36,17 +35,16 @@ from typing import Optional
 import xlsxwriter
 
 from ...config import Config
-from ...archive.locking import atomic_write
-from ...outputs.master import add_master_sheets
+from ...contract import CONF_DEFAULTS, BookName, Conf, MasterSheet
+from ...errors import require
+from ...pipeline import add_master_sheets, blank_consolidation, write_atomically
 from .vbaproject import VbaModule, build_vba_project, document_module, load_modules, xlwings_vba_modules
 
 __all__ = [
-    "HOME_SHEET", "CONF_SHEET", "BUTTONS", "SELFTEST", "INPUT_NAMES", "EXTRA_NAMES", "Button", "ButtonBinding",
+    "BUTTONS", "SELFTEST", "INPUT_NAMES", "EXTRA_NAMES", "Button", "ButtonBinding",
     "build_workbook", "check_bindings", "vba_subs", "macros_dir", "workbook_sheets", "conf_defaults",
 ]
 
-HOME_SHEET = "首页"
-CONF_SHEET = "xlwings.conf"
 BUILD_DATE = dt.datetime(2020, 9, 1, 0, 0, 0)   # fixed so two builds are byte-identical
 
 
@@ -72,23 +70,17 @@ SELFTEST = Button("selftest", "XfSelfTest", "自检", "检查本工作簿、配�
 # 首页 (beside master.py's cells, in its free columns F–I): buttons, then two named cells.
 BUTTON_COLUMN, BUTTON_FIRST_ROW = "F", 3
 EXTRA_NAMES = {                      # defined name -> (row, label, default); the value sits in G
-    "Command": (14, "备用操作", "汇总"),
-    "ArchiveVersion": (15, "档案版本", 0),
+    BookName.COMMAND: (14, "备用操作", "汇总"),
 }
 INSTRUCTIONS_ROW = 17                # 0-based row of the 使用说明 block (F–I)
 INBOX_DEFAULT, OUTPUT_DEFAULT = "收件箱", "输出"
-INPUT_NAMES = ("Period", "InboxFolder", "OutputFolder")
+INPUT_NAMES = (BookName.PERIOD, BookName.INBOX, BookName.OUTPUT)
 
 
 def conf_defaults() -> dict[str, str]:
     """The xlwings.conf sheet's keys and their defaults (relative paths: against the
     workbook's folder under RunPython, the server's folder in server mode)."""
-    return {
-        "XF_MODE": "desktop",
-        "XF_SERVER_URL": "http://127.0.0.1:8000",
-        "XF_CONFIG": "config.yaml",
-        "XF_ARCHIVE": "data/xf.sqlite",
-    }
+    return {str(key): value for key, value in CONF_DEFAULTS.items()}
 
 
 def macros_dir() -> Path:
@@ -97,13 +89,11 @@ def macros_dir() -> Path:
 
 
 def workbook_sheets(config: Config) -> list[str]:
-    """The master workbook's sheet names in order (as `master.py` writes them)."""
-    from ...outputs.master import SHEET_CITIES, SHEET_HOME, SHEET_ISSUES, SHEET_REGION, SHEET_REPORTING, SHEET_TARGETS
-
+    """The master workbook's sheet names in order (as the master writer writes them)."""
     members = {m.code: m.short_name for m in config.member_units}
-    return [SHEET_HOME, SHEET_REGION, SHEET_CITIES, *(c.name for c in config.cities),
+    return [MasterSheet.HOME, MasterSheet.REGION, MasterSheet.CITIES, *(c.name for c in config.cities),
             *(members[u.code] for u in config.reporting_units() if u.kind == "member"),
-            SHEET_REPORTING, SHEET_ISSUES, SHEET_TARGETS]
+            MasterSheet.REPORTING, MasterSheet.ISSUES, MasterSheet.TARGETS]
 
 
 # ---- building ---------------------------------------------------------------------------------
@@ -122,17 +112,8 @@ def build_workbook(config: Config, path: str | Path, *, macros: Optional[Path] =
     sources = sorted(folder.glob("*.bas"))
     if not sources:
         raise FileNotFoundError(f"no VBA sources (*.bas) in {folder}")
-    consolidation = _empty_consolidation(config)
-    return atomic_write(Path(path), lambda tmp: _write(consolidation, tmp, load_modules(sources), settings))
-
-
-def _empty_consolidation(config: Config):
-    """The first period consolidated from an empty archive (every unit 未报), at a fixed time."""
-    from ...consolidate import consolidate
-    from ...archive.store import Archive
-
-    with tempfile.TemporaryDirectory() as folder, Archive(Path(folder) / "empty.sqlite") as archive:
-        return consolidate(archive, config, config.periods[0].number, now=BUILD_DATE)
+    consolidation = blank_consolidation(config, at=BUILD_DATE)
+    return write_atomically(Path(path), lambda tmp: _write(consolidation, tmp, load_modules(sources), settings))
 
 
 def _write(consolidation, target: Path, macros: list[VbaModule], settings: dict[str, str]) -> None:
@@ -144,7 +125,7 @@ def _write(consolidation, target: Path, macros: list[VbaModule], settings: dict[
                          "comments": "由 xf-excel workbook 生成"})
     book.set_vba_name("ThisWorkbook")
     add_master_sheets(book, consolidation, (INBOX_DEFAULT, OUTPUT_DEFAULT))
-    _add_buttons(book, book.get_worksheet_by_name(HOME_SHEET), config)
+    _add_buttons(book, book.get_worksheet_by_name(MasterSheet.HOME), config)
     _write_conf_sheet(book, settings)
     sheets = book.worksheets()
     for index, sheet in enumerate(sheets, start=1):
@@ -156,8 +137,8 @@ def _write(consolidation, target: Path, macros: list[VbaModule], settings: dict[
 
 
 def _add_buttons(book: xlsxwriter.Workbook, sheet, config: Config) -> None:
-    """Buttons in 首页's free columns F–I, each with its help text; the named `Command` and
-    `ArchiveVersion` cells; instructions below."""
+    """Buttons in 首页's free columns F–I, each with its help text; the named `Command` cell;
+    instructions below."""
     base = {"font_size": 10, "valign": "vcenter"}
     note = book.add_format({**base, "font_color": "#404040", "text_wrap": True})
     label = book.add_format({**base, "bold": True, "bg_color": "#DDEBF7", "border": 1})
@@ -176,8 +157,8 @@ def _add_buttons(book: xlsxwriter.Workbook, sheet, config: Config) -> None:
             sheet.write_string(f"G{row}", default, value)
         else:
             sheet.write_number(f"G{row}", default, value)
-        book.define_name(name, f"='{HOME_SHEET}'!$G${row}")
-    sheet.data_validation(f"G{EXTRA_NAMES['Command'][0]}", {"validate": "list",
+        book.define_name(name, f"='{MasterSheet.HOME}'!$G${row}")
+    sheet.data_validation(f"G{EXTRA_NAMES[BookName.COMMAND][0]}", {"validate": "list",
                                                              "source": [b.caption for b in (*BUTTONS, SELFTEST)]})
     top = INSTRUCTIONS_ROW
     for offset, line in enumerate(_instructions(config)):
@@ -213,16 +194,16 @@ def _instructions(config: Config) -> list[str]:
 def _write_conf_sheet(book: xlsxwriter.Workbook, settings: dict[str, str]) -> None:
     """xlwings reads keys from A1 down to the first blank cell (GetConfigFromSheet), values in B;
     the notes in D are ignored by it."""
-    sheet = book.add_worksheet(CONF_SHEET)
+    sheet = book.add_worksheet(MasterSheet.CONF)
     note = book.add_format({"font_color": "#595959"})
     sheet.set_column("A:A", 18)
     sheet.set_column("B:B", 32)
     sheet.set_column("D:D", 90)
     notes = {
-        "XF_MODE": "desktop：本机 Python 运行（需安装 Python、xf-excel 和 xlwings 加载项）；server：由办公室服务器运行",
-        "XF_SERVER_URL": "服务器地址（server 模式）；口令不在此填写，见 README",
-        "XF_CONFIG": "活动配置文件 config.yaml 的路径（server 模式下使用服务器自己的配置）",
-        "XF_ARCHIVE": "档案库（SQLite）的路径，日志 xf-excel.log 写在它旁边（server 模式下使用服务器自己的档案库）",
+        Conf.MODE: "desktop：本机 Python 运行（需安装 Python、xf-excel 和 xlwings 加载项）；server：由办公室服务器运行",
+        Conf.SERVER_URL: "服务器地址（server 模式）；口令不在此填写，见 README",
+        Conf.CONFIG: "活动配置文件 config.yaml 的路径（server 模式下使用服务器自己的配置）",
+        Conf.ARCHIVE: "档案库（SQLite）的路径，日志 xf-excel.log 写在它旁边（server 模式下使用服务器自己的档案库）",
     }
     for row, (key, value) in enumerate(settings.items()):
         sheet.write_string(row, 0, key)
@@ -270,9 +251,8 @@ def check_bindings(path: str | Path) -> list[ButtonBinding]:
 
 def vba_subs(path: str | Path) -> dict[str, str]:
     """Public Subs of the file's VBA project -> the module holding them (private Subs excluded)."""
-    from oletools.olevba import VBA_Parser
-
-    parser = VBA_Parser(str(path))
+    olevba = require("oletools.olevba", "oletools", "检查工作簿中按钮对应的宏")
+    parser = olevba.VBA_Parser(str(path))
     try:
         subs: dict[str, str] = {}
         for _, _, module, code in parser.extract_macros():
