@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import time
 
 import pytest
 
 from xf_excel.archive.locking import LockBusy, archive_lock, atomic_write
 
 
-def _hold(path, seconds, ready):
+def _hold(path, ready, release):
     with archive_lock(path):
         ready.set()
-        time.sleep(seconds)
+        release.wait(30)
 
 
 def test_second_writer_is_told_who_holds_the_lock(tmp_path):
     archive = tmp_path / "xf.sqlite"
-    ready = multiprocessing.Event()
-    holder = multiprocessing.Process(target=_hold, args=(archive, 3, ready))
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold, args=(archive, ready, release))
     holder.start()
     try:
         assert ready.wait(10)
@@ -29,6 +28,7 @@ def test_second_writer_is_told_who_holds_the_lock(tmp_path):
                 pass
         assert f"进程 {holder.pid}" in str(info.value)
     finally:
+        release.set()
         holder.join()
     with archive_lock(archive, timeout=1):      # free again once the holder is done
         pass
