@@ -206,7 +206,7 @@ def _unescaped_pipes(line: str) -> int:
 
 
 def test_markdown_briefing_has_no_forged_row_and_no_raw_html(forged_briefing):
-    markdown = forged_briefing.markdown.read_text(encoding="utf-8")
+    markdown = forged_briefing.markdown.read_text(encoding="utf-8-sig")
     assert "伪造" in markdown                                      # the name is shown …
     table = [line for line in markdown.splitlines() if line.startswith("|")]
     assert table and all(_unescaped_pipes(line) == 5 for line in table), table

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from mpl_cache import cache_without_system_fonts
+
 pytestmark = pytest.mark.slow
 
 
@@ -32,7 +34,8 @@ def wheel(tmp_path_factory, repo_root) -> Path:
 def test_the_wheel_carries_templates_and_macros(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for part in ("xf_excel/outputs/templates/briefing.docx", "xf_excel/outputs/templates/briefing.md.j2",
-                 "xf_excel/fronts/excel/macros/XfButtons.bas"):
+                 "xf_excel/fronts/excel/macros/XfButtons.bas", "xf_excel/outputs/fonts/wqy-microhei.ttc",
+                 "xf_excel/outputs/fonts/LICENSE.txt"):
         assert part in names, part
 
 
@@ -51,8 +54,8 @@ def installed(wheel, tmp_path_factory) -> Path:
     return venv
 
 
-def _run(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+def _run(venv: Path, *args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}, **(env or {})}
     return subprocess.run([str(venv / "bin" / "xf-excel"), *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600, env=env)
 
@@ -64,10 +67,17 @@ def test_the_installed_package_is_the_wheel_not_this_checkout(installed, repo_ro
 
 
 def test_demo_and_workbook_run_from_another_folder(installed, repo_root, tmp_path):
+    """As on a fresh machine: no CJK font known to matplotlib's cache, no root; the demo still
+    draws every chart with the font inside the package."""
     shutil.copy(repo_root / "config.yaml", tmp_path / "config.yaml")
-    demo = _run(installed, "demo", "--periods", "1", "--units", "4", "--out", "out", cwd=tmp_path)
+    mpl = tmp_path / "mpl"
+    cache_without_system_fonts(installed / "bin" / "python", mpl)
+    demo = _run(installed, "demo", "--periods", "1-2", "--units", "4", "--out", "out", cwd=tmp_path,
+                env={"MPLCONFIGDIR": str(mpl)})
     assert demo.returncode == 0, demo.stderr[-2000:]
-    assert list((tmp_path / "out" / "第1期" / "5_简报").glob("*.docx"))
+    briefing = tmp_path / "out" / "第2期" / "5_简报"
+    assert list(briefing.glob("*.docx")) and len(list(briefing.glob("图*.png"))) == 3
+    assert "未生成图表" not in demo.stdout
     book = _run(installed, "workbook", "--out", "xf-excel.xlsm", cwd=tmp_path)
     assert book.returncode == 0, book.stderr[-2000:]
     assert (tmp_path / "xf-excel.xlsm").stat().st_size > 50_000

@@ -55,7 +55,7 @@ def test_demo_writes_every_output_of_every_period(small_demo):
         assert len(list((folder / "1_填报表").glob("*.xlsx"))) == result.forms
         assert result.master.exists() and result.master.parent == folder
         assert {p.suffix for p in result.briefing.paths} >= {".docx", ".md", ".png"}
-        assert "报送情况" in (folder / "6_报送情况.txt").read_text(encoding="utf-8")
+        assert "报送情况" in (folder / "6_报送情况.txt").read_text(encoding="utf-8-sig")
         rejected = sum(r.summary()["rejected"] for r in result.intake)
         assert len(list((folder / "3_退回").glob("退回_*.xlsx"))) >= min(rejected, 1)
     kinds = {f.status for r in results for i in r.intake for f in i.files}
@@ -93,7 +93,7 @@ def test_second_campaign_runs_through_the_same_code(tmp_path, repo_root):
     share = last.consolidation.region.values["poverty_share"]
     assert share == pytest.approx(last.consolidation.region.values["canteen_spend"]
                                   / last.consolidation.region.values["canteen_total_spend"])
-    assert "扶贫产品进机关工作简报" in last.briefing.markdown.read_text(encoding="utf-8")
+    assert "扶贫产品进机关工作简报" in last.briefing.markdown.read_text(encoding="utf-8-sig")
 
 
 def test_weekly_job_from_the_command_line(tmp_path, repo_root, config):

@@ -355,7 +355,7 @@ def test_misspelt_attribute_raises_render_error(small, tmp_path):
         render_briefing(small, tmp_path / "out", template_dir=tmp_path)
     # nothing half-made: no charts, no document, the previous briefing untouched
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["简报_第3期.md"]
-    assert (tmp_path / "out" / "简报_第3期.md").read_text(encoding="utf-8") == "上次的简报"
+    assert (tmp_path / "out" / "简报_第3期.md").read_text(encoding="utf-8-sig") == "上次的简报"
 
 
 def test_template_syntax_error_raises_render_error(small, tmp_path):
@@ -456,7 +456,9 @@ def test_docx_text_has_the_figures_table_and_charts(rendered, small):
 
 
 def test_markdown_has_the_same_content_and_a_table(rendered, small):
-    md = rendered.markdown.read_text(encoding="utf-8")
+    raw = rendered.markdown.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\n" not in raw.replace(b"\r\n", b"")   # opens in Notepad
+    md = rendered.markdown.read_text(encoding="utf-8-sig")
     ctx = build_context(small)
     assert md.startswith("# 消费帮扶周工作简报\n")
     assert ctx["overview"] in md
@@ -474,7 +476,7 @@ def test_markdown_escapes_data(small_config, tmp_path):
     config = parse_config(hostile, "x.yaml")
     result = render_briefing(small_consolidation(config), tmp_path, issue_date=ISSUE_DATE,
                              chart_fonts=())
-    md = result.markdown.read_text(encoding="utf-8")
+    md = result.markdown.read_text(encoding="utf-8-sig")
     rows = [line for line in md.splitlines() if line.startswith("|")]
     assert len(rows) == 2 + 2 + 1  # header, alignment, two cities, total: no forged row
     assert all(len(re.findall(r"(?<!\\)\|", row)) == 5 for row in rows)  # every row has exactly 4 cells
@@ -492,10 +494,6 @@ def test_markdown_escape(raw, expected):
 
 
 def test_charts_render_without_missing_glyph_warnings(small, tmp_path):
-    from xf_excel.outputs.charts import find_cjk_font
-
-    if find_cjk_font() is None:
-        pytest.skip("本机没有中文字体（Debian：fonts-wqy-microhei）")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = render_briefing(small, tmp_path, issue_date=ISSUE_DATE)
@@ -511,7 +509,7 @@ def test_without_a_cjk_font_charts_are_skipped_and_noted(small, tmp_path):
     assert not list(tmp_path.glob("*.png"))
     with zipfile.ZipFile(result.docx) as z:
         assert not [n for n in z.namelist() if n.startswith("word/media/")]
-    assert "![" not in result.markdown.read_text(encoding="utf-8")
+    assert "![" not in result.markdown.read_text(encoding="utf-8-sig")
 
 
 def test_rendering_twice_replaces_the_files(small, tmp_path):

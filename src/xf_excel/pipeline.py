@@ -25,7 +25,7 @@ __all__ = [
     "consolidate_period", "write_master_workbook", "brief", "brief_period", "refresh_master", "MasterRefresh",
     "run_week", "WeekResult", "status_report", "StatusReport", "issue_sheet_rows", "validate_book", "validate_grids",
     "check_book", "BookCheck", "master_filename", "FEEDBACK_FOLDER", "BRIEFING_FOLDER", "blank_consolidation",
-    "add_master_sheets", "write_atomically",
+    "add_master_sheets", "write_atomically", "write_text_file",
 ]
 
 
@@ -447,6 +447,13 @@ def add_master_sheets(book: Any, consolidation: Consolidation, folders: tuple[st
     from .outputs.master import add_master_sheets as add
 
     add(book, consolidation, folders)
+
+
+def write_text_file(path: str | Path, text: str) -> Path:
+    """A text file staff open in Notepad (UTF-8 with BOM, CRLF), written atomically."""
+    from .outputs.textfile import write_text_file as write
+
+    return write(path, text)
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:

@@ -15,6 +15,7 @@ from ..pipeline import (
     IntakeReport, brief, consolidate_period, intake_inbox, make_forms, master_filename, write_master_workbook,
 )
 from ..outputs.status import status_text
+from ..outputs.textfile import write_text_file
 from .simulate import campaign_of, first_intake_at, simulate, write_inbox
 
 __all__ = ["run_demo", "DemoPeriod"]
@@ -60,7 +61,7 @@ def run_demo(config: Config, out_dir: str | Path, seed: int = 2020, periods: Opt
         master = write_master_workbook(consolidation, folder / f"4_{master_filename(config, number)}")
         # dated as the office would have issued it: the day of the period's deadline
         briefing = brief(consolidation, folder / "5_简报", issue_date=config.period(number).deadline.date())
-        (folder / "6_报送情况.txt").write_text(status_text(consolidation) + "\n", encoding="utf-8")
+        write_text_file(folder / "6_报送情况.txt", status_text(consolidation) + "\n")
         result = DemoPeriod(number, len(forms.paths), reports, consolidation, master, briefing, folder)
         results.append(result)
         if on_period:

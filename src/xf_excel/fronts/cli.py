@@ -186,18 +186,23 @@ def render_intake(report) -> str:
 
 @main.command()
 @click.option("--period", "-p", type=int, required=True, help="Reporting period.")
+@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False),
+              help="Also save the text to this file (for Notepad: UTF-8 with BOM, Windows line ends).")
 @click.pass_obj
-def status(obj: _Context, period: int) -> None:
+def status(obj: _Context, period: int, out_file: str | None) -> None:
     """Who reported, who is missing (with reminder texts), and the issues found.
 
     \b
     Example:
       xf-excel status --period 2
     """
-    from ..pipeline import status_report
+    from ..pipeline import status_report, write_text_file
 
     report = status_report(obj.config, period, obj.archive)
-    obj.emit(report.to_dict(), report.text)
+    text = report.text
+    if out_file:
+        text += f"\n\n已保存到 {write_text_file(out_file, report.text + chr(10))}"
+    obj.emit(report.to_dict(), text)
     click.get_current_context().exit(EXIT_OK if report.complete else EXIT_ISSUES)
 
 
@@ -281,7 +286,7 @@ def run_cmd(obj: _Context, inbox: str, period: int, out_dir: str) -> None:
 
     result = run_week(obj.config, inbox, period, obj.archive, out_dir, progress=_Progress("收取报表", not obj.as_json))
     text = "\n".join([render_intake(result.intake), f"汇总表：{result.master}",
-                      *[f"简报：{p}" for p in result.briefing.paths]])
+                      *[f"简报：{p}" for p in result.briefing.paths], *[f"提示：{n}" for n in result.briefing.notes]])
     obj.emit(result.to_dict(), text)
     click.get_current_context().exit(EXIT_OK if result.intake.ok else EXIT_ISSUES)
 
@@ -325,8 +330,9 @@ def render_demo_period(r) -> str:
     received = sum(i.summary()["files"] for i in r.intake)
     rejected = sum(i.summary()["rejected"] for i in r.intake)
     states = [s.state for s in r.consolidation.reporting]
-    return (f"  第{r.period}期：发出填报表 {r.forms} 份，收到文件 {received} 个，退回 {rejected} 个；"
+    line = (f"  第{r.period}期：发出填报表 {r.forms} 份，收到文件 {received} 个，退回 {rejected} 个；"
             f"已报 {states.count('accepted') + states.count('warned')} 个，未报 {states.count('missing')} 个")
+    return "\n".join([line, *[f"    提示：{n}" for n in r.briefing.notes]])
 
 
 def render_demo_summary(results, out_dir: Path) -> str:

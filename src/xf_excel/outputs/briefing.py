@@ -31,6 +31,7 @@ from ..config import Config, Indicator, Target
 from ..consolidate import Consolidation, Progress
 from ..errors import RenderError
 from ..issues import issue_label
+from .textfile import write_text_file
 from ..wording import (
     cn_numeral, fmt_change, fmt_count, fmt_date_cn, fmt_date_full, fmt_number, fmt_percent, fmt_points,
     fmt_value, quantity_name,
@@ -541,8 +542,9 @@ def _render_charts(c: Consolidation, context: dict[str, Any], out_dir: Path, pre
     preferences = tuple(preferences) if preferences is not None else ch.CJK_FONT_PREFERENCES
     font = ch.find_cjk_font(preferences)
     if font is None:
-        note = ("本机没有可用的中文字体（如 " + "、".join(preferences[:4]) +
-                "），为避免图中汉字显示为方框，本次未生成图表；请安装中文字体（Debian：fonts-wqy-microhei）后重新生成")
+        note = ("本机没有可用的中文字体（" + "、".join(preferences[:4]) + "），为避免图中汉字显示为方框，本次未生成图表；"
+                f"xf-excel 自带图表字体（{ch.bundled_font_path().name}），出现本提示说明该文件缺失或损坏，"
+                "请重新安装 xf-excel 后重新生成简报")
         return [], None, [note]
     notes = []
     if font != preferences[0]:
@@ -624,5 +626,4 @@ def _render_markdown(context: dict[str, Any], template: Path, out: Path) -> Path
         text = env.from_string(template.read_text(encoding="utf-8")).render(context)
     except jinja2.UndefinedError as exc:
         raise _undefined_error(template, exc) from None
-    out.write_text(text, encoding="utf-8")
-    return out
+    return write_text_file(out, text)

@@ -1,9 +1,14 @@
 """The briefing's charts as PNG files (matplotlib, Agg, imported only when a chart is drawn).
 
-Charts are rasterised with a font present on THIS machine, so Chinese labels need a CJK
-font here (the document itself may name fonts that only office PCs have). `find_cjk_font`
-picks one from a preference list; without one the caller skips the charts and says so,
-rather than drawing boxes for every Chinese character.
+Charts are rasterised with a font present on THIS machine (the document itself may name
+fonts that only office PCs have), so xf-excel ships the CJK font its charts use:
+WenQuanYi Micro Hei (`fonts/wqy-microhei.ttc`, Apache-2.0, `fonts/LICENSE.txt`), registered
+with matplotlib by path each time a chart is drawn. Charts therefore need no root, no apt
+and no particular state of matplotlib's font cache: a cache built before any CJK font
+existed does not matter. `find_cjk_font` also finds a font installed after the cache was
+built (it looks at the font files on disk when the cache knows none of the preferred
+ones), so nobody has to delete a cache. Without any usable font the caller skips the
+charts and says so, rather than drawing boxes for every Chinese character.
 
 Every chart is drawn on its own `Figure` (no pyplot state) inside an `rc_context`, and
 written atomically (temporary file, then `os.replace`).
@@ -11,20 +16,26 @@ written atomically (temporary file, then `os.replace`).
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from ..archive.locking import atomic_write
 
 __all__ = [
-    "CJK_FONT_PREFERENCES", "find_cjk_font", "chart_progress", "chart_ranking", "chart_trend",
+    "BUNDLED_FONT", "CJK_FONT_PREFERENCES", "bundled_font_path", "find_cjk_font", "chart_progress", "chart_ranking",
+    "chart_trend",
 ]
 
-# Most preferred first: the faces an office PC has, then the free ones Linux distributions ship.
+BUNDLED_FONT = "WenQuanYi Micro Hei"          # the family inside fonts/wqy-microhei.ttc
+_BUNDLED_FILE = "wqy-microhei.ttc"
+
+# Most preferred first: the font we ship (the same charts on every machine), then faces an
+# office PC has, then the free ones Linux distributions ship (used only if ours is missing).
 CJK_FONT_PREFERENCES = (
-    "SimHei", "Microsoft YaHei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
-    "Source Han Sans CN", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Droid Sans Fallback",
-    "AR PL UMing CN", "SimSun", "Noto Serif CJK SC",
+    BUNDLED_FONT, "SimHei", "Microsoft YaHei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
+    "Source Han Sans CN", "WenQuanYi Zen Hei", "Droid Sans Fallback", "AR PL UMing CN", "SimSun",
+    "Noto Serif CJK SC",
 )
 
 _MM_PER_INCH = 25.4
@@ -37,12 +48,51 @@ _GREY = "#7F7F7F"
 _SERIES = ("#2F5597", "#C55A11", "#548235", "#7030A0", "#BF9000", "#2E75B6", "#843C0C", "#375623")
 
 
+def bundled_font_path() -> Path:
+    """The CJK font file shipped inside the package."""
+    return Path(str(resources.files(__package__) / "fonts" / _BUNDLED_FILE))
+
+
 def find_cjk_font(preferences: Sequence[str] = CJK_FONT_PREFERENCES) -> Optional[str]:
-    """The first font family in `preferences` that matplotlib can use here, or None."""
+    """The first font family in `preferences` that matplotlib can use here, or None.
+
+    The shipped font is registered by path first; then matplotlib's (cached) font list is
+    searched; only when it holds none of `preferences` are the font files on disk looked
+    at, and any the cache does not know registered — a font installed later is found
+    without deleting the cache."""
+    if not preferences:
+        return None
     from matplotlib import font_manager
 
-    available = {entry.name for entry in font_manager.fontManager.ttflist}
+    manager = font_manager.fontManager
+    _register(manager, [bundled_font_path()])
+    found = _first_available(manager, preferences)
+    if found is None and _register(manager, font_manager.findSystemFonts()):
+        found = _first_available(manager, preferences)
+    return found
+
+
+def _first_available(manager: Any, preferences: Sequence[str]) -> Optional[str]:
+    available = {entry.name for entry in manager.ttflist}
     return next((name for name in preferences if name in available), None)
+
+
+def _register(manager: Any, paths: Sequence[str | Path]) -> int:
+    """Add to matplotlib's font list the files it does not list yet; how many were added.
+    A file that cannot be read as a font is passed over (one broken file in a fonts folder
+    must not cost the charts)."""
+    known = {str(Path(entry.fname)) for entry in manager.ttflist}
+    added = 0
+    for path in paths:
+        if str(Path(path)) in known or not Path(path).is_file():
+            continue
+        try:
+            manager.addfont(str(path))
+        except (OSError, RuntimeError, ValueError):
+            continue
+        known.add(str(Path(path)))
+        added += 1
+    return added
 
 
 def _figure(height_mm: float):
