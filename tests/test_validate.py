@@ -9,6 +9,7 @@ import pytest
 
 from form_grid import (build_return, counter_row, drop_sheet, find, insert_columns, insert_rows, rename_sheet,
                        set_cell, set_value)
+from xf_excel.config import Contact
 from xf_excel.issues import IssueCode
 from xf_excel.intake.records import CellError, RawSheet, RawWorkbook, ReceivedFile
 from xf_excel.checks.read import FormReading, ReadReturn, read_return
@@ -338,8 +339,11 @@ def test_an_unknown_header_code_beside_a_good_meta_is_an_error_but_reads(config)
 
 
 def test_sender_not_among_the_units_addresses(config):
-    emailed = config.model_copy(update={"unit_emails": {WUMING: ["wm_fpb@example.gov.cn"]}})
+    emailed = config.model_copy(update={"contacts": {WUMING: Contact(email=["wm_fpb@example.gov.cn"])}})
     assert rows(check(emailed, good_return(config, sender="WM_FPB@example.gov.cn"))) == []
+    assert rows(check(emailed, good_return(config, sender="武鸣区扶贫办 <wm_fpb@example.gov.cn>"))) == []
+    assert rows(check(emailed, good_return(config, sender="wm_fpb@example.gov.cn <x@qq.com>"))) == [
+        ("", "sender-mismatch", "警告")]
     assert rows(check(emailed, good_return(config, sender="someone@qq.com"))) == [("", "sender-mismatch", "警告")]
     assert rows(check(config, good_return(config, sender="someone@qq.com"))) == []   # no addresses listed
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Optional
 
 from .config import expr
@@ -96,6 +96,7 @@ class ReportingStatus:
     errors: int
     warnings: int
     reminder: str                         # ready-to-send 催报 or 退回 text ('' when accepted)
+    reminded: int = 0                     # 催报 mails the server accepted for the period (the send log)
 
 
 @dataclass
@@ -379,7 +380,9 @@ def _reporting(archive: Archive, config: Config, period: Period, now: dt.datetim
     for issue in archive.issues(period.number):
         if issue.unit:
             file_issues.setdefault(issue.unit, []).append(issue)
-    return [_unit_status(archive, config, unit, period, by_unit.get(unit.code, []), file_issues.get(unit.code, []), now)
+    reminded = archive.times_sent(period.number, "reminders")
+    return [replace(_unit_status(archive, config, unit, period, by_unit.get(unit.code, []),
+                                 file_issues.get(unit.code, []), now), reminded=reminded.get(unit.code, 0))
             for unit in config.reporting_units()]
 
 

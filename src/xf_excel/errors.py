@@ -10,6 +10,7 @@ anything else escaping the core is a programming error, and the fronts say so an
      ├── ArchiveError       the archive is missing, unreadable or not writable
      │    └── LockBusy      another run holds the archive for longer than we wait
      ├── RenderError        a template and the data it receives do not fit
+     ├── MailError          the office mailbox cannot be used (not set up, unreachable, login refused)
      └── MissingDependency  an optional library the task needs is not installed
 """
 
@@ -19,7 +20,7 @@ import importlib
 from types import ModuleType
 
 __all__ = ["XfError", "ConfigError", "NotConfigured", "IntakeError", "ArchiveError", "LockBusy", "RenderError",
-           "MissingDependency", "require"]
+           "MailError", "MissingDependency", "require"]
 
 
 class XfError(Exception):
@@ -54,6 +55,11 @@ class LockBusy(ArchiveError):
 
 class RenderError(XfError):
     """A template does not fit the data it is given (e.g. a misspelt placeholder)."""
+
+
+class MailError(XfError):
+    """The office mailbox cannot be used at all: mail not set up, the server unreachable, the
+    login refused, the certificate not trusted (one refused recipient is an outcome, not this)."""
 
 
 class MissingDependency(XfError):

@@ -52,7 +52,20 @@ def config_summary(config: Config) -> dict[str, Any]:
                     for t in config.targets],
         "rules": len(config.rules),
         "details": [d.name for d in config.details],
+        "contacts": {"registered": len(config.reporting_units()) - len(config.units_without_contact()),
+                     "missing": [u.full_name for u in config.units_without_contact()]},
+        "mail": _mail_summary(config),
     }
+
+
+def _mail_summary(config: Config) -> Optional[dict[str, Any]]:
+    mail = config.mail
+    if mail is None:
+        return None
+    return {"address": mail.address, "login": mail.login,
+            "imap": f"{mail.imap.host}:{mail.imap.real_port}（{mail.imap.security}，{mail.imap.folder}）" if mail.imap else None,
+            "smtp": f"{mail.smtp.host}:{mail.smtp.real_port}（{mail.smtp.security}）" if mail.smtp else None,
+            "password": f"文件 {mail.password_file}" if mail.password_file else f"环境变量 {mail.password_env}"}
 
 
 def _target_text(value: float, kind: str) -> str:

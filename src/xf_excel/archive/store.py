@@ -26,7 +26,7 @@ from typing import Any, Iterator, Optional
 
 from ..issues import Issue, IssueCode, Severity
 
-__all__ = ["Archive", "Submission", "NewSubmission", "FileRecord", "sha256"]
+__all__ = ["Archive", "Submission", "NewSubmission", "FileRecord", "SentMail", "FetchedMail", "sha256"]
 
 SCHEMA_VERSION = 1
 
@@ -88,6 +88,37 @@ CREATE TABLE IF NOT EXISTS issues (
     message TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS issues_period ON issues(period);
+CREATE TABLE IF NOT EXISTS mail_sent (
+    id INTEGER PRIMARY KEY,
+    period INTEGER NOT NULL,
+    unit_code TEXT NOT NULL,
+    kind TEXT NOT NULL,                     -- 'forms', 'feedback', 'reminders'
+    key TEXT NOT NULL,                      -- once sent, a message of this key is not sent again by accident
+    recipients TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    attachment TEXT NOT NULL DEFAULT '',
+    attachment_sha256 TEXT,
+    status TEXT NOT NULL,                   -- 'sending' (begun, no answer yet), 'sent', 'refused', 'failed'
+    reply TEXT NOT NULL DEFAULT '',         -- the server's answer, as it gave it
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS mail_sent_period ON mail_sent(period, kind);
+CREATE TABLE IF NOT EXISTS mail_fetched (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL DEFAULT '',
+    sha256 TEXT NOT NULL REFERENCES files(sha256),   -- the whole message, archived before it is read
+    mailbox TEXT NOT NULL,                  -- login@host/folder
+    uid INTEGER,
+    sender TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    period INTEGER,
+    status TEXT NOT NULL,                   -- 'taken' (read and marked on the server), 'left' (left in the mailbox)
+    note TEXT NOT NULL DEFAULT '',
+    fetched_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mail_fetched_id ON mail_fetched(message_id);
 """
 
 
@@ -151,6 +182,42 @@ class Submission:
     values: dict[str, float | str | None]
     cells: dict[str, str]
     details: dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """One message of the send log: who, what, when, and the server's answer."""
+
+    id: int
+    period: int
+    unit_code: str
+    kind: str
+    key: str
+    recipients: str
+    subject: str
+    message_id: str
+    attachment: str
+    status: str
+    reply: str
+    started_at: str
+    finished_at: Optional[str]
+
+
+@dataclass(frozen=True)
+class FetchedMail:
+    """One message fetched from the office mailbox, as the archive remembers it."""
+
+    id: int
+    message_id: str
+    sha256: str
+    mailbox: str
+    uid: Optional[int]
+    sender: str
+    subject: str
+    period: Optional[int]
+    status: str
+    note: str
+    fetched_at: str
 
 
 class Archive:
@@ -376,3 +443,76 @@ class Archive:
     def periods(self) -> list[int]:
         """Periods that have at least one submission."""
         return [r[0] for r in self.db.execute("SELECT DISTINCT period FROM submissions ORDER BY period")]
+
+    # ---- the send log ------------------------------------------------------------------------
+    def begin_send(self, *, period: int, unit_code: str, kind: str, key: str, recipients: list[str], subject: str,
+                   message_id: str, attachment: str = "", attachment_sha256: Optional[str] = None) -> int:
+        """Log a message about to be handed to the server (status 'sending'); returns its id.
+        A message still 'sending' after a crash may or may not have left: `finish_send` says."""
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO mail_sent (period, unit_code, kind, key, recipients, subject, message_id, attachment,"
+                " attachment_sha256, status, started_at) VALUES (?,?,?,?,?,?,?,?,?,'sending',?)",
+                (period, unit_code, kind, key, ", ".join(recipients), subject, message_id, attachment,
+                 attachment_sha256, _now()))
+        return cur.lastrowid
+
+    def finish_send(self, send_id: int, status: str, reply: str) -> None:
+        """Record the server's answer: 'sent', 'refused' (the server said no) or 'failed' (no answer)."""
+        with self.transaction():
+            self.db.execute("UPDATE mail_sent SET status = ?, reply = ?, finished_at = ? WHERE id = ?",
+                            (status, reply, _now(), send_id))
+
+    def sent_keys(self, period: int, kind: str) -> set[str]:
+        """Keys of the period's messages of this kind that the server accepted."""
+        rows = self.db.execute("SELECT key FROM mail_sent WHERE period = ? AND kind = ? AND status = 'sent'",
+                               (period, kind))
+        return {r[0] for r in rows}
+
+    def sent_mail(self, period: Optional[int] = None, kind: Optional[str] = None) -> list[SentMail]:
+        """The send log, oldest first, optionally for one period and/or kind."""
+        sql, args = "SELECT * FROM mail_sent WHERE 1=1", []
+        if period is not None:
+            sql, args = sql + " AND period = ?", args + [period]
+        if kind is not None:
+            sql, args = sql + " AND kind = ?", args + [kind]
+        return [SentMail(r["id"], r["period"], r["unit_code"], r["kind"], r["key"], r["recipients"], r["subject"],
+                         r["message_id"], r["attachment"], r["status"], r["reply"], r["started_at"], r["finished_at"])
+                for r in self.db.execute(sql + " ORDER BY id", args)]
+
+    def times_sent(self, period: int, kind: str) -> dict[str, int]:
+        """unit code -> how many messages of this kind the server accepted for the period
+        (报送情况's 已催报 N次)."""
+        rows = self.db.execute("SELECT unit_code, COUNT(*) FROM mail_sent WHERE period = ? AND kind = ?"
+                               " AND status = 'sent' GROUP BY unit_code", (period, kind))
+        return {code: count for code, count in rows}
+
+    # ---- mail fetched from the office mailbox --------------------------------------------------
+    def fetched(self, message_id: str, digest: str) -> Optional[FetchedMail]:
+        """The message seen before, by its Message-ID (when it has one) or its content hash."""
+        row = self.db.execute(
+            "SELECT * FROM mail_fetched WHERE sha256 = ? OR (? != '' AND message_id = ?) ORDER BY id DESC LIMIT 1",
+            (digest, message_id, message_id)).fetchone()
+        return _fetched(row) if row else None
+
+    def record_fetched(self, *, message_id: str, digest: str, mailbox: str, uid: Optional[int], sender: str,
+                       subject: str, period: Optional[int], status: str, note: str = "") -> int:
+        """Remember a message fetched (its bytes are already in `files`, under `digest`)."""
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO mail_fetched (message_id, sha256, mailbox, uid, sender, subject, period, status, note,"
+                " fetched_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (message_id, digest, mailbox, uid, sender, subject, period, status, note, _now()))
+        return cur.lastrowid
+
+    def fetched_mail(self, period: Optional[int] = None) -> list[FetchedMail]:
+        """Every message fetched, oldest first (optionally for one period)."""
+        sql, args = "SELECT * FROM mail_fetched", []
+        if period is not None:
+            sql, args = sql + " WHERE period = ?", [period]
+        return [_fetched(r) for r in self.db.execute(sql + " ORDER BY id", args)]
+
+
+def _fetched(row: sqlite3.Row) -> FetchedMail:
+    return FetchedMail(row["id"], row["message_id"], row["sha256"], row["mailbox"], row["uid"], row["sender"],
+                       row["subject"], row["period"], row["status"], row["note"], row["fetched_at"])

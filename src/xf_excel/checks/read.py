@@ -369,11 +369,18 @@ def _identify_unit(raw: RawWorkbook, config: Config, header: dict[str, CellValue
 
 
 def _sender_issue(raw: RawWorkbook, config: Config, unit: Unit, file: str) -> Iterator[Issue]:
-    addresses = [a.lower() for a in config.unit_emails.get(unit.code, [])]
-    sender = raw.file.sender.strip().lower()
+    addresses = [a.lower() for a in config.addresses(unit.code)]
+    sender = _mailbox(raw.file.sender)
     if addresses and sender and sender not in addresses:
         yield Issue.of(IssueCode.SENDER_MISMATCH, WARNING, file=file, value=raw.file.sender, unit=unit.code,
                        sender=raw.file.sender, unit_name=unit.full_name, addresses="、".join(addresses))
+
+
+def _mailbox(sender: str) -> str:
+    """The address a From header names: the last <…> if any ("武鸣区扶贫办 <wm@…>", and a
+    display name that itself looks like an address), else the whole text."""
+    angled = re.findall(r"<([^<>]*)>", sender)
+    return (angled[-1] if angled else sender).strip().lower()
 
 
 def _at(issue: Issue, cell: Optional[CellValue]) -> Issue:

@@ -18,16 +18,18 @@ from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from . import expr
+from .mail import Contact, ImapSettings, MailSettings, SmtpSettings
 from ..errors import ConfigError, NotConfigured
 from ..issues import Severity
 
 __all__ = [
     "Config", "Campaign", "Period", "City", "County", "CountyGroup", "MemberUnit", "Activity",
     "Indicator", "ReportedBy", "CountMeeting", "DetailList", "DetailColumn", "DetailTotal",
-    "Rule", "Plausibility", "Target", "Unit", "load_config", "parse_config",
+    "Rule", "Plausibility", "Target", "Unit", "Contact", "MailSettings", "ImapSettings", "SmtpSettings",
+    "load_config", "parse_config",
 ]
 
 
@@ -250,10 +252,20 @@ class Config(_Model):
     plausibility: Plausibility = Field(default_factory=Plausibility, description="History and peer checks (warnings).")
     targets: list[Target] = Field(default_factory=list, description="Targets and caps from the plan.")
     city_targets: dict[str, dict[str, float]] = Field(default_factory=dict, description="indicator -> city code -> target.")
-    unit_emails: dict[str, list[str]] = Field(default_factory=dict, description="unit code -> sending addresses.")
+    contacts: dict[str, Contact] = Field(
+        default_factory=dict, description="unit code -> its mailbox and contact person (forms and reminders go there; "
+                                          "a return from another address is queried).")
+    mail: Optional[MailSettings] = Field(None, description="The office mailbox: fetching returns, sending mail.")
     ranking_indicator: Optional[str] = Field(None, description="Indicator whose target completion ranks the cities.")
     cities: list[City] = Field(description="Cities (prefecture level).")
     counties: list[County] = Field(description="County-level units.")
+    # the folder config.yaml was read from: relative paths in it (mail.password_file, mail.ca_file) start here
+    _folder: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @property
+    def folder(self) -> Path:
+        """The folder of config.yaml (relative paths in it are relative to this folder)."""
+        return self._folder
 
     # ---- look-ups -------------------------------------------------------------------------
     def period(self, number: int) -> Period:
@@ -343,6 +355,15 @@ class Config(_Model):
     def campaign_days(self) -> int:
         return self.campaign.days
 
+    def addresses(self, unit_code: str) -> list[str]:
+        """The unit's registered mailboxes ([] when it has none)."""
+        contact = self.contacts.get(unit_code)
+        return list(contact.email) if contact else []
+
+    def units_without_contact(self) -> list[Unit]:
+        """Reporting units with no mailbox in `contacts`: nothing can be mailed to them."""
+        return [u for u in self.reporting_units() if u.code not in self.contacts]
+
 
 # ---- loading --------------------------------------------------------------------------------
 
@@ -351,7 +372,9 @@ def load_config(path: str | Path = "config.yaml") -> Config:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(str(path), [f"找不到配置文件（当前目录：{Path.cwd()}）；请用 --config 指定"])
-    return parse_config(path.read_text(encoding="utf-8"), str(path))
+    config = parse_config(path.read_text(encoding="utf-8"), str(path))
+    config._folder = path.resolve().parent
+    return config
 
 
 def parse_config(text: str, source: str = "config.yaml") -> Config:
@@ -457,6 +480,8 @@ def _describe(err: dict, lines: dict[tuple, int]) -> str:
     detail = err["msg"]
     if err["type"] == "literal_error":
         detail = err["msg"].replace("Input should be", "应为")
+    if err["type"] == "value_error":     # our own validators' words, without pydantic's "Value error, "
+        detail = str(err.get("ctx", {}).get("error", detail))
     message = f"{text}（{detail}）" if text else detail
     return f"{_where(loc, lines)}：{message}"
 
@@ -468,6 +493,13 @@ def _cross_check(config: Config):
     yield from _check_indicators(config)
     yield from _check_rules_and_targets(config)
     yield from _check_details(config)
+    yield from _check_contacts(config)
+
+
+def _check_contacts(config: Config):
+    for code in config.contacts:
+        if code not in config.units:
+            yield ("contacts", code), f"单位代码 {code} 不在 counties 或 member_units 中"
 
 
 def _check_periods(config: Config):

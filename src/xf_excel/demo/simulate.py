@@ -979,7 +979,7 @@ def _zip(group: list[Delivery], content: Callable[[Delivery], bytes]) -> bytes:
 
 
 def _sender(sim: Simulation, code: str) -> str:
-    known = sim.config.unit_emails.get(code)
+    known = sim.config.addresses(code)
     return known[0] if known else f"fpb@{code.lower()}.example.gov.cn"
 
 

@@ -108,7 +108,24 @@ def _render_config_summary(s: dict[str, Any]) -> str:
     lines += ["", f"目标任务 {len(s['targets'])} 项："]
     lines += [f"  {t['name']} {t['op']} {t['value']}{t['unit']}（{t['scope']}）" for t in s["targets"]]
     lines += ["", f"校验规则 {s['rules']} 条；明细表 {', '.join(s['details'])}"]
+    lines += ["", *_render_contacts(s["contacts"]), *_render_mail(s["mail"])]
     return "\n".join(lines)
+
+
+def _render_contacts(contacts: dict[str, Any]) -> list[str]:
+    missing = contacts["missing"]
+    head = f"联系邮箱：已登记 {contacts['registered']} 个单位"
+    if not missing:
+        return [head]
+    shown = "、".join(missing[:10]) + (f"等 {len(missing)} 个" if len(missing) > 10 else "")
+    return [f"{head}，未登记 {len(missing)} 个（无法向其发送邮件）：{shown}"]
+
+
+def _render_mail(mail: dict[str, Any] | None) -> list[str]:
+    if mail is None:
+        return ["办公邮箱：未配置（收到的附件需手工保存到收件文件夹）"]
+    return [f"办公邮箱：{mail['address']}（登录名 {mail['login']}，密码取自{mail['password']}）",
+            f"  收件：{mail['imap'] or '未配置'}", f"  发件：{mail['smtp'] or '未配置'}"]
 
 
 class _Progress:

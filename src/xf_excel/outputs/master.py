@@ -43,6 +43,7 @@ from ..consolidate import (
 from ..issues import Issue, Severity
 from ..archive.locking import atomic_write
 from ..wording import fmt_date_full, fmt_deadline
+from .status import reminded_text
 
 __all__ = ["write_master", "add_master_sheets", "issue_sheet_rows"]
 
@@ -501,7 +502,7 @@ def _write_member_sheet(book, styles: _Styles, c: Consolidation, row: UnitRow) -
 
 _REMINDER_WIDTH = 90
 _REPORTING_COLUMNS = ["单位代码", "单位名称", "类型", "所属市", "报送状态", "报送时间", "是否逾期", "提交次数", "错误",
-                      "警告", "催报/退回提示文本"]
+                      "警告", "催报/退回提示文本", "已催报"]
 
 
 def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
@@ -510,7 +511,7 @@ def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
     missing, rejected = len(c.reporting_in("missing")), len(c.reporting_in("rejected"))
     sheet.write_string(1, 0, f"应报{len(c.reporting)}个，未报{missing}个，被退回{rejected}个；报送截止时间"
                              f"{fmt_deadline(c.period.deadline)}。提示文本可直接复制发送。", styles.note)
-    _header(sheet, styles, 2, _REPORTING_COLUMNS, [10, 18, 10, 10, 16, 17, 9, 9, 7, 7, _REMINDER_WIDTH])
+    _header(sheet, styles, 2, _REPORTING_COLUMNS, [10, 18, 10, 10, 16, 17, 9, 9, 7, 7, _REMINDER_WIDTH, 10])
     for r, status in enumerate(c.reporting, start=3):
         fill = _BEHIND_FILL if status.state in ("missing", "rejected") else None
         text, count = styles.get(fill=fill), styles.get("#,##0", fill=fill)
@@ -520,7 +521,8 @@ def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
                  (unit.city_name or "", text), (REPORT_STATE[status.state], text),
                  (received if received else (status.received_at or ""), styles.get(_DATETIME, fill=fill)),
                  ("逾期" if status.late else "", text), (status.submissions, count), (status.errors, count),
-                 (status.warnings, count), (status.reminder, styles.get(fill=fill, wrap=True))]
+                 (status.warnings, count), (status.reminder, styles.get(fill=fill, wrap=True)),
+                 (reminded_text(status.reminded), text)]
         for col, (value, fmt) in enumerate(cells):
             _put(sheet, r, col, value, fmt)
         if status.reminder:  # neither Excel nor LibreOffice grows a written row to fit wrapped text

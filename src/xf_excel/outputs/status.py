@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..consolidate import Consolidation
 from ..wording import fmt_date_cn
 
-__all__ = ["status_text", "STATE_NAMES"]
+__all__ = ["status_text", "reminded_text", "STATE_NAMES"]
 
 STATE_NAMES = {"accepted": "已接收", "warned": "已接收（有警告）", "rejected": "已退回待重报", "missing": "未报送"}
 
@@ -18,5 +18,11 @@ def status_text(c: Consolidation) -> str:
     if late:
         lines.append(f"  逾期报送：{len(late)} 个（{'、'.join(r.unit.full_name for r in late)}）")
     for r in c.reporting_in("missing", "rejected"):
-        lines += ["", f"【{r.unit.full_name}】{STATE_NAMES[r.state]}", f"  {r.reminder}"]
+        lines += ["", f"【{r.unit.full_name}】{STATE_NAMES[r.state]}{reminded_text(r.reminded, '（', '）')}",
+                  f"  {r.reminder}"]
     return "\n".join(lines)
+
+
+def reminded_text(times: int, before: str = "", after: str = "") -> str:
+    """已催报 2次 (from the send log), or '' when no 催报 mail was sent."""
+    return f"{before}已催报 {times}次{after}" if times else ""
