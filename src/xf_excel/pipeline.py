@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .archive.locking import archive_lock
-from .archive.store import Archive, NewSubmission
+from .archive.store import Archive, NewSubmission, sha256
 from .config import Config
-from .errors import ArchiveError, IntakeError
+from .errors import ArchiveError, IntakeError, NotConfigured
 from .issues import HasIssues, Issue, IssueCode, Severity
 
 if TYPE_CHECKING:
@@ -25,7 +25,8 @@ __all__ = [
     "consolidate_period", "write_master_workbook", "brief", "brief_period", "refresh_master", "MasterRefresh",
     "run_week", "WeekResult", "status_report", "StatusReport", "issue_sheet_rows", "validate_book", "validate_grids",
     "check_book", "BookCheck", "master_filename", "FEEDBACK_FOLDER", "BRIEFING_FOLDER", "blank_consolidation",
-    "add_master_sheets", "write_atomically", "write_text_file",
+    "add_master_sheets", "write_atomically", "write_text_file", "send_mail", "SendReport", "SendOutcome",
+    "SEND_KINDS", "fetch_mail", "MailFetch", "FetchedMessage", "fetches_mail",
 ]
 
 
@@ -135,16 +136,25 @@ def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: s
         3
     """
     from .intake.collect import collect_inbox
-    from .intake.workbooks import WorkbookReader
 
     inbox = Path(inbox)
     config.period(period)
     files, skipped = collect_inbox(inbox)
-    report = IntakeReport(period=period, inbox=inbox)
+    return _take_in(config, IntakeReport(period=period, inbox=inbox), files, skipped, archive_path, feedback_dir,
+                    progress)
+
+
+def _take_in(config: Config, report: IntakeReport, files: list, skipped: list[Issue], archive_path: str | Path,
+             feedback_dir: str | Path, progress: Optional[Callable[[int, int], None]]) -> IntakeReport:
+    """The files collected from an inbox folder or a mailbox: archived raw first, then read,
+    checked, recorded, fed back — one outcome each, in the order collected."""
+    from .intake.workbooks import WorkbookReader
+
     report.files += [FileOutcome(display=i.file, status=_file_status(i), issues=[i]) for i in skipped]
     with archive_lock(archive_path), Archive(archive_path) as archive, WorkbookReader() as reader:
         if archive.notice:
             report.notices.append(archive.notice)
+        period = report.period
         peers = _peer_values(config, archive, period)
         fresh, duplicates = _archive_raw(archive, files)
         outcomes = {id(f): FileOutcome(display=f.display, status="duplicate", sha256=digest) for f, digest in duplicates}
@@ -353,29 +363,54 @@ def brief_period(config: Config, period: int, archive_path: str | Path, out_dir:
 
 @dataclass
 class MasterRefresh:
-    """汇总: the inbox taken in, the period consolidated, the master workbook written."""
+    """汇总: the mailbox (when configured) and the inbox taken in, the period consolidated,
+    the master workbook written. `mail_error` says why the mailbox could not be read (the
+    inbox folder was taken in all the same)."""
 
     intake: IntakeReport
     consolidation: Consolidation
     master: Path
+    mail: Optional["MailFetch"] = None
+    mail_error: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"intake": self.intake.to_dict(), "master": str(self.master)}
+        return {"intake": self.intake.to_dict(), "master": str(self.master),
+                "mail": self.mail.to_dict() if self.mail else None, "mail_error": self.mail_error}
+
+
+def fetches_mail(config: Config) -> bool:
+    """True when 汇总 fetches the office mailbox first (mail.imap set, fetch_on_consolidate on)."""
+    return bool(config.mail and config.mail.imap and config.mail.fetch_on_consolidate)
 
 
 def refresh_master(config: Config, inbox: str | Path, period: int, archive_path: str | Path, out_dir: str | Path, *,
-                   inbox_folder: Optional[str] = None, output_folder: Optional[str] = None,
+                   inbox_folder: Optional[str] = None, output_folder: Optional[str] = None, fetch: bool = False,
                    progress: Optional[Callable[[int, int], None]] = None) -> MasterRefresh:
     """Take in the inbox (feedback workbooks into `out_dir`/退回), consolidate the period and
-    write the master workbook into `out_dir`; 首页 shows the folders as given."""
+    write the master workbook into `out_dir`; 首页 shows the folders as given. With `fetch`,
+    the office mailbox is fetched first when config sets one up (`fetches_mail`); a mailbox
+    that cannot be reached is noted, and the inbox folder is taken in all the same (it may
+    then be missing)."""
+    from .errors import MailError
+
     out_dir = Path(out_dir)
-    report = intake_inbox(config, inbox, period, archive_path, out_dir / FEEDBACK_FOLDER, progress=progress)
+    mail, mail_error = None, ""
+    if fetch and fetches_mail(config):
+        try:
+            mail = fetch_mail(config, period, archive_path, out_dir / FEEDBACK_FOLDER, progress=progress)
+        except MailError as error:
+            mail_error = str(error)
+    if mail is not None or mail_error:
+        report = (intake_inbox(config, inbox, period, archive_path, out_dir / FEEDBACK_FOLDER, progress=progress)
+                  if Path(inbox).is_dir() else IntakeReport(period=period, inbox=Path(inbox)))
+    else:
+        report = intake_inbox(config, inbox, period, archive_path, out_dir / FEEDBACK_FOLDER, progress=progress)
     with archive_lock(archive_path):
         consolidation = consolidate_period(config, period, archive_path)
         master = write_master_workbook(consolidation, out_dir / master_filename(config, period),
                                        inbox_folder=str(inbox if inbox_folder is None else inbox_folder),
                                        output_folder=output_folder)
-    return MasterRefresh(intake=report, consolidation=consolidation, master=master)
+    return MasterRefresh(intake=report, consolidation=consolidation, master=master, mail=mail, mail_error=mail_error)
 
 
 @dataclass
@@ -578,3 +613,419 @@ def _record_entries(config: Config, archive: Archive, check: BookCheck, entries:
     shown = consolidate(archive, config, check.period)
     check.recorded = record_manual_entries(archive, entries, check.period, consolidation=shown, file_name=check.file)
     check.archive_version = archive.version()
+
+
+# ---- mail out: forms, feedback, reminders ------------------------------------------------------
+
+SEND_KINDS = ("forms", "feedback", "reminders")
+
+
+@dataclass
+class SendOutcome:
+    """What became of one unit's message. `reply` is the server's answer, or why nothing was sent."""
+
+    unit_code: str
+    unit_name: str
+    status: str   # sent | refused | failed | already-sent | no-address | written (a dry run's .eml)
+    recipients: list[str] = field(default_factory=list)
+    subject: str = ""
+    reply: str = ""
+    path: Optional[Path] = None          # the .eml written by a dry run, else the workbook attached
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit": self.unit_code, "name": self.unit_name, "status": self.status, "to": self.recipients,
+                "subject": self.subject, "reply": self.reply, "path": str(self.path) if self.path else None}
+
+
+@dataclass
+class SendReport:
+    """One `send` batch: a message per unit for one period and kind."""
+
+    period: int
+    kind: str
+    dry_run: bool
+    outcomes: list[SendOutcome] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for o in self.outcomes if o.status in statuses)
+
+    @property
+    def ok(self) -> bool:
+        """True when every unit that should get the message has it (or, dry, has its .eml)."""
+        return not self.count("refused", "failed", "no-address")
+
+    def summary(self) -> dict[str, int]:
+        return {"units": len(self.outcomes), "sent": self.count("sent"), "written": self.count("written"),
+                "already_sent": self.count("already-sent"), "refused": self.count("refused"),
+                "failed": self.count("failed"), "no_address": self.count("no-address")}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"period": self.period, "kind": self.kind, "dry_run": self.dry_run, "summary": self.summary(),
+                "notices": self.notices, "messages": [o.to_dict() for o in self.outcomes]}
+
+
+def send_mail(config: Config, period: int, kind: str, archive_path: str | Path, out_dir: str | Path, *,
+              dry_run: bool = False, again: bool = False, units: Optional[list[str]] = None,
+              now: Optional[dt.datetime] = None, progress: Optional[Callable[[int, int], None]] = None) -> SendReport:
+    """Mail each unit its `kind` of message for `period`: "forms" (every reporting unit, its
+    pre-filled form attached), "feedback" (units whose return was sent back: the 退回 text and
+    the feedback workbook) or "reminders" (units that have not reported: the 催报 text and
+    the form again). Attachments are written under `out_dir`/第N期.
+
+    With `dry_run` the messages are written as .eml files to look at, and nothing is sent or
+    logged. Otherwise every message is logged in the archive before it is handed to the
+    server and again with the server's answer, so a rerun sends only what was not sent
+    (`again` sends once more); a 催报 counts once a day. A refused recipient is an outcome;
+    a server that cannot be reached or refuses the login raises `MailError` before anything
+    is sent.
+
+        >>> send_mail(config, 2, "reminders", "data/xf.sqlite", "out/发件").summary()["sent"]
+        12
+    """
+    from .outputs.mail import KIND_NAMES
+
+    if kind not in SEND_KINDS:
+        raise NotConfigured(f"不认识的邮件类型 {kind}（应为 forms、feedback 或 reminders）")
+    mail = _mail_settings(config, "smtp", need_server=not dry_run)
+    config.period(period)
+    now = now or dt.datetime.now().replace(microsecond=0)
+    folder = Path(out_dir) / f"第{period}期"
+    report = SendReport(period=period, kind=kind, dry_run=dry_run)
+    with archive_lock(archive_path), Archive(archive_path) as archive:
+        planned = _planned_mail(config, archive, period, kind, now, units)
+        report.notices += _interrupted(archive, period, kind)
+        pending = _pending(config, archive, planned, period, kind, again, report)
+        messages = [_attach(config, archive, plan, addresses, period, folder) for plan, addresses in pending]
+        if dry_run:
+            report.outcomes += _write_drafts(config, mail, messages, period, folder / f"邮件_{KIND_NAMES[kind]}", now)
+        elif messages:
+            report.outcomes += _send(config, mail, archive, messages, period, now, progress, report.notices)
+    order = {u.code: n for n, u in enumerate(config.units.values())}
+    report.outcomes.sort(key=lambda o: order.get(o.unit_code, len(order)))
+    return report
+
+
+def _mail_settings(config: Config, server: str, *, need_server: bool):
+    from .errors import MailError
+
+    if config.mail is None:
+        raise MailError("config.yaml 中没有 mail 设置（办公邮箱），无法收发邮件；设置方法见 config.yaml 中 mail 一节的说明")
+    if need_server and getattr(config.mail, server) is None:
+        what = "收件服务器（imap）" if server == "imap" else "发件服务器（smtp）"
+        raise MailError(f"config.yaml 的 mail 中没有{what}设置")
+    return config.mail
+
+
+@dataclass
+class _Planned:
+    """A unit that should get a message of this kind, and why (the 催报/退回 text, the return)."""
+
+    unit: Any
+    key: str
+    text: str = ""
+    rejected: Any = None                # the sent-back submission (feedback)
+
+
+def _planned_mail(config: Config, archive: Archive, period: int, kind: str, now: dt.datetime,
+                  units: Optional[list[str]]) -> list[_Planned]:
+    from .consolidate import consolidate
+
+    if kind == "forms":
+        planned = [_Planned(u, u.code) for u in config.reporting_units()]
+    else:
+        state = "missing" if kind == "reminders" else "rejected"
+        statuses = consolidate(archive, config, period, now=now).reporting_in(state)
+        planned = []
+        for status in statuses:
+            if kind == "reminders":
+                planned.append(_Planned(status.unit, f"{status.unit.code}|{now.date().isoformat()}", status.reminder))
+            else:
+                rejected = [s for s in archive.submissions(period, status.unit.code) if s.status == "rejected"][-1]
+                planned.append(_Planned(status.unit, f"{status.unit.code}|{rejected.file_sha256 or rejected.id}",
+                                        status.reminder, rejected))
+    if units:
+        for code in units:
+            config.unit(code)                    # NotConfigured for a code the campaign does not have
+        planned = [p for p in planned if p.unit.code in units]
+    return planned
+
+
+def _interrupted(archive: Archive, period: int, kind: str) -> list[str]:
+    """Messages a crashed run began but never heard back about: they may or may not have left.
+    They are sent again (with the same Message-ID, which mail clients take as the same mail)."""
+    stuck = [m for m in archive.sent_mail(period, kind) if m.status == "sending"]
+    for message in stuck:
+        archive.finish_send(message.id, "failed", "发送过程中断，未收到服务器答复")
+    if not stuck:
+        return []
+    return [f"上次发送中途中断，有 {len(stuck)} 封邮件未收到服务器答复，本次重新发送（邮件编号相同，个别单位可能收到两封相同的邮件）"]
+
+
+def _pending(config: Config, archive: Archive, planned: list[_Planned], period: int, kind: str, again: bool,
+             report: SendReport) -> list[tuple[_Planned, tuple[str, ...]]]:
+    sent = archive.sent_keys(period, kind)
+    pending = []
+    for plan in planned:
+        addresses = tuple(config.addresses(plan.unit.code))
+        if not addresses:
+            report.outcomes.append(SendOutcome(plan.unit.code, plan.unit.full_name, "no-address",
+                                               reply="未在 config.yaml 的 contacts 中登记邮箱，无法发送"))
+        elif plan.key in sent and not again:
+            report.outcomes.append(SendOutcome(plan.unit.code, plan.unit.full_name, "already-sent", list(addresses),
+                                               reply="此前已发送过，本次未重发（需要重发请加 --again）"))
+        else:
+            pending.append((plan, addresses))
+    return pending
+
+
+def _attach(config: Config, archive: Archive, plan: _Planned, addresses: tuple[str, ...], period: int, folder: Path):
+    """The message of one unit, with its workbook written under `folder`."""
+    from .outputs.feedback import write_feedback
+    from .outputs.forms import form_filename, write_form
+    from .outputs.mail import Outgoing, forms_text
+
+    unit, title = plan.unit, config.campaign.form_title
+    if plan.rejected is not None:
+        submission = plan.rejected
+        attachment = write_feedback(archive.file_content(submission.file_sha256), submission.file_name,
+                                    archive.issues(submission_id=submission.id), config, unit, period,
+                                    folder / FEEDBACK_FOLDER) if submission.file_sha256 else None
+        body = (f"{plan.text}\n\n附件为校验反馈表：标色的单元格需要修改，全部问题见其中的“问题清单”。"
+                "请修改填报表后，作为附件回复本邮件。\n")
+        return Outgoing(unit, "feedback", plan.key, addresses, f"【退回】{unit.full_name}第{period}期{title}", body,
+                        attachment)
+    earlier = archive.latest_accepted_before(unit.code, period)
+    form = write_form(config, unit, period, folder / "填报表" / form_filename(config, unit, period),
+                      earlier.values if earlier else None)
+    if plan.text:
+        body = f"{plan.text}\n\n附件为本期填报表，填写后请作为附件回复本邮件。\n"
+        return Outgoing(unit, "reminders", plan.key, addresses, f"【催报】{unit.full_name}第{period}期{title}", body, form)
+    subject, body = forms_text(config, unit, period)
+    return Outgoing(unit, "forms", plan.key, addresses, subject, body, form)
+
+
+def _sender_name(config: Config) -> str:
+    return config.mail.name or config.campaign.office
+
+
+def _write_drafts(config: Config, mail, messages, period: int, folder: Path, now: dt.datetime) -> list[SendOutcome]:
+    from .filenames import safe_filename
+    from .outputs.mail import compose, message_id_for
+
+    outcomes = []
+    for outgoing in messages:
+        message = compose(mail, _sender_name(config), outgoing, message_id_for(outgoing, period, _domain(mail)), now)
+        path = write_atomically(folder / safe_filename(f"{outgoing.unit.full_name}.eml", path=False),
+                                lambda tmp, m=message: tmp.write_bytes(m.as_bytes()))
+        outcomes.append(SendOutcome(outgoing.unit.code, outgoing.unit.full_name, "written", list(outgoing.recipients),
+                                    outgoing.subject, "仅写出待发邮件，未发送", path))
+    return outcomes
+
+
+def _domain(mail) -> str:
+    return mail.address.partition("@")[2]
+
+
+def _send(config: Config, mail, archive: Archive, messages, period: int, now: dt.datetime,
+          progress: Optional[Callable[[int, int], None]], notices: list[str]) -> list[SendOutcome]:
+    """Hand each message to the server, logging it before and after; a connection lost for good
+    leaves the rest 'failed' (a rerun sends them)."""
+    from .errors import MailError
+    from .outputs.mail import SmtpSession, compose, message_id_for
+
+    outcomes: list[SendOutcome] = []
+    with SmtpSession(mail, mail.password(config.folder), mail.tls_context(config.folder)) as smtp:
+        for done, outgoing in enumerate(messages, start=1):
+            message_id = message_id_for(outgoing, period, _domain(mail))
+            message = compose(mail, _sender_name(config), outgoing, message_id, now)
+            logged = archive.begin_send(period=period, unit_code=outgoing.unit.code, kind=outgoing.kind,
+                                        key=outgoing.key, recipients=list(outgoing.recipients),
+                                        subject=outgoing.subject, message_id=message_id,
+                                        attachment=outgoing.attachment.name if outgoing.attachment else "")
+            outcome = SendOutcome(outgoing.unit.code, outgoing.unit.full_name, "failed", list(outgoing.recipients),
+                                  outgoing.subject, path=outgoing.attachment)
+            try:
+                outcome.status, outcome.reply = smtp.send(message, outgoing.recipients)
+            except MailError as error:
+                archive.finish_send(logged, "failed", str(error))
+                notices.append(str(error))
+                outcomes += _not_sent(messages[done - 1:], str(error))
+                break
+            archive.finish_send(logged, outcome.status, outcome.reply)
+            outcomes.append(outcome)
+            if progress:
+                progress(done, len(messages))
+    return outcomes
+
+
+def _not_sent(messages, reason: str) -> list[SendOutcome]:
+    return [SendOutcome(o.unit.code, o.unit.full_name, "failed", list(o.recipients), o.subject, reason, o.attachment)
+            for o in messages]
+
+
+# ---- mail in: the office mailbox ------------------------------------------------------------------
+
+@dataclass
+class FetchedMessage:
+    """What became of one message in the office's folder."""
+
+    uid: int
+    message_id: str
+    status: str              # taken | known (taken before) | left (nothing in it could be taken; still in the mailbox)
+    subject: str = ""
+    sender: str = ""
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"uid": self.uid, "message_id": self.message_id, "status": self.status, "subject": self.subject,
+                "sender": self.sender, "note": self.note}
+
+
+@dataclass
+class MailFetch:
+    """One `fetch-mail`: the messages found, and the intake of what they carried."""
+
+    mailbox: str
+    messages: list[FetchedMessage]
+    intake: IntakeReport
+    notices: list[str] = field(default_factory=list)
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for m in self.messages if m.status in statuses)
+
+    @property
+    def ok(self) -> bool:
+        return self.intake.ok and not self.count("left")
+
+    def summary(self) -> dict[str, int]:
+        return {"messages": len(self.messages), "taken": self.count("taken"), "known": self.count("known"),
+                "left": self.count("left")}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mailbox": self.mailbox, "summary": self.summary(), "notices": self.notices,
+                "messages": [m.to_dict() for m in self.messages], "intake": self.intake.to_dict()}
+
+
+def fetch_mail(config: Config, period: int, archive_path: str | Path, feedback_dir: str | Path,
+               progress: Optional[Callable[[int, int], None]] = None) -> MailFetch:
+    """Take in the returns in the office's IMAP folder for `period`.
+
+    Each new message is archived whole before anything reads it, then taken in exactly as
+    the same message saved as an .eml file in the inbox would be (the same reader, the same
+    limits, feedback workbooks into `feedback_dir`), and only then marked on the server. A
+    message seen before (by Message-ID or content hash) is never taken twice; one from which
+    nothing could be taken (no attachment, unreadable) is reported and left in the mailbox.
+
+        >>> fetch_mail(config, 2, "data/xf.sqlite", "out/退回").summary()
+        {'messages': 12, 'taken': 11, 'known': 0, 'left': 1}
+    """
+    from .intake.collect import collect_mails
+    from .intake.mailbox import Mailbox
+
+    mail = _mail_settings(config, "imap", need_server=True)
+    config.period(period)
+    with Mailbox(mail, mail.password(config.folder), mail.tls_context(config.folder)) as box:
+        with archive_lock(archive_path), Archive(archive_path) as archive:
+            messages, downloaded = _download(archive, box, period)
+        files, skipped = collect_mails([(d.name, d.display, d.content) for d in downloaded])
+        report = _take_in(config, IntakeReport(period=period, inbox=Path(box.label)), files, skipped, archive_path,
+                          feedback_dir, progress)
+        fetch = MailFetch(box.label, messages, report)
+        _settle(archive_path, box, fetch, downloaded)
+    return fetch
+
+
+@dataclass
+class _Downloaded:
+    """A new message, archived, about to be read as an .eml file named `name`."""
+
+    message: FetchedMessage
+    name: str
+    display: str
+    content: bytes
+    row: int                                   # its mail_fetched row
+
+
+def _download(archive: Archive, box, period: int) -> tuple[list[FetchedMessage], list[_Downloaded]]:
+    """Every new message: seen before → 'known' (and marked, if marking failed last time);
+    too big → 'left', never downloaded; else archived, recorded, and handed on."""
+    from .intake.collect import MAX_FILE_BYTES
+
+    messages, downloaded = [], []
+    for envelope in box.envelopes(box.new_uids()):
+        seen = archive.fetched(envelope.message_id, "") if envelope.message_id else None
+        if seen is not None:
+            messages.append(_known(box, archive, envelope, seen))
+            continue
+        if envelope.size > MAX_FILE_BYTES:
+            messages.append(FetchedMessage(envelope.uid, envelope.message_id, "left", note=(
+                f"邮件大小 {envelope.size >> 20} MB，超过 {MAX_FILE_BYTES >> 20} MB 上限，未收取，仍在邮箱中；"
+                "请对方把报表单独作为附件重新发送")))
+            continue
+        content = box.fetch(envelope.uid)
+        digest = sha256(content)
+        seen = archive.fetched(envelope.message_id, digest)
+        if seen is not None:
+            messages.append(_known(box, archive, envelope, seen))
+            continue
+        downloaded.append(_archived(archive, box, envelope, content, digest, period))
+        messages.append(downloaded[-1].message)
+    return messages, downloaded
+
+
+def _known(box, archive: Archive, envelope, seen) -> FetchedMessage:
+    if seen.status != "left":
+        box.mark_taken(envelope.uid)                  # taken in, but the mark did not reach the server
+    note = "此前已收取" if seen.status != "left" else f"此前已报告：{seen.note}"
+    return FetchedMessage(envelope.uid, envelope.message_id, "known", seen.subject, seen.sender, note)
+
+
+def _archived(archive: Archive, box, envelope, content: bytes, digest: str, period: int) -> _Downloaded:
+    """The raw message into the archive (files, by hash) and the fetched-mail log, before any parsing."""
+    import email.parser
+    import email.policy
+
+    from .filenames import safe_filename
+
+    head = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(content)
+    subject, sender = _header_text(head, "Subject"), _header_text(head, "From")
+    name = safe_filename(f"{subject or '无主题'}.eml", path=False)
+    origin = {"display": name, "mailbox": box.label, "uid": envelope.uid, "message_id": envelope.message_id,
+              "sender": sender, "subject": subject}
+    archive.add_file(content, name, origin)
+    row = archive.record_fetched(message_id=envelope.message_id, digest=digest, mailbox=box.label, uid=envelope.uid,
+                                 sender=sender, subject=subject, period=period, status="fetched")
+    message = FetchedMessage(envelope.uid, envelope.message_id, "taken", subject, sender)
+    return _Downloaded(message, name, f"邮件{envelope.uid} {name}", content, row)
+
+
+def _header_text(head, name: str) -> str:
+    try:
+        return " ".join(str(head.get(name, "") or "").split())
+    except Exception:                              # an undecodable header: the message is still taken
+        return ""
+
+
+def _settle(archive_path: str | Path, box, fetch: MailFetch, downloaded: list[_Downloaded]) -> None:
+    """After the intake is in the archive: mark on the server each message something was taken
+    from; a message that gave nothing (no attachment, unreadable) stays unmarked, reported."""
+    with archive_lock(archive_path), Archive(archive_path) as archive:
+        for item in downloaded:
+            if _gave_something(item, fetch.intake):
+                box.mark_taken(item.message.uid)
+                archive.set_fetched_status(item.row, "taken")
+            else:
+                issue = next((f.issues[0].message for f in fetch.intake.files
+                              if f.display == item.display and f.issues), "邮件中没有可收取的文件")
+                item.message.status, item.message.note = "left", f"{issue}；邮件仍在邮箱中"
+                archive.set_fetched_status(item.row, "left", item.message.note)
+
+
+SEP_MAIL = " › "
+
+
+def _gave_something(item: _Downloaded, intake: IntakeReport) -> bool:
+    """True when a file of this message reached the archive (an outcome below the message itself)."""
+    prefix = item.display + SEP_MAIL
+    return any(f.display.startswith(prefix) and f.sha256 for f in intake.files)

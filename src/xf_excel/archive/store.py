@@ -114,7 +114,8 @@ CREATE TABLE IF NOT EXISTS mail_fetched (
     sender TEXT NOT NULL DEFAULT '',
     subject TEXT NOT NULL DEFAULT '',
     period INTEGER,
-    status TEXT NOT NULL,                   -- 'taken' (read and marked on the server), 'left' (left in the mailbox)
+    status TEXT NOT NULL,                   -- 'fetched' (archived, being read), 'taken' (read and marked on the server),
+                                            -- 'left' (nothing in it could be taken: left in the mailbox, reported)
     note TEXT NOT NULL DEFAULT '',
     fetched_at TEXT NOT NULL
 );
@@ -504,6 +505,11 @@ class Archive:
                 " fetched_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (message_id, digest, mailbox, uid, sender, subject, period, status, note, _now()))
         return cur.lastrowid
+
+    def set_fetched_status(self, row_id: int, status: str, note: str = "") -> None:
+        """'taken' once the message is marked on the server; 'left' when nothing in it could be taken."""
+        with self.transaction():
+            self.db.execute("UPDATE mail_fetched SET status = ?, note = ? WHERE id = ?", (status, note, row_id))
 
     def fetched_mail(self, period: Optional[int] = None) -> list[FetchedMail]:
         """Every message fetched, oldest first (optionally for one period)."""

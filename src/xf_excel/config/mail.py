@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import ssl
 import stat
 from pathlib import Path
@@ -26,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..errors import MailError
 
-__all__ = ["MailSettings", "ImapSettings", "SmtpSettings", "Contact", "PASSWORD_ENV", "valid_address"]
+__all__ = ["MailSettings", "ImapSettings", "SmtpSettings", "Contact", "PASSWORD_ENV", "valid_address",
+           "connection_failure"]
 
 PASSWORD_ENV = "XF_MAIL_PASSWORD"
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+$")
@@ -166,3 +168,22 @@ def _read_password_file(path: Path) -> str:
     if not password:
         raise MailError(f"密码文件 {path} 是空的")
     return password
+
+
+def connection_failure(error: BaseException, role: str, where: str) -> MailError:
+    """A failed connection to a mail server (`role`: 收件服务器/发件服务器) in Chinese, with what to check."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return MailError(f"{role} {where} 的证书无法验证（{error.verify_message or error.reason}）；如服务器使用本单位"
+                         "自己的证书，请在 config.yaml 的 mail.ca_file 中指定证书文件")
+    if isinstance(error, ssl.SSLError):
+        return MailError(f"与{role} {where} 建立加密连接失败（{error.reason or error}）；请核对端口和 security 设置"
+                         "（tls：993/465 端口；starttls：143/587 端口）")
+    if isinstance(error, ConnectionRefusedError):
+        return MailError(f"无法连接{role} {where}：连接被拒绝（服务器未运行，或端口不对）；请核对服务器地址和端口")
+    if isinstance(error, socket.gaierror):
+        return MailError(f"找不到{role} {where}：请核对服务器地址和本机网络")
+    if isinstance(error, TimeoutError):
+        return MailError(f"连接{role} {where} 超时：请检查网络，或稍后再试")
+    if isinstance(error, OSError):
+        return MailError(f"与{role} {where} 的连接出错（{error.strerror or type(error).__name__}）；请检查网络后重试")
+    return MailError(f"{role} {where} 返回错误（{' '.join(str(error).split())}）")

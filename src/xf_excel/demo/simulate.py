@@ -68,7 +68,7 @@ from ..outputs.forms import form_filename
 
 __all__ = [
     "Simulation", "PeriodPlan", "Delivery", "simulate", "campaign_of", "correct_entries", "deliveries", "expected_accepted", "fill_form",
-    "write_inbox", "first_intake_at",
+    "write_inbox", "mail_inbox", "unit_mailbox", "first_intake_at",
     "FILE", "EML", "ZIP", "DUPLICATE", "NOT_A_RETURN", "RETURN_VIAS",
     "FULLWIDTH", "UNIT_SUFFIX", "THOUSANDS", "TEXT_NUMBER", "BLANK_ROW", "BLANK_COLUMN", "RENAME_SHEET",
     "TEXT_QUIRKS", "LAYOUT_QUIRKS", "LATE", "MISSING", "RESUBMITTED", "ABANDONED", "RULE_BROKEN", "BELOW_PREVIOUS", "NOT_A_NUMBER", "ERRORS", "BAD_PHONE", "SLIPS",
@@ -960,6 +960,41 @@ def write_inbox(sim: Simulation, period: int, batch: int, forms_dir: Path, inbox
     return sorted(written)
 
 
+def mail_inbox(sim: Simulation, period: int, batch: int, forms_dir: Path) -> list[bytes]:
+    """What arrives in batch `batch` of `period` as the office's mailbox receives it: every
+    return mailed with its workbook attached (the zip, the duplicate sent twice, the stray PDF
+    each in a mail of their own). The same deliveries as `write_inbox`, in the same order."""
+    forms_dir = Path(forms_dir)
+    filled: dict[tuple[str, int], bytes] = {}
+
+    def content(delivery: Delivery) -> bytes:
+        key = (delivery.unit_code, delivery.batch)
+        if key not in filled:
+            form = forms_dir / form_filename(sim.config, delivery.unit_code, period)
+            filled[key] = _fill_bytes(form, delivery.values, delivery.details, delivery.header, delivery.quirks)
+        return filled[key]
+
+    mails: list[bytes] = []
+    zips: dict[str, list[Delivery]] = {}
+    for delivery in (d for d in deliveries(sim, period) if d.batch == batch):
+        subject = _subject(sim, delivery, period)
+        if delivery.via == ZIP:
+            zips.setdefault(delivery.container, []).append(delivery)
+        elif delivery.via == NOT_A_RETURN:
+            mails.append(_mail(sim, delivery, subject, _PDF, subtype="pdf"))
+        else:
+            mails.append(_mail(sim, delivery, subject, content(delivery)))
+    for name, group in zips.items():
+        mails.append(_mail(sim, group[0], _subject(sim, group[0], period), _zip(group, content), name=name,
+                           subtype="zip"))
+    return mails
+
+
+def unit_mailbox(sim: Simulation, code: str) -> str:
+    """The simulated unit's mailbox (its registered contact, else one made up for it)."""
+    return _sender(sim, code)
+
+
 def _save(path: Path, data: bytes, when: dt.datetime) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -988,7 +1023,8 @@ def _subject(sim: Simulation, delivery: Delivery, period: int) -> str:
     return f"{unit.full_name}第{period}期{sim.config.campaign.name}进展情况报表"
 
 
-def _mail(sim: Simulation, delivery: Delivery, subject: str, attachment: bytes) -> bytes:
+def _mail(sim: Simulation, delivery: Delivery, subject: str, attachment: bytes, *, name: Optional[str] = None,
+          subtype: str = "vnd.openxmlformats-officedocument.spreadsheetml.sheet") -> bytes:
     """The return as a clerk mails it: a short Chinese note and the workbook attached."""
     unit = sim.config.unit(delivery.unit_code)
     person, phone = delivery.header.get("填报人", ""), delivery.header.get("联系电话", "")
@@ -1001,8 +1037,7 @@ def _mail(sim: Simulation, delivery: Delivery, subject: str, attachment: bytes) 
     message["Message-ID"] = f"<{delivery.received_at:%Y%m%d%H%M%S}.{delivery.unit_code}@example.gov.cn>"
     message.set_content(f"{sim.config.campaign.office_short}：\n\n    附件是我单位{subject}，请查收。\n\n"
                         f"{unit.full_name}  {person}  {phone}\n")
-    message.add_attachment(attachment, maintype="application",
-                           subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=delivery.file_name)
+    message.add_attachment(attachment, maintype="application", subtype=subtype, filename=name or delivery.file_name)
     # a fixed boundary keeps the mail the same bytes for the same seed
     message.set_boundary(f"==xf-demo-{delivery.unit_code}-{delivery.received_at:%Y%m%d%H%M}-{delivery.batch}==")
     return message.as_bytes()

@@ -308,13 +308,96 @@ def run_cmd(obj: _Context, inbox: str, period: int, out_dir: str) -> None:
     click.get_current_context().exit(EXIT_OK if result.intake.ok else EXIT_ISSUES)
 
 
+@main.command("fetch-mail")
+@click.option("--period", "-p", type=int, required=True, help="收到的报表所属的报送期次。")
+@click.option("--feedback", "feedback_dir", default="out/退回", show_default=True, help="校验反馈表所在文件夹。")
+@click.pass_obj
+def fetch_mail_cmd(obj: _Context, period: int, feedback_dir: str) -> None:
+    """收取办公邮箱（IMAP）中的新邮件：每封邮件先存档，再按收件文件夹中的 .eml 文件同样读取、
+    校验、存档并写出反馈表，然后在邮箱中标记为已收取；同一封邮件不会收取两次。
+
+    \b
+    Example:
+      XF_MAIL_PASSWORD=… xf-excel fetch-mail --period 2
+    """
+    from ..pipeline import fetch_mail
+
+    fetched = fetch_mail(obj.config, period, obj.archive, feedback_dir, progress=_Progress("收取报表", not obj.as_json))
+    obj.emit(fetched.to_dict(), render_fetch(fetched))
+    click.get_current_context().exit(EXIT_OK if fetched.ok else EXIT_ISSUES)
+
+
+def render_fetch(fetched) -> str:
+    """The human summary of a fetch: the messages, then the intake of what they carried."""
+    s = fetched.summary()
+    lines = [f"收取邮件（{fetched.mailbox}）：新邮件 {s['messages']} 封，本次收取 {s['taken']} 封，"
+             f"此前已收取 {s['known']} 封，未能收取 {s['left']} 封（仍在邮箱中）"]
+    for m in fetched.messages:
+        if m.status == "left":
+            lines.append(f"  ✗ 邮件「{m.subject or '无主题'}」（{m.sender or '发件人不明'}）：{m.note}")
+    lines += [f"提示：{notice}" for notice in fetched.notices]
+    if fetched.intake.files:
+        lines.append(render_intake(fetched.intake))
+    return "\n".join(lines)
+
+
+@main.command("send")
+@click.argument("kind", type=click.Choice(["forms", "feedback", "reminders"]))
+@click.option("--period", "-p", type=int, required=True, help="报送期次。")
+@click.option("--out", "out_dir", default="out/发件", show_default=True,
+              help="附件（填报表、反馈表）及 --dry-run 写出的 .eml 文件所在文件夹。")
+@click.option("--dry-run", is_flag=True, help="只把每封邮件写成 .eml 文件供查看，不发送。")
+@click.option("--again", is_flag=True, help="已发过的单位也再发一次。")
+@click.option("--unit", "units", multiple=True, help="只发给这个单位（单位代码），可重复。")
+@click.pass_obj
+def send_cmd(obj: _Context, kind: str, period: int, out_dir: str, dry_run: bool, again: bool,
+             units: tuple[str, ...]) -> None:
+    """向各单位逐一发送邮件：forms 填报表（附本单位填报表）、feedback 退回（附校验反馈表）、
+    reminders 催报（附填报表）。已发过的不会重发；--dry-run 只写出 .eml 文件供查看。
+
+    \b
+    Example:
+      xf-excel send --period 2 forms --dry-run
+      xf-excel send --period 2 reminders
+    """
+    from ..pipeline import send_mail
+
+    report = send_mail(obj.config, period, kind, obj.archive, out_dir, dry_run=dry_run, again=again,
+                       units=list(units) or None, progress=_Progress("发送邮件", not obj.as_json))
+    obj.emit(report.to_dict(), render_send(report, Path(out_dir)))
+    click.get_current_context().exit(EXIT_OK if report.ok else EXIT_ISSUES)
+
+
+_KIND_WORDS = {"forms": "填报表", "feedback": "退回反馈", "reminders": "催报"}
+
+
+def render_send(report, out_dir: Path) -> str:
+    """The human summary of a send: counts, then one line per unit that did not get its mail."""
+    s, what = report.summary(), _KIND_WORDS[report.kind]
+    if report.dry_run:
+        head = (f"第{report.period}期{what}邮件：已写出 {s['written']} 封待发邮件（.eml，未发送）到 "
+                f"{(out_dir / f'第{report.period}期').resolve()}")
+    else:
+        head = f"第{report.period}期{what}邮件：发出 {s['sent']} 封，被拒收 {s['refused']} 封，未能发送 {s['failed']} 封"
+    head += f"；此前已发过 {s['already_sent']} 个单位，未登记邮箱 {s['no_address']} 个单位"
+    if not report.outcomes:
+        head += "（没有需要发送的单位）"
+    lines = [head]
+    for o in report.outcomes:
+        if o.status in ("refused", "failed", "no-address"):
+            lines.append(f"  ✗ {o.unit_name}：{o.reply}")
+    lines += [f"提示：{notice}" for notice in report.notices]
+    return "\n".join(lines)
+
+
 @main.command()
 @click.option("--out", "out_dir", default="out/demo", show_default=True, help="Folder for everything the demo writes.")
 @click.option("--seed", default=2020, show_default=True, help="Seed of the simulation (same seed, same month).")
 @click.option("--periods", default=None, help="Periods to run, e.g. 1-3 or 1,2 (default: all).")
 @click.option("--units", type=int, default=None, help="Simulate only the first N counties (default: all).")
+@click.option("--mail", is_flag=True, help="收发邮件走本机启动的邮件服务器（SMTP 与 Dovecot IMAP，需安装 dovecot-imapd）。")
 @click.pass_obj
-def demo(obj: _Context, out_dir: str, seed: int, periods: str | None, units: int | None) -> None:
+def demo(obj: _Context, out_dir: str, seed: int, periods: str | None, units: int | None, mail: bool) -> None:
     """Run the whole campaign month on simulated returns, with the real pipeline (no Excel needed).
 
     \b
@@ -326,7 +409,7 @@ def demo(obj: _Context, out_dir: str, seed: int, periods: str | None, units: int
     chosen = _parse_periods(periods) if periods else None
     if not obj.as_json:
         click.echo(f"模拟{obj.config.campaign.name}：{len(chosen or obj.config.periods)} 期，输出到 {Path(out_dir).resolve()}")
-    results = run_demo(obj.config, out_dir, seed=seed, periods=chosen, units=units,
+    results = run_demo(obj.config, out_dir, seed=seed, periods=chosen, units=units, mail=mail,
                        on_period=None if obj.as_json else lambda r: click.echo(render_demo_period(r)))
     payload = {"out": out_dir, "periods": [{
         "period": r.period, "forms": r.forms, "intake": [i.summary() for i in r.intake], "master": str(r.master),
@@ -349,7 +432,16 @@ def render_demo_period(r) -> str:
     states = [s.state for s in r.consolidation.reporting]
     line = (f"  第{r.period}期：发出填报表 {r.forms} 份，收到文件 {received} 个，退回 {rejected} 个；"
             f"已报 {states.count('accepted') + states.count('warned')} 个，未报 {states.count('missing')} 个")
-    return "\n".join([line, *[f"    提示：{n}" for n in r.briefing.notes]])
+    mail = [_render_demo_mail(r)] if r.sent or r.fetched else []
+    return "\n".join([line, *mail, *[f"    提示：{n}" for n in r.briefing.notes]])
+
+
+def _render_demo_mail(r) -> str:
+    sent = {report.kind: report.summary()["sent"] for report in r.sent}
+    taken = sum(f.summary()["taken"] for f in r.fetched)
+    left = sum(f.summary()["left"] for f in r.fetched)
+    return (f"      邮件：发出填报表 {sent.get('forms', 0)} 封、退回 {sent.get('feedback', 0)} 封、"
+            f"催报 {sent.get('reminders', 0)} 封；从邮箱收取 {taken} 封" + (f"（{left} 封无法收取，留在邮箱中）" if left else ""))
 
 
 def render_demo_summary(results, out_dir: Path) -> str:

@@ -34,7 +34,7 @@ from .records import ReceivedFile
 from .safeguard import Refusal, open_zip, unpack_zip
 from .sniff import ARCHIVE_LIMITS, WORKBOOK_KINDS, file_issue, identify, refusal_issue
 
-__all__ = ["collect_inbox", "sanitize_filename", "OWN_OUTPUT_PREFIXES", "MAX_FILE_BYTES", "MAX_DEPTH", "SEP"]
+__all__ = ["collect_inbox", "collect_mails", "sanitize_filename", "OWN_OUTPUT_PREFIXES", "MAX_FILE_BYTES", "MAX_DEPTH", "SEP"]
 
 OWN_OUTPUT_PREFIXES = (FEEDBACK_REJECTED_PREFIX,)   # feedback workbooks we write; staff may save them into the inbox
 MAX_FILE_BYTES = 50 << 20              # a file (or an attachment) larger than this is not read
@@ -62,7 +62,7 @@ def _skip_reason(name: str) -> Optional[str]:
 class _Origin:
     """Where the files being taken out of something came from."""
 
-    path: Path
+    path: Optional[Path]
     container: str = ""
     sender: str = ""
     subject: str = ""
@@ -156,6 +156,16 @@ def collect_inbox(inbox: Path) -> tuple[list[ReceivedFile], list[Issue]]:
             continue
         origin = _Origin(path=path, received_at=_mtime(path))
         collector.take(sanitize_filename(path.name), display, content, origin, depth=0)
+    return collector.files, collector.issues
+
+
+def collect_mails(mails: list[tuple[str, str, bytes]]) -> tuple[list[ReceivedFile], list[Issue]]:
+    """Messages fetched from the office mailbox, each (name, display, raw bytes): taken exactly
+    as the same message saved as an .eml file in the inbox (the same opener, the same limits).
+    Returns (files, issues) as `collect_inbox` does."""
+    collector = _Collector(Path("."))
+    for name, display, content in mails:
+        collector.take(name, display, content, _Origin(path=None), depth=0)
     return collector.files, collector.issues
 
 

@@ -279,15 +279,15 @@ def make_forms_button(book: xw.Book, setup: Setup) -> str:
 @_button("汇总")
 def consolidate_button(book: xw.Book, setup: Setup) -> str:
     """汇总: take in the inbox named on 首页, consolidate the period, refresh every sheet."""
-    from ...pipeline import refresh_master
+    from ...pipeline import fetches_mail, refresh_master
 
     config = _config(setup)
     period = _period(book, config)
     inbox = setup.folder(_name_value(book, BookName.INBOX), "收件文件夹")
     out = setup.folder(_name_value(book, BookName.OUTPUT), "输出文件夹")
-    if not inbox.is_dir():
+    if not inbox.is_dir() and not fetches_mail(config):
         raise ButtonFailure(f"收件文件夹 {inbox} 不存在；请先建立该文件夹并把收到的报表保存进去，或在首页改为正确的路径")
-    refreshed = refresh_master(config, inbox, period, setup.archive_path, out,
+    refreshed = refresh_master(config, inbox, period, setup.archive_path, out, fetch=True,
                                inbox_folder=str(_name_value(book, BookName.INBOX) or ""),
                                output_folder=str(_name_value(book, BookName.OUTPUT) or ""))
     _fill_from_master(book, refreshed.master)
@@ -321,18 +321,41 @@ def _consolidate_message(refreshed) -> str:
     report, consolidation, master = refreshed.intake, refreshed.consolidation, refreshed.master
     s = report.summary()
     period = consolidation.period.number
-    if s["files"] == 0:
+    mail = _mail_lines(refreshed)
+    if s["files"] == 0 and mail:
+        head = "收件文件夹中没有新的报表文件。"
+    elif s["files"] == 0:
         head = f"收件文件夹 {report.inbox} 中没有报表文件，未收取新报表；已按档案库中的现有数据汇总第{period}期。"
     else:
         head = (f"第{period}期收取完成：文件 {s['files']} 个，接收 {s['accepted']} 个（其中有警告 {s['warned']} 个），"
                 f"退回 {s['rejected']} 个，非报表或无法读取 {s['not_a_return']} 个，重复 {s['duplicate']} 个。")
     missing = len(consolidation.reporting_in("missing"))
     rejected = len(consolidation.reporting_in("rejected"))
-    lines = [head, f"汇总已刷新：未报送 {missing} 个单位，被退回 {rejected} 个单位（催报和退回提示见“报送情况”）。",
+    lines = [*mail, head, f"汇总已刷新：未报送 {missing} 个单位，被退回 {rejected} 个单位（催报和退回提示见“报送情况”）。",
              f"汇总表文件：{master}"]
     if s["rejected"] or s["not_a_return"]:
         lines.append(f"退回表（校验反馈表）在：{master.parent / '退回'}")
     return "\n".join(lines)
+
+
+def _mail_lines(refreshed) -> list[str]:
+    """What 汇总 says about the office mailbox it fetched first (nothing when none is set up)."""
+    if refreshed.mail_error:
+        return [f"未能收取邮箱中的报表：{refreshed.mail_error}。已继续汇总收件文件夹中的报表。"]
+    if refreshed.mail is None:
+        return []
+    m = refreshed.mail.summary()
+    files = [f for f in refreshed.mail.intake.files if f.sha256]       # what the mails carried (not the mails)
+
+    def count(*statuses: str) -> int:
+        return sum(1 for f in files if f.status in statuses)
+
+    lines = [f"邮箱：收取新邮件 {m['taken']} 封（附件 {len(files)} 个：接收 {count('accepted', 'warned')} 个，"
+             f"退回 {count('rejected')} 个，非报表或无法读取 {count('not-a-return', 'unreadable')} 个，"
+             f"重复 {count('duplicate')} 个）。"]
+    if m["left"]:
+        lines.append(f"有 {m['left']} 封邮件无法收取（没有附件或无法读取），仍留在邮箱中，请查看。")
+    return lines
 
 
 def _set_name_value(book: xw.Book, name: str, value: Any) -> None:
