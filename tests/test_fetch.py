@@ -231,3 +231,25 @@ def test_the_demo_runs_its_mail_through_local_servers_with_the_same_result(confi
     assert {s.kind: s.summary()["sent"] for s in mailed.sent}["forms"] == forms
     assert f"邮件：发出填报表 {forms} 封、退回 " in render_demo_period(mailed)
     assert "邮件：" not in render_demo_period(plain)
+
+
+def test_a_fetch_stopped_before_the_intake_takes_the_message_in_next_time(config, certificate, dovecot, returns,
+                                                                          tmp_path, monkeypatch):
+    import xf_excel.pipeline as pipeline
+
+    _fill(dovecot, certificate, [_mail(XINGNING, [("第2期_南宁市_邕宁区.xlsx", returns[XINGNING], XLSX)])])
+    campaign = _campaign(config, certificate, dovecot)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt                       # the run dies after archiving the message
+
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(pipeline, "_take_in", killed)
+        fetch_mail(campaign, PERIOD, tmp_path / "a.sqlite", tmp_path / "退回")
+    assert not any(TAKEN_KEYWORD in f for f in _flags(dovecot, certificate))
+    with Archive(tmp_path / "a.sqlite") as archive:
+        assert [m.status for m in archive.fetched_mail()] == ["fetched"]        # archived whole, first
+    fetched = fetch_mail(campaign, PERIOD, tmp_path / "a.sqlite", tmp_path / "退回")
+    assert fetched.summary()["taken"] == 1 and fetched.intake.summary()["accepted"] == 1
+    with Archive(tmp_path / "a.sqlite") as archive:
+        assert [m.status for m in archive.fetched_mail()] == ["taken"]

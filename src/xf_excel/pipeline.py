@@ -949,14 +949,16 @@ class _Downloaded:
 
 def _download(archive: Archive, box, period: int) -> tuple[list[FetchedMessage], list[_Downloaded]]:
     """Every new message: seen before → 'known' (and marked, if marking failed last time);
-    too big → 'left', never downloaded; else archived, recorded, and handed on."""
+    too big → 'left', never downloaded; else archived, recorded, and handed on. A message
+    archived by a run that stopped before taking it in is taken in now (intake is idempotent)."""
     from .intake.collect import MAX_FILE_BYTES
 
     messages, downloaded = [], []
+    this_run: dict[str, FetchedMessage] = {}            # Message-ID or hash -> a copy taken in this run
     for envelope in box.envelopes(box.new_uids()):
         seen = archive.fetched(envelope.message_id, "") if envelope.message_id else None
-        if seen is not None:
-            messages.append(_known(box, archive, envelope, seen))
+        if envelope.message_id in this_run or (seen is not None and seen.status != "fetched"):
+            messages.append(_known(box, archive, envelope, seen or this_run[envelope.message_id]))
             continue
         if envelope.size > MAX_FILE_BYTES:
             messages.append(FetchedMessage(envelope.uid, envelope.message_id, "left", note=(
@@ -965,23 +967,32 @@ def _download(archive: Archive, box, period: int) -> tuple[list[FetchedMessage],
             continue
         content = box.fetch(envelope.uid)
         digest = sha256(content)
-        seen = archive.fetched(envelope.message_id, digest)
-        if seen is not None:
-            messages.append(_known(box, archive, envelope, seen))
+        seen = seen or archive.fetched(envelope.message_id, digest)
+        if digest in this_run or (seen is not None and seen.status != "fetched"):
+            messages.append(_known(box, archive, envelope, seen or this_run[digest]))
             continue
-        downloaded.append(_archived(archive, box, envelope, content, digest, period))
-        messages.append(downloaded[-1].message)
+        item = _archived(archive, box, envelope, content, digest, period, seen.id if seen else None)
+        downloaded.append(item)
+        messages.append(item.message)
+        this_run.update({key: item.message for key in (envelope.message_id, digest) if key})
     return messages, downloaded
 
 
 def _known(box, archive: Archive, envelope, seen) -> FetchedMessage:
-    if seen.status != "left":
-        box.mark_taken(envelope.uid)                  # taken in, but the mark did not reach the server
-    note = "此前已收取" if seen.status != "left" else f"此前已报告：{seen.note}"
-    return FetchedMessage(envelope.uid, envelope.message_id, "known", seen.subject, seen.sender, note)
+    """A message taken before (by an earlier run: `seen` is its FetchedMail; by this run: the
+    copy's FetchedMessage) or reported before and left."""
+    if seen.status == "left":
+        return FetchedMessage(envelope.uid, envelope.message_id, "known", seen.subject, seen.sender,
+                              f"此前已报告：{seen.note}")
+    if isinstance(seen, FetchedMessage):
+        return FetchedMessage(envelope.uid, envelope.message_id, "known", seen.subject, seen.sender,
+                              "与本次收取的另一封邮件相同")
+    box.mark_taken(envelope.uid)                      # taken in, but the mark did not reach the server
+    return FetchedMessage(envelope.uid, envelope.message_id, "known", seen.subject, seen.sender, "此前已收取")
 
 
-def _archived(archive: Archive, box, envelope, content: bytes, digest: str, period: int) -> _Downloaded:
+def _archived(archive: Archive, box, envelope, content: bytes, digest: str, period: int,
+              row: Optional[int]) -> _Downloaded:
     """The raw message into the archive (files, by hash) and the fetched-mail log, before any parsing."""
     import email.parser
     import email.policy
@@ -994,8 +1005,9 @@ def _archived(archive: Archive, box, envelope, content: bytes, digest: str, peri
     origin = {"display": name, "mailbox": box.label, "uid": envelope.uid, "message_id": envelope.message_id,
               "sender": sender, "subject": subject}
     archive.add_file(content, name, origin)
-    row = archive.record_fetched(message_id=envelope.message_id, digest=digest, mailbox=box.label, uid=envelope.uid,
-                                 sender=sender, subject=subject, period=period, status="fetched")
+    if row is None:
+        row = archive.record_fetched(message_id=envelope.message_id, digest=digest, mailbox=box.label,
+                                     uid=envelope.uid, sender=sender, subject=subject, period=period, status="fetched")
     message = FetchedMessage(envelope.uid, envelope.message_id, "taken", subject, sender)
     return _Downloaded(message, name, f"邮件{envelope.uid} {name}", content, row)
 
