@@ -145,3 +145,18 @@ def test_status_shows_how_often_a_unit_was_reminded(tmp_path, config):
     column = header.index("已催报") + 1
     assert sheet.cell(rows[XINGNING], column).value == "已催报 2次"
     assert sheet.cell(rows[QINGXIU], column).value is None
+
+
+def test_the_excel_self_test_never_reads_the_office_mailbox(config_text, tmp_path):
+    """selftest-excel runs 汇总 on demo data with a copy of the office's config: without the
+    mailbox, or it would fetch (and mark as taken) the office's real mail into a scratch archive."""
+    from xf_excel.config import load_config
+    from xf_excel.fronts.excel.commands import _copy_without_mail
+
+    source = tmp_path / "office.yaml"
+    source.write_text(_with(config_text, f'contacts:\n  "{XINGNING}": {{email: xn@example.gov.cn}}', MAIL),
+                      encoding="utf-8")
+    assert load_config(source).mail is not None
+    _copy_without_mail(source, tmp_path / "copy.yaml")
+    copied = load_config(tmp_path / "copy.yaml")
+    assert copied.mail is None and copied.addresses(XINGNING) == ["xn@example.gov.cn"]

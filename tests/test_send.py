@@ -240,3 +240,33 @@ def test_the_command_line_says_what_was_sent_and_exits_by_outcome(config, certif
     assert f"✗ 南宁市兴宁区：{unit_address(XINGNING)}：550 5.1.1" in refused.output
     no_password = CliRunner().invoke(main, [*base, "forms"], env={"XF_MAIL_PASSWORD": ""})
     assert no_password.exit_code == 2 and "未提供邮箱 xfyb@example.gov.cn 的密码" in no_password.output
+
+
+def test_the_send_buttons(config, certificate, smtp, tmp_path):
+    os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+    import xlwings as xw
+
+    from excel_front import actions, alerts, set_cell
+    from xlwings_payload import vba_payload
+    from xf_excel.fronts.excel import buttons as xl
+    from xf_excel.fronts.excel.workbook import build_workbook
+
+    campaign = _config(config, certificate, smtp)
+    setup = xl.Setup(config_path=write_config(campaign, tmp_path / "config.yaml"),
+                     archive_path=tmp_path / "data" / "xf.sqlite", base=tmp_path)
+    with Archive(setup.archive_path) as archive:
+        for code in [u.code for u in campaign.reporting_units()][2:]:       # all but 兴宁区 and 青秀区 reported
+            archive.record_submission(NewSubmission(unit_code=code, period=2, accepted=True, values={}))
+    smtp.refuse.add(unit_address(QINGXIU))
+    payload = vba_payload(build_workbook(campaign, tmp_path / "xf-excel.xlsm"))
+    set_cell(payload, "首页", 4, 2, 2)
+    xl.use_remote_licence()
+    book = xw.Book(json=payload)
+    xl.send_reminders_button(book, setup)
+    [message] = alerts(actions(book))
+    assert message.startswith("已发出第2期催报通知 1 封。\n有 1 个单位未能收到：\n  南宁市青秀区：")
+    assert "再次点击本按钮只补发未发出的邮件" in message
+    assert [r.recipients for r in smtp.received] == [(unit_address(XINGNING),)]
+    book = xw.Book(json=payload)
+    xl.send_forms_button(book, setup)
+    assert alerts(actions(book))[0].startswith(f"已发出第2期填报表 {len(campaign.reporting_units()) - 1} 封。")

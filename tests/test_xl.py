@@ -23,7 +23,8 @@ from xlwings_payload import vba_payload
 from xf_excel.contract import ENTRY_MESSAGE_LABEL
 from xf_excel.fronts.excel import buttons as xl
 from xf_excel.archive.store import Archive
-from xf_excel.fronts.excel.workbook import build_workbook
+from xf_excel.contract import BookName
+from xf_excel.fronts.excel.workbook import EXTRA_NAMES, build_workbook
 
 CITY, COUNTY = "南宁市", "450102"
 
@@ -203,11 +204,12 @@ def test_brief_writes_the_briefing(built, office):
 
 def test_main_runs_the_operation_chosen_in_the_command_cell(built, office):
     payload = payload_for(built)
-    set_cell(payload, "首页", 14, 7, "自检")
+    command_row = EXTRA_NAMES[BookName.COMMAND][0]
+    set_cell(payload, "首页", command_row, 7, "自检")
     book = xw.Book(json=payload)
     xl.run_command(book, office)
     assert alerts(actions(book))[0].startswith("自检通过")
-    set_cell(payload, "首页", 14, 7, "删除一切")
+    set_cell(payload, "首页", command_row, 7, "删除一切")
     book = xw.Book(json=payload)
     xl.run_command(book, office)
     assert "不是可执行的操作" in alerts(actions(book))[0]

@@ -35,7 +35,8 @@ from ...issues import Issue, Severity
 
 __all__ = [
     "Setup", "ButtonFailure", "make_forms_button", "validate_button", "consolidate_button", "brief_button",
-    "selftest_button", "BUTTON_FUNCTIONS", "main", "run_command", "setup_from_book", "use_remote_licence",
+    "send_forms_button", "send_feedback_button", "send_reminders_button", "selftest_button", "BUTTON_FUNCTIONS",
+    "main", "run_command", "setup_from_book", "use_remote_licence",
     "log_traceback", "fill_sheet", "issue_rows", "book_checks", "conf_values",
 ]
 
@@ -494,6 +495,58 @@ def brief_button(book: xw.Book, setup: Setup) -> str:
     return "\n".join(lines)
 
 
+# ---- 发送填报表 / 发送退回 / 发送催报 -----------------------------------------------------------------
+
+@_button("发送填报表")
+def send_forms_button(book: xw.Book, setup: Setup) -> str:
+    """发送填报表: mail every reporting unit its pre-filled form (units already sent one are skipped)."""
+    return _send(book, setup, "forms")
+
+
+@_button("发送退回")
+def send_feedback_button(book: xw.Book, setup: Setup) -> str:
+    """发送退回: mail each unit whose return was sent back its 退回 text and feedback workbook."""
+    return _send(book, setup, "feedback")
+
+
+@_button("发送催报")
+def send_reminders_button(book: xw.Book, setup: Setup) -> str:
+    """发送催报: mail each unit that has not reported its 催报 text and form (once a day at most)."""
+    return _send(book, setup, "reminders")
+
+
+_SEND_WORDS = {"forms": "填报表", "feedback": "退回通知", "reminders": "催报通知"}
+
+
+def _send(book: xw.Book, setup: Setup, kind: str) -> str:
+    from ...pipeline import send_mail
+
+    config = _config(setup)
+    period = _period(book, config)
+    out = setup.folder(_name_value(book, BookName.OUTPUT), "输出文件夹") / "发件"
+    return _send_message(send_mail(config, period, kind, setup.archive_path, out))
+
+
+def _send_message(report) -> str:
+    s, what = report.summary(), _SEND_WORDS[report.kind]
+    if not report.outcomes:
+        return f"第{report.period}期没有需要发送{what}的单位。"
+    lines = [f"已发出第{report.period}期{what} {s['sent']} 封。"]
+    if s["already_sent"]:
+        lines.append(f"此前已发过的 {s['already_sent']} 个单位未重发。")
+    problems = [o for o in report.outcomes if o.status in ("refused", "failed", "no-address")]
+    if problems:
+        lines.append(f"有 {len(problems)} 个单位未能收到：")
+        lines += [f"  {o.unit_name}：{o.reply}" for o in problems[:_MAX_ALERT_LINES]]
+        if len(problems) > _MAX_ALERT_LINES:
+            lines.append(f"  ……共 {len(problems)} 个")
+        lines.append("再次点击本按钮只补发未发出的邮件。")
+    lines += report.notices
+    if report.kind == "reminders" and s["sent"]:
+        lines.append("点击“汇总”可在“报送情况”中看到各单位的催报次数。")
+    return "\n".join(lines)
+
+
 # ---- 自检 ---------------------------------------------------------------------------------------
 
 @_button("自检")
@@ -543,9 +596,13 @@ BUTTON_FUNCTIONS: dict[str, Callable[..., None]] = {
     "validate": validate_button,
     "consolidate": consolidate_button,
     "brief": brief_button,
+    "send_forms": send_forms_button,
+    "send_feedback": send_feedback_button,
+    "send_reminders": send_reminders_button,
     "selftest": selftest_button,
 }
-_BY_CAPTION = {"生成填报表": "make_forms", "校验": "validate", "汇总": "consolidate", "生成简报": "brief", "自检": "selftest"}
+_BY_CAPTION = {"生成填报表": "make_forms", "校验": "validate", "汇总": "consolidate", "生成简报": "brief",
+               "发送填报表": "send_forms", "发送退回": "send_feedback", "发送催报": "send_reminders", "自检": "selftest"}
 
 
 def main() -> None:

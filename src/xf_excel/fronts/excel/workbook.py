@@ -64,15 +64,19 @@ BUTTONS = (
     Button("validate", "XfValidate", "校验", "检查各市、各成员单位工作表中手工录入或修改的数字，标出有问题的单元格，并刷新“校验问题”表。"),
     Button("consolidate", "XfConsolidate", "汇总", "收取收件文件夹中的报表（逐一校验、存档，有错误的生成退回表），然后汇总并刷新各表。"),
     Button("brief", "XfBrief", "生成简报", "按当前期次生成工作简报（Word 和 Markdown，含图表），写入输出文件夹。"),
+    Button("send_forms", "XfSendForms", "发送填报表", "用办公邮箱给每个填报单位发送本单位的填报表（已发过的不重发）。"),
+    Button("send_feedback", "XfSendFeedback", "发送退回", "给报表被退回的单位发送退回通知和校验反馈表（同一份报表只发一次）。"),
+    Button("send_reminders", "XfSendReminders", "发送催报", "给尚未报送的单位发送催报通知和填报表（每个单位每天最多一次）。"),
 )
 SELFTEST = Button("selftest", "XfSelfTest", "自检", "检查本工作簿、配置和档案库是否就绪（供信息化人员使用）。")
 
 # 首页 (beside master.py's cells, in its free columns F–I): buttons, then two named cells.
 BUTTON_COLUMN, BUTTON_FIRST_ROW = "F", 3
+_BELOW_BUTTONS = BUTTON_FIRST_ROW + 2 * (len(BUTTONS) + 1) + 1     # each button takes two rows; a blank row
 EXTRA_NAMES = {                      # defined name -> (row, label, default); the value sits in G
-    BookName.COMMAND: (14, "备用操作", "汇总"),
+    BookName.COMMAND: (_BELOW_BUTTONS, "备用操作", "汇总"),
 }
-INSTRUCTIONS_ROW = 17                # 0-based row of the 使用说明 block (F–I)
+INSTRUCTIONS_ROW = _BELOW_BUTTONS + 3   # 0-based row of the 使用说明 block (F–I)
 INBOX_DEFAULT, OUTPUT_DEFAULT = "收件箱", "输出"
 INPUT_NAMES = (BookName.PERIOD, BookName.INBOX, BookName.OUTPUT)
 
@@ -181,6 +185,8 @@ def _instructions(config: Config) -> list[str]:
         "有问题的单元格标红或标黄，原因写在该行的“校验提示”列，全部问题列在“校验问题”表；没有错误的修改记入档案库。",
         "4. 点击“生成简报”，在输出文件夹的“简报”中得到 Word 和 Markdown 格式的工作简报。",
         "5. 每期开始时点击“生成填报表”，把生成的填报表发给各县（市、区）和各成员单位。",
+        "6. 配置了办公邮箱时：“发送填报表”由邮箱逐一发出填报表；“汇总”先收取邮箱中的新邮件（无需手工保存附件）；"
+        "“发送退回”“发送催报”通知被退回和未报送的单位。",
         "相对路径以本工作簿所在文件夹为准（服务器模式下以服务器的工作文件夹为准）。",
         "按钮无反应、提示“宏已被禁用”或顶部出现红色“安全风险”提示时：本文件来自邮件或网络下载，Windows 阻止了其中的宏。"
         "请先关闭本文件，在资源管理器中右键单击文件 → 属性 → 在“常规”选项卡底部勾选“解除锁定” → 确定，"

@@ -28,6 +28,18 @@ Public Sub XfBrief()
     XfRun "brief"
 End Sub
 
+Public Sub XfSendForms()
+    XfRun "send_forms"
+End Sub
+
+Public Sub XfSendFeedback()
+    XfRun "send_feedback"
+End Sub
+
+Public Sub XfSendReminders()
+    XfRun "send_reminders"
+End Sub
+
 Public Sub XfSelfTest()
     XfRun "selftest"
 End Sub
