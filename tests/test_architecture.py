@@ -146,7 +146,7 @@ def _commands(group: click.Group, prefix: str = ""):
 def test_every_command_has_help_with_an_example_and_is_in_the_readme(repo_root):
     readme = (repo_root / "README.md").read_text(encoding="utf-8")
     for name, command in _commands(main):
-        assert command.help and "Example:" in command.help, name
+        assert command.help and "示例：" in command.help, name
         assert f"xf-excel {name}" in readme, f"README does not show `xf-excel {name}`"
 
 
@@ -156,3 +156,28 @@ def test_readme_starts_with_the_two_commands(repo_root):
     assert [line.split("#")[0].strip() for line in block] == ["./run demo", "./run test"]
     ci = (repo_root / ".ci" / "run").read_text(encoding="utf-8")
     assert "./run test" in ci
+
+
+# Where a message may name the command line: the command line itself, and developer tools.
+_MAY_NAME_COMMANDS = {"fronts.cli", "fronts.excel.commands", "fronts.clickzh"}
+_COMMAND_WORDS = re.compile(r"xf-excel [a-z]|--(?:config|archive|period|json|record|out|feedback)\b")
+
+
+def _user_strings(path: Path):
+    """The string constants of a module that are not docstrings (docstrings are for developers)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield node.lineno, node.value
+
+
+def test_no_staff_facing_message_names_a_command():
+    """The core and the buttons speak to staff, who never see the command line: their messages
+    say which button to click, never `xf-excel intake` or `--period`."""
+    found = [f"{name}:{line}: {text}" for name, path in _MODULES.items()
+             if name not in _MAY_NAME_COMMANDS and not name.startswith("demo")
+             for line, text in _user_strings(path) if _COMMAND_WORDS.search(text) and re.search(r"[\u4e00-\u9fff]", text)]
+    assert found == []

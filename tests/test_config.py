@@ -86,7 +86,7 @@ def _line_of(text: str, needle: str) -> int:
 
 def test_unknown_key_is_named_with_its_line(config_text):
     broken = config_text.replace("  office_short: 组委会办公室", "  office_short: 组委会办公室\n  ofice: 拼错了")
-    assert _problems(broken) == [f"campaign.ofice（第{_line_of(broken, 'ofice:')}行）：不认识的设置项（拼写错误？）（Extra inputs are not permitted）"]
+    assert _problems(broken) == [f"campaign.ofice（第{_line_of(broken, 'ofice:')}行）：不认识的设置项（拼写错误？）"]
 
 
 def test_bad_date_is_named(config_text):
@@ -140,10 +140,61 @@ def test_county_in_unknown_city_and_wrong_type(config_text):
 
 def test_yaml_syntax_error_names_the_line():
     [problem] = _problems("campaign:\n  name: [unclosed\nperiods: []\n")
-    assert problem.startswith("第3行 YAML 格式错误") or problem.startswith("第2行 YAML 格式错误")
+    assert re.match(r"第[23]行第\d+列格式有误，无法读取", problem)
+    assert _outside_brackets(problem).isascii() is False and not re.search(r"[A-Za-z]{3,}", _outside_brackets(problem))
+
+
+def _outside_brackets(text: str) -> str:
+    """The message without its bracketed technical detail (YAML's or pydantic's own words)."""
+    return re.sub(r"（[^（）]*）", "", text)
+
+
+@pytest.mark.parametrize(("before", "after", "meaning"), [
+    ("  name: 2020年消费扶贫月活动", "  name: 2020年消费扶贫月活动\n\tstart: 2020-09-01", "制表符"),
+    ("  name: 2020年消费扶贫月活动", "  name: 活动: 第二届", "冒号"),
+    ("  - {number: 1,", "  - {number: 一,", "应为整数"),
+    ("cutoff: 2020-09-11", "cutoff: 九月十一日", "日期格式"),
+])
+def test_config_problems_are_worded_in_chinese(config_text, before, after, meaning):
+    assert before in config_text
+    problems = _problems(config_text.replace(before, after, 1))
+    assert problems and any(meaning in p for p in problems), problems
+    for problem in problems:
+        message = problem.split("行）：", 1)[-1]          # after the YAML path (config keys are English)
+        assert not re.search(r"[A-Za-z]{3,}", _outside_brackets(message).replace("YYYY", "")), problem
 
 
 def test_missing_file_says_where_it_looked(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.yaml")
     assert "找不到配置文件" in str(info.value)
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig", "utf-16"])
+def test_a_config_saved_by_notepad_in_any_encoding_is_read(config_text, tmp_path, encoding):
+    """Notepad's "ANSI" on a Chinese Windows is GBK; "UTF-8" may carry a BOM; "Unicode" is UTF-16."""
+    path = tmp_path / "config.yaml"
+    path.write_bytes(config_text.encode(encoding))
+    assert load_config(path).campaign.name == "2020年消费扶贫月活动"
+
+
+def test_a_binary_file_given_as_config_is_named_and_explained(tmp_path, repo_root):
+    path = tmp_path / "简报.docx"
+    path.write_bytes((repo_root / "src" / "xf_excel" / "outputs" / "templates" / "briefing.docx").read_bytes())
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in str(info.value) and "不是文本文件" in str(info.value)
+
+
+def test_undecodable_text_says_how_to_save_as_utf8(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"campaign:\n  name: \xff\xfe\xfa\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "另存为" in str(info.value) and "UTF-8" in str(info.value)
+
+
+def test_a_folder_given_as_config_is_named(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert "文件夹" in str(info.value) and not info.value.missing

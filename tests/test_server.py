@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # before xlwings is imported: its remote engine
 
 import json
+import re
 import shutil
 import threading
 import time
@@ -89,7 +90,7 @@ def test_no_traceback_in_any_response(root, payload):
     bodies.append(local.post("/xlwings/format_disk", json=payload).text)
     for body in bodies:
         assert "Traceback" not in body and 'File "' not in body
-    assert "意外错误" in json.loads(bodies[0])["actions"][0]["args"][0]
+    assert "无法使用档案库" in json.loads(bodies[0])["actions"][0]["args"][0]   # a folder where the archive should be
     assert "Traceback" in (root / "data" / "xf-excel.log").read_text(encoding="utf-8")
 
 
@@ -126,3 +127,17 @@ def test_loopback_and_token_helpers(tmp_path):
     assert read_token(tmp_path / "token", env={}) == "abc"
     assert read_token(None, env={"XF_SERVER_TOKEN": " xyz "}) == "xyz"
     assert read_token(None, env={}) is None
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("get", "/nowhere", 404), ("get", "/xlwings/consolidate", 405), ("put", "/xlwings/health", 405),
+])
+def test_the_frameworks_own_answers_are_chinese(root, method, path, status):
+    response = getattr(client(root), method)(path)
+    assert response.status_code == status
+    assert re.search(r"[\u4e00-\u9fff]", response.text) and "Not Found" not in response.text
+    assert "Method Not Allowed" not in response.text and "detail" not in response.text
+
+
+def test_the_server_offers_the_undo_button(root):
+    assert "undo" in client(root).get("/xlwings/health").json()["buttons"]

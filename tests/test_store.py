@@ -111,3 +111,100 @@ def test_archive_without_wal_says_so_and_still_works(tmp_path):
         assert archive.accepted(1)["450102"].values == {"counters_built": 3}
     with Archive(tmp_path / "local.sqlite") as archive:
         assert archive.notice is None
+
+
+# ---- intake batches and their withdrawal -----------------------------------------------------------
+
+def _filed(archive, batch, content: bytes, unit="450102", period=1, accepted=True, issues=(), **values):
+    digest, _ = archive.add_file(content, f"{unit}.xlsx")
+    return archive.record_submission(NewSubmission(unit_code=unit, period=period, accepted=accepted, values=values,
+                                                   issues=list(issues), file_sha256=digest, batch_id=batch)), digest
+
+
+def test_withdrawing_a_batch_keeps_it_and_lets_the_earlier_return_count_again(archive):
+    first = archive.begin_batch(1, "inbox/a")
+    kept, _ = _filed(archive, first, b"first", counters_built=10)
+    second = archive.begin_batch(1, "inbox/b")
+    issue = Issue(IssueCode.WRONG_PERIOD, Severity.ERROR, "期次不符", unit="450103")
+    wrong, digest = _filed(archive, second, b"second", counters_built=99)
+    rejected, rejected_file = _filed(archive, second, b"third", unit="450103", accepted=False, issues=[issue])
+    pdf, _ = archive.add_file(b"%PDF-1.4", "说明.pdf")
+    archive.record_file_issues(pdf, [Issue(IssueCode.NOT_A_RETURN, Severity.ERROR, "不是报表")], period=1,
+                               batch_id=second)
+    version = archive.version()
+    assert archive.last_batch(1).id == second
+
+    withdrawal = archive.withdraw_batch(second)
+
+    assert (withdrawal.submissions, withdrawal.units, withdrawal.restored) == ([wrong, rejected], ["450102", "450103"],
+                                                                              ["450102"])
+    assert withdrawal.files == 3 and withdrawal.batch.status == "withdrawn"
+    assert archive.accepted(1)["450102"].id == kept                       # the earlier return counts again
+    assert archive.submission(wrong).status == "withdrawn"                 # kept, never deleted
+    assert archive.submission(wrong).values == {"counters_built": 99}
+    assert [s.id for s in archive.submissions(period=1)] == [kept]
+    assert [s.id for s in archive.submissions(period=1, withdrawn=True)] == [kept, wrong, rejected]
+    assert archive.issues(period=1) == []                                  # its issues no longer count
+    assert not archive.file_processed(digest) and not archive.file_processed(rejected_file)
+    assert not archive.file_processed(pdf)
+    assert archive.version() > version                                     # a view made before is stale now
+    assert archive.last_batch(1).id == first
+
+
+def test_a_batch_that_took_nothing_in_is_not_the_last_batch(archive):
+    first = archive.begin_batch(1, "inbox")
+    _filed(archive, first, b"first", counters_built=10)
+    archive.begin_batch(1, "inbox")                     # everything was a duplicate
+    assert archive.last_batch(1).id == first
+    assert archive.last_batch(2) is None
+
+
+def test_a_figure_typed_after_the_batch_stays_when_the_batch_is_withdrawn(archive):
+    batch = archive.begin_batch(1, "inbox")
+    _filed(archive, batch, b"file", counters_built=10)
+    typed = archive.record_submission(NewSubmission(unit_code="450102", period=1, accepted=True, source="manual",
+                                                    values={"counters_built": 11}))
+    archive.withdraw_batch(batch)
+    assert archive.accepted(1)["450102"].id == typed
+
+
+def test_an_archive_of_the_first_schema_is_brought_up_to_date(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+        INSERT INTO meta VALUES ('schema_version', '1');
+        CREATE TABLE files (sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, size INTEGER NOT NULL,
+            first_seen TEXT NOT NULL, origin TEXT NOT NULL DEFAULT '{}', content BLOB NOT NULL);
+        CREATE TABLE submissions (id INTEGER PRIMARY KEY, unit_code TEXT NOT NULL, period INTEGER NOT NULL,
+            received_at TEXT NOT NULL, source TEXT NOT NULL, file_sha256 TEXT REFERENCES files(sha256),
+            file_name TEXT NOT NULL DEFAULT '', sender TEXT NOT NULL DEFAULT '', template_version TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL, supersedes INTEGER REFERENCES submissions(id), note TEXT NOT NULL DEFAULT '',
+            recorded_at TEXT NOT NULL);
+        CREATE TABLE issues (id INTEGER PRIMARY KEY, submission_id INTEGER REFERENCES submissions(id),
+            file_sha256 TEXT REFERENCES files(sha256), period INTEGER, unit_code TEXT, code TEXT NOT NULL,
+            severity TEXT NOT NULL, file TEXT NOT NULL DEFAULT '', sheet TEXT, row INTEGER, col INTEGER,
+            indicator TEXT, value TEXT, message TEXT NOT NULL);
+        INSERT INTO submissions VALUES (1, '450102', 1, '2020-09-04T10:00:00', 'file', NULL, 'a.xlsx', '', '',
+            'accepted', NULL, '', '2020-09-04T10:00:00');
+    """)
+    db.commit()
+    db.close()
+    with Archive(path) as archive:
+        assert archive.accepted(1)["450102"].id == 1
+        batch = archive.begin_batch(1, "inbox")
+        _filed(archive, batch, b"new", counters_built=3)
+        archive.withdraw_batch(batch)
+        assert archive.accepted(1)["450102"].id == 1
+        assert archive.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+
+
+def test_an_archive_that_is_a_folder_or_not_a_database_is_explained(tmp_path):
+    from xf_excel.errors import ArchiveError
+
+    (tmp_path / "folder.sqlite").mkdir()
+    (tmp_path / "notes.sqlite").write_bytes(b"these are not the droids" * 100)
+    with pytest.raises(ArchiveError, match="这是一个文件夹"):
+        Archive(tmp_path / "folder.sqlite")
+    with pytest.raises(ArchiveError, match="不是档案库文件"):
+        Archive(tmp_path / "notes.sqlite")

@@ -217,13 +217,24 @@ def test_main_runs_the_operation_chosen_in_the_command_cell(built, office):
 
 # ---- errors, paths, settings ------------------------------------------------------------------------
 
-def test_an_unexpected_error_shows_a_chinese_message_and_logs_the_traceback(built, office):
-    office.archive_path.unlink()
-    office.archive_path.mkdir()                       # a folder where the archive file should be
+def test_an_unexpected_error_shows_a_chinese_message_and_logs_the_traceback(built, office, monkeypatch):
+    import xf_excel.pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug deep inside")
+
+    monkeypatch.setattr(xf_excel.pipeline, "brief_period", broken)
     [message] = alerts(run(xl.brief_button, payload_for(built), office))
-    assert "意外错误" in message and "Traceback" not in message
+    assert "意外错误" in message and "Traceback" not in message and "RuntimeError" not in message
     log = office.archive_path.parent / "xf-excel.log"
     assert "Traceback" in log.read_text(encoding="utf-8")
+
+
+def test_a_folder_where_the_archive_should_be_is_named(built, office):
+    office.archive_path.unlink()
+    office.archive_path.mkdir()
+    [message] = alerts(run(xl.brief_button, payload_for(built), office))
+    assert "无法使用档案库" in message and str(office.archive_path) in message and "文件夹" in message
 
 
 def test_a_period_not_in_config_is_a_chinese_message(built, office):
@@ -258,3 +269,40 @@ def test_every_action_sent_back_is_one_the_vba_client_implements(filled, office,
     used = {a["func"] for a in run(xl.validate_button, filled, office)}
     used |= {a["func"] for a in run(xl.consolidate_button, filled, office)}
     assert used <= subs, used - subs
+
+
+# ---- 撤销上次收取 -------------------------------------------------------------------------------------
+
+def test_undo_withdraws_a_wrong_period_intake_and_the_files_can_be_taken_again(built, office, config):
+    """汇总 with 报送期次 set to 2 takes in period-1 returns: the message says to click 撤销上次收取
+    (never a command); that button withdraws the intake and refreshes the sheets; 汇总 with the
+    right period then takes the same files in."""
+    from xf_excel.demo import simulate as demo
+    from xf_excel.pipeline import make_forms
+
+    sim = demo.simulate(config, seed=3, units=3)
+    make_forms(demo.campaign_of(sim), 1, office.base / "forms")
+    demo.write_inbox(sim, 1, 1, office.base / "forms", office.base / "收件箱")
+    [wrong] = alerts(run(xl.consolidate_button, payload_for(built, period=2), office))
+    assert "撤销上次收取" in wrong and "xf-excel" not in wrong and "--period" not in wrong
+
+    done = run(xl.undo_button, payload_for(built, period=2), office)
+    [undone] = alerts(done)
+    assert "已撤销第2期最近一次收取" in undone and "点击“汇总”" in undone and "xf-excel" not in undone
+    assert written(done, sheet_position(payload_for(built), "报送情况"))          # the sheets were refreshed
+
+    [again] = alerts(run(xl.consolidate_button, payload_for(built, period=1), office))
+    taken = int(re.search(r"接收 (\d+) 个", again).group(1)) + int(re.search(r"退回 (\d+) 个", again).group(1))
+    assert taken >= 3, again
+
+    [nothing] = alerts(run(xl.undo_button, payload_for(built, period=3), office))
+    assert "没有可以撤销的收取" in nothing
+
+
+def test_brief_of_a_period_without_returns_says_which_button_to_click(built, tmp_path, repo_root):
+    shutil.copy(repo_root / "config.yaml", tmp_path / "config.yaml")
+    setup = xl.Setup(config_path=tmp_path / "config.yaml", archive_path=tmp_path / "data" / "xf.sqlite", base=tmp_path)
+    Archive(setup.archive_path).close()                 # an archive that holds nothing yet
+    [message] = alerts(run(xl.brief_button, payload_for(built, period=1), setup))
+    assert "未生成简报" in message and "点击“汇总”" in message
+    assert not (tmp_path / "输出" / "简报").exists()

@@ -11,16 +11,18 @@ anything else escaping the core is a programming error, and the fronts say so an
      │    └── LockBusy      another run holds the archive for longer than we wait
      ├── RenderError        a template and the data it receives do not fit
      ├── MailError          the office mailbox cannot be used (not set up, unreachable, login refused)
+     ├── NothingToReport    the archive holds nothing the task could work on (a briefing of no return)
      └── MissingDependency  an optional library the task needs is not installed
 """
 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from types import ModuleType
 
 __all__ = ["XfError", "ConfigError", "NotConfigured", "IntakeError", "ArchiveError", "LockBusy", "RenderError",
-           "MailError", "MissingDependency", "require"]
+           "MailError", "NothingToReport", "MissingDependency", "require"]
 
 
 class XfError(Exception):
@@ -28,11 +30,16 @@ class XfError(Exception):
 
 
 class ConfigError(XfError):
-    """config.yaml cannot be used. `problems` holds one line per problem found."""
+    """config.yaml cannot be used. `problems` holds one line per problem found; `missing` is
+    True when there is no such file at all (a front then says how to name another)."""
 
-    def __init__(self, path: str, problems: list[str]):
+    def __init__(self, path: str, problems: list[str], *, missing: bool = False):
         self.path = path
         self.problems = problems
+        self.missing = missing
+        if missing:
+            super().__init__(f"找不到配置文件 {path}（当前文件夹：{Path.cwd()}）")
+            return
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"配置文件 {path} 有 {len(problems)} 处错误：\n{lines}")
 
@@ -48,6 +55,27 @@ class IntakeError(XfError):
 class ArchiveError(XfError):
     """The archive cannot be opened, read or written (missing, read-only, damaged)."""
 
+    @classmethod
+    def unusable(cls, path: str | Path, exc: BaseException) -> "ArchiveError":
+        """The archive at `path` could not be opened or written because of `exc` (an OSError
+        or sqlite3's error): what is wrong, and what to do, in Chinese."""
+        path = Path(path)
+        text = str(exc).lower()
+        if path.is_dir():
+            reason = "这是一个文件夹，不是档案库文件；请指定文件夹中的 .sqlite 文件"
+        elif "not a database" in text or "malformed" in text:
+            reason = "这不是档案库文件，或文件已损坏；请确认路径，损坏时请用备份恢复"
+        elif isinstance(exc, PermissionError) or "readonly" in text or "read-only" in text \
+                or "unable to open" in text or "permission" in text:
+            reason = (f"所在文件夹 {path.parent} 不能写入（只读，或没有写入权限）；"
+                      "请把档案库放在有写入权限的文件夹中，或请信息化人员开放该文件夹的写入权限")
+        elif "disk" in text or "space" in text or "full" in text:
+            reason = "磁盘空间不足或磁盘出错；请腾出空间或检查磁盘后重试"
+        else:
+            reason = "请确认文件夹存在、有写入权限且档案库没有被其他程序占用"
+        detail = getattr(exc, "strerror", None) or str(exc)
+        return cls(f"无法使用档案库 {path}：{reason}（{detail}）")
+
 
 class LockBusy(ArchiveError):
     """Another run holds the archive lock for longer than we were willing to wait."""
@@ -60,6 +88,11 @@ class RenderError(XfError):
 class MailError(XfError):
     """The office mailbox cannot be used at all: mail not set up, the server unreachable, the
     login refused, the certificate not trusted (one refused recipient is an outcome, not this)."""
+
+
+class NothingToReport(XfError):
+    """The archive holds nothing the task could work on (e.g. a briefing of a period without
+    one accepted return): nothing was written, and the message says what to do first."""
 
 
 class MissingDependency(XfError):

@@ -122,8 +122,8 @@ KINDS: dict[IssueCode, Kind] = {
     IssueCode.SENDER_MISMATCH: Kind("发件人不符",
                                     "文件「{file}」由 {sender} 发送，不是{unit_name}登记的报送邮箱（{addresses}）；请核实是否为本单位报送"),
     IssueCode.WRONG_PERIOD: Kind("期次不符",
-                                 "表中报送期次为第{stated}期，本次收取的是第{period}期报表；请使用第{period}期下发的表格填报"
-                                 "（或将{where}改为{period}）"),
+                                 "表中报送期次为第{stated}期，本次收取的是第{period}期报表：第{stated}期的数据不能计入"
+                                 "第{period}期；请使用第{period}期下发的填报表填写截至第{period}期的数据后重新报送"),
     # the header block
     IssueCode.MISSING_HEADER: Kind("表头信息缺失", "未填写{label}{where}；请填写，以便核实数据时联系"),
     IssueCode.BAD_PHONE: Kind("联系电话有误",

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .archive.locking import archive_lock
-from .archive.store import Archive, NewSubmission, sha256
+from .archive.store import Archive, Batch, NewSubmission, sha256
 from .config import Config
-from .errors import ArchiveError, IntakeError, NotConfigured
+from .contract import PREVIOUS_LABEL
+from .errors import ArchiveError, IntakeError, NotConfigured, NothingToReport
 from .issues import HasIssues, Issue, IssueCode, Severity
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ __all__ = [
     "run_week", "WeekResult", "status_report", "StatusReport", "issue_sheet_rows", "validate_book", "validate_grids",
     "check_book", "BookCheck", "master_filename", "FEEDBACK_FOLDER", "BRIEFING_FOLDER", "blank_consolidation",
     "add_master_sheets", "write_atomically", "write_text_file", "send_mail", "SendReport", "SendOutcome",
-    "SEND_KINDS", "fetch_mail", "MailFetch", "FetchedMessage", "fetches_mail",
+    "SEND_KINDS", "fetch_mail", "MailFetch", "FetchedMessage", "fetches_mail", "rebuild_master", "undo_intake",
+    "UndoResult", "WITHDRAWN_FOLDER",
 ]
 
 
@@ -112,6 +114,17 @@ class IntakeReport:
         """True when nothing was rejected or unreadable."""
         return not self.count("rejected", "not-a-return", "unreadable")
 
+    @property
+    def wrong_period(self) -> int:
+        """Returns that state another period than the one taken in."""
+        return sum(1 for f in self.files if any(i.code is IssueCode.WRONG_PERIOD for i in f.issues))
+
+    @property
+    def period_mistyped(self) -> bool:
+        """Most returns state another period: the period asked for was probably wrong (undo it)."""
+        returns = sum(1 for f in self.files if f.unit_code)
+        return bool(returns) and self.wrong_period * 2 >= returns
+
     def summary(self) -> dict[str, int]:
         return {"files": len(self.files), "accepted": self.count("accepted", "warned"),
                 "warned": self.count("warned"), "rejected": self.count("rejected"),
@@ -159,11 +172,13 @@ def _take_in(config: Config, report: IntakeReport, files: list, skipped: list[Is
         fresh, duplicates = _archive_raw(archive, files)
         outcomes = {id(f): FileOutcome(display=f.display, status="duplicate", sha256=digest) for f, digest in duplicates}
         digests = {id(f): digest for f, digest in fresh}
-        batch = _Batch(config, archive, period, peers, Path(feedback_dir))
+        batch = _Batch(config, archive, period, peers, Path(feedback_dir),
+                       archive.begin_batch(period, str(report.inbox)))
         for done, (received, read) in enumerate(reader.read_many([f for f, _ in fresh]), start=1):
             outcomes[id(received)] = batch.take_in(received, read, digests[id(received)])
             if progress:
                 progress(done, len(fresh))
+        archive.note_batch_outputs(batch.batch_id, [str(o.feedback) for o in outcomes.values() if o.feedback])
     report.files += [outcomes[id(f)] for f in files]
     return report
 
@@ -191,6 +206,7 @@ class _Batch:
     period: int
     peers: dict[str, list[float]]
     feedback_dir: Path
+    batch_id: int                                             # the archive's record of this intake
     feedback_names: set[str] = field(default_factory=set)   # written in this batch: never overwrite one
 
     def take_in(self, received, read, digest: str) -> FileOutcome:
@@ -198,7 +214,7 @@ class _Batch:
         from .checks.read import read_return
 
         if read.workbook is None:
-            self.archive.record_file_issues(digest, read.issues, period=self.period)
+            self.archive.record_file_issues(digest, read.issues, period=self.period, batch_id=self.batch_id)
             return FileOutcome(display=received.display, status=_file_status(*read.issues), sha256=digest,
                                issues=read.issues)
         reading = read_return(read.workbook, self.config)
@@ -209,7 +225,7 @@ class _Batch:
     def not_understood(self, received, workbook, issues: list[Issue], digest: str) -> FileOutcome:
         """A workbook that is not a return of this campaign (or whose unit cannot be told)."""
         unit_code = issues[0].unit if issues else None
-        self.archive.record_file_issues(digest, issues, period=self.period, unit_code=unit_code)
+        self.archive.record_file_issues(digest, issues, period=self.period, unit_code=unit_code, batch_id=self.batch_id)
         outcome = FileOutcome(display=received.display, status=_file_status(*issues), sha256=digest, issues=issues)
         self.send_back(outcome, received, workbook, self.config.units.get(unit_code) if unit_code else None)
         return outcome
@@ -222,7 +238,7 @@ class _Batch:
         previous = archive.latest_accepted_before(form.unit_code, period)
         checked = validate_return(form, self.config, period, previous.values if previous else None, self.peers)
         before = archive.accepted_for(checked.unit_code, period)
-        sub_id = archive.record_submission(_new_submission(checked, received, digest))
+        sub_id = archive.record_submission(_new_submission(checked, received, digest, self.batch_id))
         outcome = FileOutcome(display=received.display, unit_code=checked.unit_code, sha256=digest,
                               submission_id=sub_id, issues=list(checked.issues),
                               status="rejected" if not checked.accepted else ("warned" if checked.issues else "accepted"))
@@ -265,8 +281,8 @@ def _origin(received) -> dict[str, Any]:
             "subject": received.subject, "received_at": received.received_at}
 
 
-def _new_submission(checked, received, digest: str) -> NewSubmission:
-    return NewSubmission(
+def _new_submission(checked, received, digest: str, batch_id: int) -> NewSubmission:
+    return NewSubmission(batch_id=batch_id,
         unit_code=checked.unit_code, period=checked.period, accepted=checked.accepted, values=dict(checked.values),
         cells=dict(checked.cells), details=dict(checked.details), issues=list(checked.issues), source="file",
         file_sha256=digest, file_name=received.display, sender=received.sender,
@@ -317,7 +333,20 @@ def make_forms(config: Config, period: int, out_dir: str | Path, archive_path: s
                 earlier = archive.latest_accepted_before(unit.code, period)
                 if earlier is not None:
                     previous[unit.code] = earlier.values
-    return FormsResult(period, write_forms(config, period, Path(out_dir), previous, progress=progress))
+    paths = write_forms(config, period, Path(out_dir), previous, progress=progress)
+    return FormsResult(period, paths, notes=_previous_figures_notes(config, period, archive_path, previous))
+
+
+def _previous_figures_notes(config: Config, period: int, archive_path: str | Path | None,
+                            previous: dict[str, dict[str, Any]]) -> list[str]:
+    """Say so when a form after the first period goes out without last period's figures:
+    usually a mistyped archive path, which would otherwise pass unnoticed."""
+    if previous or period <= config.periods[0].number or archive_path is None:
+        return []
+    if not Path(archive_path).exists():
+        return [f"找不到档案库 {archive_path}，没有找到往期数据：填报表的“{PREVIOUS_LABEL}”一栏为空。"
+                "如果档案库在别处，请指定正确的档案库后重新生成填报表"]
+    return [f"档案库 {archive_path} 中没有第{period}期以前已接收的报表：填报表的“{PREVIOUS_LABEL}”一栏为空"]
 
 
 # ---- consolidation, master, briefing --------------------------------------------------------
@@ -355,9 +384,14 @@ def brief(consolidation: Consolidation, out_dir: str | Path, issue_date: Optiona
 
 def brief_period(config: Config, period: int, archive_path: str | Path, out_dir: str | Path,
                  issue_date: Optional[dt.date] = None) -> Briefing:
-    """生成简报: consolidate the period from the archive and write its briefing."""
+    """生成简报: consolidate the period from the archive and write its briefing. Refuses
+    (`NothingToReport`, nothing written) when no unit has figures for the period: a briefing
+    of 暂无数据 and a ranking of dashes is no briefing."""
     with archive_lock(archive_path):
         consolidation = consolidate_period(config, period, archive_path)
+    if not any(row.state != "missing" for row in (*consolidation.counties, *consolidation.members)):
+        raise NothingToReport(f"档案库 {archive_path} 中还没有第{period}期（及以前各期）已接收的报表，未生成简报；"
+                              "请先收取本期报表，再生成简报")
     return brief(consolidation, out_dir, issue_date=issue_date)
 
 
@@ -405,12 +439,21 @@ def refresh_master(config: Config, inbox: str | Path, period: int, archive_path:
                   if Path(inbox).is_dir() else IntakeReport(period=period, inbox=Path(inbox)))
     else:
         report = intake_inbox(config, inbox, period, archive_path, out_dir / FEEDBACK_FOLDER, progress=progress)
+    consolidation, master = rebuild_master(config, period, archive_path, out_dir,
+                                           inbox_folder=str(inbox if inbox_folder is None else inbox_folder),
+                                           output_folder=output_folder)
+    return MasterRefresh(intake=report, consolidation=consolidation, master=master, mail=mail, mail_error=mail_error)
+
+
+def rebuild_master(config: Config, period: int, archive_path: str | Path, out_dir: str | Path, *,
+                   inbox_folder: str = "", output_folder: Optional[str] = None) -> tuple[Consolidation, Path]:
+    """Consolidate the period from the archive as it is and write the master workbook into
+    `out_dir` (after 汇总's intake, or after a withdrawal)."""
     with archive_lock(archive_path):
         consolidation = consolidate_period(config, period, archive_path)
-        master = write_master_workbook(consolidation, out_dir / master_filename(config, period),
-                                       inbox_folder=str(inbox if inbox_folder is None else inbox_folder),
-                                       output_folder=output_folder)
-    return MasterRefresh(intake=report, consolidation=consolidation, master=master, mail=mail, mail_error=mail_error)
+        master = write_master_workbook(consolidation, Path(out_dir) / master_filename(config, period),
+                                       inbox_folder=inbox_folder, output_folder=output_folder)
+    return consolidation, master
 
 
 @dataclass
@@ -437,6 +480,91 @@ def run_week(config: Config, inbox: str | Path, period: int, archive_path: str |
 
 
 FEEDBACK_FOLDER, BRIEFING_FOLDER = "退回", "简报"
+WITHDRAWN_FOLDER = "已撤销"      # beside the feedback workbooks: those of a withdrawn intake
+
+
+# ---- undoing an intake --------------------------------------------------------------------------
+
+@dataclass
+class UndoResult:
+    """撤销上次收取: the period's last intake withdrawn (or None when there was none to withdraw).
+
+    `withdrawn` are the submissions now marked withdrawn (kept in the archive), `units` the
+    units they belonged to, `restored` the units whose earlier accepted return counts again,
+    `files` how many received files are free to be taken in again, `set_aside` the feedback
+    workbooks of that intake moved into the 已撤销 folder so that nobody sends them out."""
+
+    period: int
+    batch: Optional[Batch] = None
+    withdrawn: list[int] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    files: int = 0
+    set_aside: list[Path] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.batch is not None
+
+    def lines(self) -> list[str]:
+        """What happened, in Chinese (the fronts add how to take the files in again)."""
+        if self.batch is None:
+            return [f"第{self.period}期没有可以撤销的收取（本期还没有收取过报表，或已全部撤销）"]
+        when = self.batch.started_at.replace("T", " ")[:16]
+        lines = [f"已撤销第{self.period}期最近一次收取（{when}，收件文件夹 {self.batch.inbox}）：文件 {self.files} 个，"
+                 f"报表 {len(self.withdrawn)} 份已作废（仍保存在档案库中，标记为已撤销）"]
+        if self.restored:
+            lines.append(f"{len(self.restored)} 个单位恢复为此前接收的报表")
+        if self.set_aside:
+            lines.append(f"这次收取生成的 {len(self.set_aside)} 份退回表已移到 {self.set_aside[0].parent}，请勿发送")
+        lines.append("这批文件现在可以重新收取")
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"period": self.period, "done": self.done, "batch": self.batch.id if self.batch else None,
+                "taken_at": self.batch.started_at if self.batch else None,
+                "inbox": self.batch.inbox if self.batch else None, "withdrawn": self.withdrawn,
+                "units": self.units, "restored": self.restored, "files": self.files,
+                "set_aside": [str(p) for p in self.set_aside], "message": "；".join(self.lines())}
+
+
+def undo_intake(config: Config, period: int, archive_path: str | Path) -> UndoResult:
+    """Withdraw the period's last intake: its returns stop counting (kept in the archive as
+    withdrawn, never deleted), the returns they replaced count again, its feedback workbooks
+    are set aside, and the same files can be taken in again — e.g. after `intake --period 4`
+    of the period-3 returns."""
+    config.period(period)
+    if not Path(archive_path).exists():
+        raise ArchiveError(f"档案库 {archive_path} 不存在，没有可以撤销的收取")
+    with archive_lock(archive_path), Archive(archive_path) as archive:
+        batch = archive.last_batch(period)
+        if batch is None:
+            return UndoResult(period)
+        withdrawal = archive.withdraw_batch(batch.id)
+    return UndoResult(period, batch=withdrawal.batch, withdrawn=withdrawal.submissions, units=withdrawal.units,
+                      restored=withdrawal.restored, files=withdrawal.files,
+                      set_aside=_set_aside(withdrawal.batch.outputs))
+
+
+def _set_aside(paths: list[str]) -> list[Path]:
+    """Move feedback workbooks into the 已撤销 folder beside them (a file already gone, or
+    open in Excel, stays where it is: the archive is what counts)."""
+    from .filenames import unique_name
+
+    moved = []
+    for name in paths:
+        path = Path(name)
+        if not path.is_file():
+            continue
+        folder = path.parent / WITHDRAWN_FOLDER
+        try:
+            folder.mkdir(exist_ok=True)
+            target = folder / unique_name(path.name, {p.name for p in folder.iterdir()})
+            path.replace(target)
+        except OSError:
+            continue
+        moved.append(target)
+    return moved
 
 
 def master_filename(config: Config, period: int) -> str:
@@ -553,7 +681,7 @@ def validate_book(config: Config, path: str | Path, archive_path: str | Path, *,
     entries, issues = read_master_entries(path, config)
     period = period or next((e.period for e in entries if e.period), None)
     if period is None:
-        raise IntakeError(f"无法从 {path.name} 的首页读出期次；请用 --period 指定")
+        raise IntakeError(f"无法从 {path.name} 的首页读出期次；请指定报送期次")
     return check_book(config, path.name, entries, issues, period, archive_path, book_version=read_book_version(path),
                       record=record)
 

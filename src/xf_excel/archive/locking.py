@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
-from ..errors import LockBusy
+from ..errors import ArchiveError, LockBusy
 
 __all__ = ["archive_lock", "atomic_write", "LockBusy"]
 
@@ -33,12 +33,14 @@ def _holder_path(archive: Path) -> Path:
 def archive_lock(archive: str | Path, timeout: float = 120) -> Iterator[None]:
     """Hold the lock of `archive` for the duration; wait up to `timeout` seconds."""
     archive = Path(archive)
-    archive.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(archive) + ".lock")
     try:
+        archive.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=timeout)
     except Timeout:
         raise LockBusy(f"档案库 {archive} 正被另一个任务使用（{_describe_holder(archive)}）；请等它完成后再试") from None
+    except OSError as exc:        # a read-only folder: the lock file cannot be made
+        raise ArchiveError.unusable(archive, exc) from None
     try:
         _holder_path(archive).write_text(json.dumps({
             "user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid(),

@@ -9,6 +9,11 @@ A later accepted submission for the same unit and period supersedes the earlier 
 earlier one is kept (status `superseded`). A rejected submission never displaces accepted
 figures: the unit's accepted figures stay until a corrected return arrives.
 
+Each intake is a batch (`batches`). Withdrawing a batch (`withdraw_batch`: a wrong-period
+intake, the wrong folder) deletes nothing: its submissions become `withdrawn`, its issues
+stop counting, the returns they had superseded count again, and its files may be taken in
+once more.
+
 Every write runs in one transaction (`with archive.transaction():`): a crash leaves the
 archive as it was before.
 """
@@ -24,11 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from ..errors import ArchiveError
 from ..issues import Issue, IssueCode, Severity
 
-__all__ = ["Archive", "Submission", "NewSubmission", "FileRecord", "SentMail", "FetchedMail", "sha256"]
+__all__ = ["Archive", "Submission", "NewSubmission", "FileRecord", "SentMail", "FetchedMail", "Batch", "Withdrawal",
+           "sha256"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -50,10 +57,11 @@ CREATE TABLE IF NOT EXISTS submissions (
     file_name TEXT NOT NULL DEFAULT '',
     sender TEXT NOT NULL DEFAULT '',
     template_version TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL,                   -- 'accepted', 'rejected', 'superseded'
+    status TEXT NOT NULL,                   -- 'accepted', 'rejected', 'superseded', 'withdrawn'
     supersedes INTEGER REFERENCES submissions(id),
     note TEXT NOT NULL DEFAULT '',
-    recorded_at TEXT NOT NULL
+    recorded_at TEXT NOT NULL,
+    batch_id INTEGER REFERENCES batches(id) -- the intake that took it in (NULL: typed by hand)
 );
 CREATE INDEX IF NOT EXISTS submissions_unit_period ON submissions(unit_code, period);
 CREATE TABLE IF NOT EXISTS submission_values (
@@ -85,7 +93,8 @@ CREATE TABLE IF NOT EXISTS issues (
     col INTEGER,
     indicator TEXT,
     value TEXT,
-    message TEXT NOT NULL
+    message TEXT NOT NULL,
+    batch_id INTEGER REFERENCES batches(id)
 );
 CREATE INDEX IF NOT EXISTS issues_period ON issues(period);
 CREATE TABLE IF NOT EXISTS mail_sent (
@@ -120,7 +129,24 @@ CREATE TABLE IF NOT EXISTS mail_fetched (
     fetched_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS mail_fetched_id ON mail_fetched(message_id);
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    period INTEGER NOT NULL,
+    inbox TEXT NOT NULL DEFAULT '',
+    started_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'taken',   -- 'taken' or 'withdrawn'
+    withdrawn_at TEXT,
+    outputs TEXT NOT NULL DEFAULT '[]'      -- JSON list: the feedback workbooks written for it
+);
 """
+
+# Columns added after the first archives were made (schema 1), added to those in place.
+_ADDED_COLUMNS = (("submissions", "batch_id", "INTEGER REFERENCES batches(id)"),
+                  ("issues", "batch_id", "INTEGER REFERENCES batches(id)"))
+
+# An issue counts unless its submission or its intake batch was withdrawn.
+_LIVE_ISSUE = ("(submission_id IS NULL OR submission_id NOT IN (SELECT id FROM submissions WHERE status = 'withdrawn'))"
+               " AND (batch_id IS NULL OR batch_id NOT IN (SELECT id FROM batches WHERE status = 'withdrawn'))")
 
 
 def sha256(content: bytes) -> str:
@@ -129,6 +155,32 @@ def sha256(content: bytes) -> str:
 
 def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One intake as archived: which period, from which inbox, when, and whether withdrawn."""
+
+    id: int
+    period: int
+    inbox: str
+    started_at: str
+    status: str                  # 'taken' or 'withdrawn'
+    withdrawn_at: Optional[str]
+    outputs: list[str]           # feedback workbooks written for it
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What withdrawing a batch changed: its submissions (now `withdrawn`), the units they
+    belong to, the units whose earlier accepted return counts again, and how many files the
+    batch had taken in (free to be taken in again)."""
+
+    batch: Batch
+    submissions: list[int]
+    units: list[str]
+    restored: list[str]
+    files: int
 
 
 @dataclass(frozen=True)
@@ -162,6 +214,7 @@ class NewSubmission:
     template_version: str = ""
     received_at: Optional[str] = None
     note: str = ""
+    batch_id: Optional[int] = None                                 # the intake batch (None: typed by hand)
 
 
 @dataclass(frozen=True)
@@ -230,18 +283,36 @@ class Archive:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.notice: Optional[str] = None
+        self._depth = 0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise ArchiveError.unusable(self.path, exc) from None
+        try:
+            self._open()
+        except (OSError, sqlite3.Error) as exc:   # read-only folder, not a database, disk full
+            self.db.close()
+            raise ArchiveError.unusable(self.path, exc) from None
+
+    def _open(self) -> None:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys = ON")
         self.journal_mode = self._set_journal_mode()
-        self.notice: Optional[str] = None
         if self.journal_mode != "wal":
             self.notice = (f"档案库 {self.path} 所在位置不支持 WAL 日志（常见于网络共享盘），已改用普通日志模式：数据同样安全，"
                            "但速度较慢；请不要在两台电脑上同时运行，或把档案库放在本机硬盘上")
         self.db.executescript(_SCHEMA)
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        self._depth = 0
+        self._add_missing_columns()
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _add_missing_columns(self) -> None:
+        """Bring an archive made by an earlier version up to the current schema (nothing is lost)."""
+        for table, column, declaration in _ADDED_COLUMNS:
+            present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def _set_journal_mode(self) -> str:
         # WAL needs shared memory, which network shares do not offer; fall back to the
@@ -306,9 +377,10 @@ class Archive:
         return self.db.execute("SELECT content FROM files WHERE sha256 = ?", (digest,)).fetchone()[0]
 
     def file_processed(self, digest: str) -> bool:
-        """True when the file already produced a submission or file-level issues."""
+        """True when the file already produced a submission or file-level issues (not withdrawn)."""
         return bool(self.db.execute(
-            "SELECT 1 FROM submissions WHERE file_sha256 = ? UNION SELECT 1 FROM issues WHERE file_sha256 = ? LIMIT 1",
+            "SELECT 1 FROM submissions WHERE file_sha256 = ? AND status != 'withdrawn'"
+            f" UNION SELECT 1 FROM issues WHERE file_sha256 = ? AND {_LIVE_ISSUE} LIMIT 1",
             (digest, digest)).fetchone())
 
     # ---- submissions -------------------------------------------------------------------------
@@ -322,10 +394,10 @@ class Archive:
                 self.db.execute("UPDATE submissions SET status = 'superseded' WHERE id = ?", (previous,))
             cur = self.db.execute(
                 "INSERT INTO submissions (unit_code, period, received_at, source, file_sha256, file_name, sender,"
-                " template_version, status, supersedes, note, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " template_version, status, supersedes, note, recorded_at, batch_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (new.unit_code, new.period, new.received_at or _now(), new.source, new.file_sha256, new.file_name,
                  new.sender, new.template_version, "accepted" if new.accepted else "rejected", previous, new.note,
-                 _now()))
+                 _now(), new.batch_id))
             sub_id = cur.lastrowid
             self.db.executemany(
                 "INSERT INTO submission_values VALUES (?,?,?,?,?)",
@@ -337,22 +409,23 @@ class Archive:
                 [(sub_id, list_id, n, json.dumps(row, ensure_ascii=False, default=str))
                  for list_id, rows in new.details.items() for n, row in enumerate(rows, start=1)])
             self._insert_issues(new.issues, submission_id=sub_id, file_sha256=new.file_sha256,
-                                period=new.period, unit_code=new.unit_code)
+                                period=new.period, unit_code=new.unit_code, batch_id=new.batch_id)
         return sub_id
 
     def record_file_issues(self, digest: str, issues: list[Issue], period: Optional[int] = None,
-                           unit_code: Optional[str] = None) -> None:
+                           unit_code: Optional[str] = None, batch_id: Optional[int] = None) -> None:
         """Archive findings about a file that produced no submission (not a return, unreadable …)."""
         with self.transaction():
-            self._insert_issues(issues, submission_id=None, file_sha256=digest, period=period, unit_code=unit_code)
+            self._insert_issues(issues, submission_id=None, file_sha256=digest, period=period, unit_code=unit_code,
+                                batch_id=batch_id)
 
     def _insert_issues(self, issues: list[Issue], **where: Any) -> None:
         self.db.executemany(
             "INSERT INTO issues (submission_id, file_sha256, period, unit_code, code, severity, file, sheet, row, col,"
-            " indicator, value, message) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " indicator, value, message, batch_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(where["submission_id"], where["file_sha256"], where["period"], where["unit_code"], i.code.value,
               i.severity.value, i.file, i.sheet, i.row, i.column, i.indicator,
-              None if i.value is None else str(i.value), i.message) for i in issues])
+              None if i.value is None else str(i.value), i.message, where.get("batch_id")) for i in issues])
 
     def _accepted_id(self, unit_code: str, period: int) -> Optional[int]:
         row = self.db.execute(
@@ -398,9 +471,11 @@ class Archive:
             " ORDER BY period DESC LIMIT 1", (unit_code, period)).fetchone()
         return self._load(row) if row else None
 
-    def submissions(self, period: Optional[int] = None, unit_code: Optional[str] = None) -> list[Submission]:
-        """Every submission (all statuses), oldest first, optionally for one period and/or unit."""
-        sql, args = "SELECT * FROM submissions WHERE 1=1", []
+    def submissions(self, period: Optional[int] = None, unit_code: Optional[str] = None, *,
+                    withdrawn: bool = False) -> list[Submission]:
+        """Every submission, oldest first, optionally for one period and/or unit; withdrawn ones
+        only when asked for."""
+        sql, args = "SELECT * FROM submissions WHERE 1=1" + ("" if withdrawn else " AND status != 'withdrawn'"), []
         if period is not None:
             sql, args = sql + " AND period = ?", args + [period]
         if unit_code is not None:
@@ -408,8 +483,8 @@ class Archive:
         return [self._load(row) for row in self.db.execute(sql + " ORDER BY id", args)]
 
     def issues(self, period: Optional[int] = None, submission_id: Optional[int] = None) -> list[Issue]:
-        """Archived issues, in the order they were recorded."""
-        sql, args = "SELECT * FROM issues WHERE 1=1", []
+        """Archived issues that count (not of a withdrawn submission or batch), in the order recorded."""
+        sql, args = f"SELECT * FROM issues WHERE {_LIVE_ISSUE}", []
         if period is not None:
             sql, args = sql + " AND period = ?", args + [period]
         if submission_id is not None:
@@ -434,8 +509,10 @@ class Archive:
         return latest
 
     def version(self) -> int:
-        """The newest submission id (0 when empty): what a view of the archive reflects."""
-        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM submissions").fetchone()[0]
+        """What a view of the archive reflects (0 when empty): the newest submission id plus the
+        number of withdrawn batches — each new submission and each withdrawal raises it."""
+        return self.db.execute("SELECT COALESCE((SELECT MAX(id) FROM submissions), 0)"
+                               " + (SELECT COUNT(*) FROM batches WHERE status = 'withdrawn')").fetchone()[0]
 
     def recorded_since(self, moment: str) -> int:
         """How many submissions were recorded after `moment` (ISO time)."""
@@ -517,6 +594,62 @@ class Archive:
         if period is not None:
             sql, args = sql + " WHERE period = ?", [period]
         return [_fetched(r) for r in self.db.execute(sql + " ORDER BY id", args)]
+
+    # ---- intake batches ------------------------------------------------------------------------
+    def begin_batch(self, period: int, inbox: str) -> int:
+        """Open the record of one intake; returns its id (submissions and issues carry it)."""
+        with self.transaction():
+            cur = self.db.execute("INSERT INTO batches (period, inbox, started_at) VALUES (?,?,?)",
+                                  (period, inbox, _now()))
+        return cur.lastrowid
+
+    def note_batch_outputs(self, batch_id: int, paths: list[str]) -> None:
+        """Remember the feedback workbooks written for a batch (to set them aside if it is withdrawn)."""
+        with self.transaction():
+            self.db.execute("UPDATE batches SET outputs = ? WHERE id = ?",
+                            (json.dumps(paths, ensure_ascii=False), batch_id))
+
+    def batch(self, batch_id: int) -> Batch:
+        row = self.db.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        return Batch(id=row["id"], period=row["period"], inbox=row["inbox"], started_at=row["started_at"],
+                     status=row["status"], withdrawn_at=row["withdrawn_at"], outputs=json.loads(row["outputs"]))
+
+    def last_batch(self, period: int) -> Optional[Batch]:
+        """The period's most recent intake that took anything in and is not withdrawn."""
+        row = self.db.execute(
+            "SELECT id FROM batches b WHERE period = ? AND status = 'taken' AND (EXISTS"
+            " (SELECT 1 FROM submissions s WHERE s.batch_id = b.id) OR EXISTS (SELECT 1 FROM issues i"
+            " WHERE i.batch_id = b.id)) ORDER BY id DESC LIMIT 1", (period,)).fetchone()
+        return self.batch(row["id"]) if row else None
+
+    def withdraw_batch(self, batch_id: int) -> Withdrawal:
+        """Withdraw one intake: its submissions become `withdrawn` (kept, with their values and
+        issues), and where one of them was the unit's accepted return, the unit's previous
+        accepted return for the period counts again. Nothing is deleted."""
+        with self.transaction():
+            rows = self.db.execute("SELECT id, unit_code, period, status FROM submissions WHERE batch_id = ?"
+                                   " AND status != 'withdrawn' ORDER BY id", (batch_id,)).fetchall()
+            files = self.db.execute(
+                "SELECT COUNT(DISTINCT file_sha256) FROM (SELECT file_sha256 FROM submissions WHERE batch_id = ?"
+                " UNION SELECT file_sha256 FROM issues WHERE batch_id = ?)", (batch_id, batch_id)).fetchone()[0]
+            self.db.execute("UPDATE submissions SET status = 'withdrawn' WHERE batch_id = ?", (batch_id,))
+            self.db.execute("UPDATE batches SET status = 'withdrawn', withdrawn_at = ? WHERE id = ?", (_now(), batch_id))
+            restored = [row["unit_code"] for row in rows if row["status"] == "accepted"
+                        and self._restore_accepted(row["unit_code"], row["period"])]
+        return Withdrawal(batch=self.batch(batch_id), submissions=[row["id"] for row in rows],
+                          units=list(dict.fromkeys(row["unit_code"] for row in rows)), restored=restored, files=files)
+
+    def _restore_accepted(self, unit_code: str, period: int) -> bool:
+        """After a withdrawal: make the unit's latest superseded submission of the period its
+        accepted one again, when none is accepted now. True when one was restored."""
+        if self._accepted_id(unit_code, period) is not None:
+            return False
+        row = self.db.execute("SELECT id FROM submissions WHERE unit_code = ? AND period = ? AND status = 'superseded'"
+                              " ORDER BY id DESC LIMIT 1", (unit_code, period)).fetchone()
+        if row is None:
+            return False
+        self.db.execute("UPDATE submissions SET status = 'accepted' WHERE id = ?", (row["id"],))
+        return True
 
 
 def _fetched(row: sqlite3.Row) -> FetchedMail:

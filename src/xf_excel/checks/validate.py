@@ -128,8 +128,7 @@ def _check_period(ctx: _Context) -> Iterator[Issue]:
     stated = ctx.read.period
     if stated is not None and stated != ctx.period:
         cell = ctx.read.header.get(Header.PERIOD)
-        yield ctx.issue(IssueCode.WRONG_PERIOD, ERROR, cell=cell, stated=stated, period=ctx.period,
-                        where=cell.cell if cell else Header.PERIOD)
+        yield ctx.issue(IssueCode.WRONG_PERIOD, ERROR, cell=cell, stated=stated, period=ctx.period)
 
 
 def _check_header(ctx: _Context) -> Iterator[Issue]:

@@ -370,11 +370,40 @@ class Config(_Model):
 def load_config(path: str | Path = "config.yaml") -> Config:
     """Read and check config.yaml. Raises `ConfigError` listing every problem with its YAML path and line."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(str(path), ["这是一个文件夹，不是配置文件；请指定其中的 config.yaml"])
     if not path.is_file():
-        raise ConfigError(str(path), [f"找不到配置文件（当前目录：{Path.cwd()}）；请用 --config 指定"])
-    config = parse_config(path.read_text(encoding="utf-8"), str(path))
+        raise ConfigError(str(path), [], missing=True)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), [f"无法读取（{exc.strerror or exc}）；请检查文件的访问权限"]) from None
+    config = parse_config(decode_config(raw, str(path)), str(path))
     config._folder = path.resolve().parent
     return config
+
+
+_SAVE_AS_UTF8 = "请用记事本打开它，点“文件 → 另存为”，在“编码”中选择 UTF-8 后保存"
+
+
+def decode_config(raw: bytes, source: str = "config.yaml") -> str:
+    """config.yaml's bytes as text: UTF-8 (with or without Notepad's byte-order mark), UTF-16
+    with its mark (Notepad's "Unicode"), else GB18030 — Notepad's "ANSI" on a Chinese Windows,
+    a superset of GBK. A file with NUL bytes and no UTF-16 mark is not a text file at all."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    elif b"\x00" not in raw:
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+    else:
+        raise ConfigError(source, ["这不是文本文件（可能选错了文件，例如 Excel 工作簿或压缩包）；请指定用记事本编辑的 config.yaml"])
+    raise ConfigError(source, [f"文件的编码无法识别，读不出其中的文字；{_SAVE_AS_UTF8}"])
 
 
 def parse_config(text: str, source: str = "config.yaml") -> Config:
@@ -382,9 +411,7 @@ def parse_config(text: str, source: str = "config.yaml") -> Config:
     try:
         data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"第{mark.line + 1}行" if mark else ""
-        raise ConfigError(source, [f"{where} YAML 格式错误：{getattr(exc, 'problem', exc)}"]) from None
+        raise ConfigError(source, [_yaml_problem(exc)]) from None
     except ValueError:  # PyYAML builds dates itself and fails on e.g. 2020-09-31
         raise ConfigError(source, _invalid_dates(text)) from None
     if not isinstance(data, dict):
@@ -399,6 +426,29 @@ def parse_config(text: str, source: str = "config.yaml") -> Config:
         lines = _line_index(text)
         raise ConfigError(source, [f"{_where(loc, lines)}：{msg}" for loc, msg in problems])
     return config
+
+
+# What a YAML parser's complaint usually means for a person editing the file in Notepad.
+_YAML_HINTS = (
+    ("'\\t'", "用了制表符（Tab 键）缩进；只能用空格缩进"),
+    ("tab character", "用了制表符（Tab 键）缩进；只能用空格缩进"),
+    ("mapping values are not allowed", "冒号的位置不对：冒号后要有空格，含冒号的文字要加引号"),
+    ("did not find expected key", "缩进不一致：同一层的各项应对齐"),
+    ("expected <block end>", "缩进不一致：同一层的各项应对齐"),
+    ("found unexpected end of stream", "引号或括号不成对"),
+    ("while scanning a quoted scalar", "引号不成对"),
+    ("found duplicate anchor", "有重复的锚点（&）"),
+)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML syntax error in Chinese: where, the likely cause, and the parser's words in brackets."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"第{mark.line + 1}行第{mark.column + 1}列" if mark else "文件中"
+    problem = str(getattr(exc, "problem", None) or exc).strip()
+    context = str(getattr(exc, "context", None) or "")
+    hint = next((text for key, text in _YAML_HINTS if key in problem or key in context), "")
+    return f"{where}格式有误，无法读取{('：' + hint) if hint else '（请检查该行及上一行的缩进、冒号和引号）'}（YAML：{problem}）"
 
 
 # libyaml's loader where PyYAML was built with it (5-10x faster); both are "safe" loaders
@@ -475,14 +525,20 @@ _PYDANTIC_MESSAGES = {
 
 
 def _describe(err: dict, lines: dict[tuple, int]) -> str:
+    """One pydantic error as a Chinese line naming the YAML path and line; pydantic's own
+    (English) words only in brackets, and only where no Chinese says it all."""
     loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and part.startswith("function-")))
-    text = _PYDANTIC_MESSAGES.get(err["type"], "")
-    detail = err["msg"]
-    if err["type"] == "literal_error":
-        detail = err["msg"].replace("Input should be", "应为")
-    if err["type"] == "value_error":     # our own validators' words, without pydantic's "Value error, "
-        detail = str(err.get("ctx", {}).get("error", detail))
-    message = f"{text}（{detail}）" if text else detail
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "value_error":             # our own validators: already Chinese
+        message = str(ctx.get("error") or err["msg"]).removeprefix("Value error, ")
+    elif kind == "literal_error":
+        message = f"取值不在允许范围内，应为 {str(ctx.get('expected', '')).replace(' or ', ' 或 ')}"
+    elif kind in ("greater_than_equal", "greater_than") and ("ge" in ctx or "gt" in ctx):
+        message = f"数值太小，应不小于 {ctx.get('ge', ctx.get('gt'))}"
+    elif kind in _PYDANTIC_MESSAGES:
+        message = _PYDANTIC_MESSAGES[kind]
+    else:
+        message = f"取值无效（{err['msg']}）"
     return f"{_where(loc, lines)}：{message}"
 
 

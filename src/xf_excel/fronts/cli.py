@@ -1,24 +1,37 @@
 """The command line: parse arguments, call one library function, render, pick an exit code.
 
-Exit status: 0 done; 1 done, with returns rejected or issues found; 2 could not run.
-No business logic lives here: every command calls `xf_excel.pipeline`.
+Exit status: 0 done; 1 done, with returns rejected or issues found (or nothing to work on);
+2 could not run. No business logic lives here: every command calls `xf_excel.pipeline`.
+
+Everything it prints is Chinese, click's own words too (`clickzh`). `--config`, `--archive`
+and `--json` work before or after the command (`xf-excel intake inbox --period 2 --archive
+x.sqlite`): `_Group` gives every command, including those other modules register, the
+three options and Chinese metavars. One boundary (`_Group.main`) turns every failure into
+a Chinese message and an exit status — with `--json`, also a JSON object on stdout — and an
+unexpected error's traceback goes to the log beside the archive, never to the screen.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
 
 import click
 
 from .. import __version__
 from ..config import Config, load_config
-from ..errors import XfError
+from ..errors import ConfigError, NothingToReport, XfError
 from ..wording import fmt_date_cn
+from . import clickzh
+from .logbook import log_beside, log_traceback
+
+clickzh.install()   # before any option below is made: click words some texts when an option is created
 
 EXIT_OK, EXIT_ISSUES, EXIT_CANNOT_RUN = 0, 1, 2
+DEFAULT_CONFIG, DEFAULT_ARCHIVE, DEFAULT_OUT = "config.yaml", "data/xf.sqlite", "out"
 
 
 class _Context:
@@ -42,53 +55,203 @@ class _Context:
             click.echo(text)
 
 
+# ---- options every command takes, before or after its name ------------------------------------
+
+def _remember(attribute: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A callback that stores an option given after the command on the shared `_Context`."""
+
+    def store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        obj = ctx.find_object(_Context)
+        if obj is not None and value not in (None, False):
+            setattr(obj, attribute, value)
+            obj._config = None if attribute == "config_path" else obj._config
+
+    return store
+
+
+_SHARED_HELP = {
+    "config": f"配置文件（默认 ./{DEFAULT_CONFIG}）。",
+    "archive": f"档案库文件（默认 {DEFAULT_ARCHIVE}）：收到的每个文件、每份报表、每个问题都存在这里。",
+    "json": "以 JSON 输出结果（供程序读取）；出错时也输出 JSON。",
+}
+
+
+def _shared_options() -> list[click.Option]:
+    """--config, --archive, --json for a command (given there, they override the group's)."""
+    return [
+        click.Option(["--config", "config_path"], default=None, metavar="文件", expose_value=False,
+                     callback=_remember("config_path"), help=_SHARED_HELP["config"]),
+        click.Option(["--archive"], default=None, metavar="文件", expose_value=False,
+                     callback=_remember("archive"), help=_SHARED_HELP["archive"]),
+        click.Option(["--json", "as_json"], is_flag=True, default=False, expose_value=False,
+                     callback=_remember("as_json"), help=_SHARED_HELP["json"]),
+    ]
+
+
+def _metavar(param: click.Parameter) -> str:
+    """A Chinese placeholder for a value, by its type (click's own are English: INTEGER, TEXT)."""
+    kind = param.type
+    if isinstance(kind, click.Path):
+        return "文件" if not kind.dir_okay else ("文件夹" if not kind.file_okay else "路径")
+    if isinstance(kind, click.DateTime):
+        return "日期"
+    return {"integer": "整数", "float": "数字"}.get(kind.name, "文字")
+
+
+def _prepare(command: click.Command) -> click.Command:
+    """Give a command (and a group's commands) the shared options and Chinese metavars, once."""
+    if getattr(command, "_xf_prepared", False):
+        return command
+    command._xf_prepared = True
+    names = {name for param in command.params for name in param.opts}
+    if command is not main and "--archive" not in names:
+        command.params.extend(_shared_options())
+    command.options_metavar = "[选项]"
+    command.context_class = _ClickContext
+    for param in command.params:
+        if param.metavar is None and not getattr(param, "is_flag", False) \
+                and not isinstance(param.type, click.Choice):
+            param.metavar = _metavar(param)
+    if isinstance(command, click.Group):
+        command.subcommand_metavar = "命令 [参数]..."
+        for sub in command.commands.values():
+            _prepare(sub)
+    return command
+
+
+class _Formatter(click.HelpFormatter):
+    """Help pages with Chinese punctuation: "用法：", "选项：" (click writes "Usage: ", "Options:")."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: Optional[str] = None) -> None:
+        super().write_usage(prog, args, prefix="用法：" if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+
+class _ClickContext(click.Context):
+    formatter_class = _Formatter
+
+
+# ---- the boundary ---------------------------------------------------------------------------------
+
+class _Failure(click.ClickException):
+    """A library error or an unexpected one, as the Chinese message the user reads."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _hint(exc: XfError) -> str:
+    """What to do, in the command line's terms (the library's messages name no front)."""
+    if isinstance(exc, ConfigError) and exc.missing:
+        return "\n请在配置文件所在的文件夹中运行，或用 --config 指定配置文件"
+    return ""
+
+
 class _Group(click.Group):
-    """Turns fatal library errors into a one-line Chinese message and exit status 2."""
+    """The command group: shared options on every command, and the error boundary."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        command = super().get_command(ctx, cmd_name)
+        return _prepare(command) if command is not None else None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except NothingToReport as exc:
+            raise _Failure(str(exc), EXIT_ISSUES) from None
         except XfError as exc:
-            click.echo(f"错误：{exc}", err=True)
-            ctx.exit(EXIT_CANNOT_RUN)
-        except KeyError as exc:  # a period or unit not in config
-            click.echo(f"错误：{exc.args[0] if exc.args else exc}", err=True)
-            ctx.exit(EXIT_CANNOT_RUN)
+            raise _Failure(f"{exc}{_hint(exc)}", EXIT_CANNOT_RUN) from None
+        except Exception:  # noqa: BLE001 - the boundary: no traceback reaches a user
+            raise _unexpected(ctx.find_object(_Context)) from None
+
+    def main(self, args: Any = None, prog_name: Optional[str] = None, complete_var: Optional[str] = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Run the command line; every outcome ends as an exit status (or a return value
+        when not `standalone_mode`), every failure as a Chinese message."""
+        clickzh.install()
+        _prepare(self)
+        args = list(sys.argv[1:] if args is None else args)
+        as_json = "--json" in (args[:args.index("--")] if "--" in args else args)
+        try:
+            code = super().main(args, prog_name=prog_name or "xf-excel", complete_var=complete_var,
+                                standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            code = _report(exc, as_json)
+        except click.Abort:
+            code = _report(_Failure(clickzh.translate("Aborted!"), EXIT_CANNOT_RUN), as_json)
+        except Exception:  # noqa: BLE001 - the last resort, e.g. a failure while parsing
+            code = _report(_unexpected(None), as_json)
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="xf-excel")
-@click.option("--config", "config_path", default="config.yaml", show_default=True, help="Campaign configuration file.")
-@click.option("--archive", default="data/xf.sqlite", show_default=True, help="SQLite archive (the system of record).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable result on stdout.")
+def _full_stop(text: str) -> str:
+    return text[:-1] + "。" if text.endswith(".") else text
+
+
+def _unexpected(obj: Optional[_Context]) -> _Failure:
+    where = log_traceback(log_beside(obj.archive if obj else DEFAULT_ARCHIVE), "命令行", traceback.format_exc())
+    return _Failure(f"出现意外错误，操作未完成。详细信息已写入日志：{where}\n请把该日志发给信息化人员。", EXIT_CANNOT_RUN)
+
+
+def _report(exc: click.ClickException, as_json: bool) -> int:
+    """Show a failure: the Chinese message on stderr; with --json also a JSON object on stdout."""
+    worded = exc.format_message
+    exc.format_message = lambda: _full_stop(worded())   # click ends some messages with an English "."
+    if as_json:
+        click.echo(json.dumps({"ok": False, "exit_code": exc.exit_code, "error": exc.format_message()},
+                              ensure_ascii=False, indent=2))
+    exc.show()
+    return exc.exit_code
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="xf-excel", help="显示版本号并退出。",
+                      message="%(prog)s 版本 %(version)s")
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True, metavar="文件",
+              help="配置文件：活动、期次、填报单位、指标、规则、目标。")
+@click.option("--archive", default=DEFAULT_ARCHIVE, show_default=True, metavar="文件",
+              help="档案库文件：收到的每个文件、每份报表、每个问题都存在这里。")
+@click.option("--json", "as_json", is_flag=True, help=_SHARED_HELP["json"])
 @click.pass_context
 def main(ctx: click.Context, config_path: str, archive: str, as_json: bool) -> None:
-    """xf-excel: forms out, returns in, checks, consolidation and the weekly briefing.
+    """xf-excel：下发填报表、收取报表、校验、汇总和工作简报。
+
+    --config、--archive、--json 可写在命令之前或之后。
+
+    退出状态：0 完成；1 完成，但有报表被退回或发现问题；2 无法运行。
 
     \b
-    Example:
+    示例：
       xf-excel demo --out out/demo
+      xf-excel intake inbox/第2期 --period 2
     """
     ctx.obj = _Context(config_path, archive, as_json)
 
 
 @main.group("config")
 def config_group() -> None:
-    """Check the campaign configuration.
+    """检查配置文件。
 
     \b
-    Example:
-      xf-excel --config config.yaml config check
+    示例：
+      xf-excel config check --config config.yaml
     """
 
 
 @config_group.command("check")
 @click.pass_obj
 def config_check(obj: _Context) -> None:
-    """Validate config.yaml and print a summary (periods, units, indicators, targets).
+    """检查 config.yaml，并列出期次、填报单位、指标和目标。
 
     \b
-    Example:
+    示例：
       xf-excel config check
     """
     from ..pipeline import config_summary
@@ -146,18 +309,20 @@ class _Progress:
 
 
 @main.command()
-@click.option("--period", "-p", type=int, required=True, help="Reporting period (报送期次).")
-@click.option("--out", "out_dir", default="out/forms", show_default=True, help="Folder for the forms.")
+@click.option("--period", "-p", type=int, required=True, metavar="期次", help="报送期次。")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="填报表写入的文件夹（默认 out/第N期填报表）。")
 @click.pass_obj
-def forms(obj: _Context, period: int, out_dir: str) -> None:
-    """Write a return form for every reporting unit, pre-filled with last period's figures.
+def forms(obj: _Context, period: int, out_dir: Optional[str]) -> None:
+    """为每个填报单位生成本期填报表，预填上期已接收的数字。
 
     \b
-    Example:
+    示例：
       xf-excel forms --period 2 --out out/第2期填报表
     """
     from ..pipeline import make_forms
 
+    out_dir = out_dir or str(Path(DEFAULT_OUT) / f"第{period}期填报表")
     result = make_forms(obj.config, period, out_dir, obj.archive, progress=_Progress("生成填报表", not obj.as_json))
     obj.emit({**result.to_dict(), "out": out_dir},
              "\n".join([f"已生成第{period}期填报表 {len(result.paths)} 份：{Path(out_dir).resolve()}",
@@ -165,15 +330,16 @@ def forms(obj: _Context, period: int, out_dir: str) -> None:
 
 
 @main.command()
-@click.argument("inbox", type=click.Path(file_okay=False))
-@click.option("--period", "-p", type=int, required=True, help="Reporting period the returns belong to.")
-@click.option("--feedback", "feedback_dir", default="out/退回", show_default=True, help="Folder for feedback workbooks.")
+@click.argument("inbox", type=click.Path(file_okay=False), metavar="收件文件夹")
+@click.option("--period", "-p", type=int, required=True, metavar="期次", help="这批报表所属的报送期次。")
+@click.option("--feedback", "feedback_dir", default="out/退回", show_default=True, type=click.Path(file_okay=False),
+              help="退回表（反馈表）写入的文件夹。")
 @click.pass_obj
 def intake(obj: _Context, inbox: str, period: int, feedback_dir: str) -> None:
-    """Read, check and archive the returns in INBOX; write feedback workbooks for bad ones.
+    """收取收件文件夹中的报表：逐一读取、校验、存档，有问题的生成退回表。
 
     \b
-    Example:
+    示例：
       xf-excel intake inbox/第2期 --period 2
     """
     from ..pipeline import intake_inbox
@@ -182,6 +348,33 @@ def intake(obj: _Context, inbox: str, period: int, feedback_dir: str) -> None:
                           progress=_Progress("收取报表", not obj.as_json))
     obj.emit(report.to_dict(), render_intake(report))
     click.get_current_context().exit(EXIT_OK if report.ok else EXIT_ISSUES)
+
+
+@main.command("undo")
+@click.option("--period", "-p", type=int, required=True, metavar="期次", help="撤销哪一期的最近一次收取。")
+@click.pass_obj
+def undo_cmd(obj: _Context, period: int) -> None:
+    """撤销本期最近一次收取：这次收取的报表作废（仍保存在档案库中，标记为已撤销），之后可以重新收取同一批文件。
+
+    \b
+    示例：
+      xf-excel undo --period 4
+    """
+    from ..pipeline import undo_intake
+
+    result = undo_intake(obj.config, period, obj.archive)
+    lines = result.lines()
+    if result.done:
+        lines.append(f"重新收取：xf-excel intake {result.batch.inbox} --period <正确的期次>")
+    obj.emit(result.to_dict(), "\n".join(lines))
+    click.get_current_context().exit(EXIT_OK if result.done else EXIT_ISSUES)
+
+
+def _wrong_period_hint(report) -> list[str]:
+    if not report.period_mistyped:
+        return []
+    return [f"提示：{report.wrong_period} 份报表填写的期次不是第{report.period}期。如果是本次收取时期次选错了，"
+            f"请运行 xf-excel undo --period {report.period} 撤销本次收取，再按正确的期次重新收取"]
 
 
 def render_intake(report) -> str:
@@ -198,20 +391,21 @@ def render_intake(report) -> str:
             if f.feedback:
                 lines.append(f"      退回表：{f.feedback}")
     lines += [f"提示：{notice}" for notice in report.notices]
+    lines += _wrong_period_hint(report)
     return "\n".join(lines)
 
 
 @main.command()
-@click.option("--period", "-p", type=int, required=True, help="Reporting period.")
+@click.option("--period", "-p", type=int, required=True, metavar="期次", help="报送期次。")
 @click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False),
-              help="Also save the text to this file (for Notepad: UTF-8 with BOM, Windows line ends).")
+              help="同时把报送情况保存为文本文件（记事本可直接打开）。")
 @click.pass_obj
 def status(obj: _Context, period: int, out_file: str | None) -> None:
-    """Who reported, who is missing (with reminder texts), and the issues found.
+    """报送情况：谁已报送、谁未报送（附催报文字）、谁被退回。
 
     \b
-    Example:
-      xf-excel status --period 2
+    示例：
+      xf-excel status --period 2 --out out/报送情况_第2期.txt
     """
     from ..pipeline import status_report, write_text_file
 
@@ -224,35 +418,36 @@ def status(obj: _Context, period: int, out_file: str | None) -> None:
 
 
 @main.command("consolidate")
-@click.option("--period", "-p", type=int, required=True, help="Reporting period.")
-@click.option("--out", "out_file", default=None, help="Master workbook to write (default workbook/汇总_第N期.xlsx).")
+@click.option("--period", "-p", type=int, required=True, metavar="期次", help="报送期次。")
+@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False),
+              help="汇总表写入的文件（默认 out/汇总_第N期.xlsx）。")
 @click.pass_obj
 def consolidate_cmd(obj: _Context, period: int, out_file: str | None) -> None:
-    """Consolidate county → city → region from the archive and write the master workbook.
+    """按档案库逐级汇总（县 → 市 → 全区），写出汇总表。
 
     \b
-    Example:
+    示例：
       xf-excel consolidate --period 2 --out out/汇总_第2期.xlsx
     """
     from ..pipeline import consolidate_period, master_filename, write_master_workbook
 
     c = consolidate_period(obj.config, period, obj.archive)
-    path = write_master_workbook(c, out_file or Path("workbook") / master_filename(obj.config, period))
+    path = write_master_workbook(c, out_file or Path(DEFAULT_OUT) / master_filename(obj.config, period))
     obj.emit({"period": period, "master": str(path), "region": c.region.values},
              f"已写出第{period}期汇总表：{path}")
 
 
 @main.command("validate-book")
-@click.argument("book", type=click.Path(dir_okay=False))
-@click.option("--period", "-p", type=int, default=None, help="Period (default: read from the workbook's 首页).")
-@click.option("--record", is_flag=True, help="Archive the rows without errors as manual submissions.")
+@click.argument("book", type=click.Path(dir_okay=False), metavar="汇总表")
+@click.option("--period", "-p", type=int, default=None, metavar="期次", help="报送期次（默认读取汇总表首页上的期次）。")
+@click.option("--record", is_flag=True, help="把没有错误的修改作为手工录入记入档案库。")
 @click.pass_obj
 def validate_book_cmd(obj: _Context, book: str, period: int | None, record: bool) -> None:
-    """Check the figures typed into a master workbook's city and member-unit sheets.
+    """校验在汇总表各市、各成员单位工作表中手工录入或修改的数字。
 
     \b
-    Example:
-      xf-excel validate-book workbook/汇总_第2期.xlsx --record
+    示例：
+      xf-excel validate-book out/汇总_第2期.xlsx --record
     """
     from ..pipeline import validate_book
 
@@ -266,16 +461,17 @@ def validate_book_cmd(obj: _Context, book: str, period: int | None, record: bool
 
 
 @main.command("brief")
-@click.option("--period", "-p", type=int, required=True, help="Reporting period.")
-@click.option("--out", "out_dir", default="out/简报", show_default=True, help="Folder for the briefing.")
-@click.option("--date", "issue_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Date printed on the masthead (default: today).")
+@click.option("--period", "-p", type=int, required=True, metavar="期次", help="报送期次。")
+@click.option("--out", "out_dir", default="out/简报", show_default=True, type=click.Path(file_okay=False),
+              help="简报写入的文件夹。")
+@click.option("--date", "issue_date", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="日期",
+              help="报头上的印发日期，如 2020-09-18（默认今天）。")
 @click.pass_obj
 def brief_cmd(obj: _Context, period: int, out_dir: str, issue_date) -> None:
-    """Write the briefing of a period: Word (.docx), Markdown and charts.
+    """生成本期工作简报：Word（.docx）、Markdown 和图表。
 
     \b
-    Example:
+    示例：
       xf-excel brief --period 2 --out out/简报
     """
     from ..pipeline import brief_period
@@ -288,15 +484,16 @@ def brief_cmd(obj: _Context, period: int, out_dir: str, issue_date) -> None:
 
 
 @main.command("run")
-@click.argument("inbox", type=click.Path(file_okay=False))
-@click.option("--period", "-p", type=int, required=True, help="Reporting period.")
-@click.option("--out", "out_dir", default="out", show_default=True, help="Folder for feedback, master and briefing.")
+@click.argument("inbox", type=click.Path(file_okay=False), metavar="收件文件夹")
+@click.option("--period", "-p", type=int, required=True, metavar="期次", help="报送期次。")
+@click.option("--out", "out_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(file_okay=False),
+              help="退回表、汇总表和简报写入的文件夹。")
 @click.pass_obj
 def run_cmd(obj: _Context, inbox: str, period: int, out_dir: str) -> None:
-    """The weekly job: intake + consolidation + master workbook + briefing.
+    """每周的全部工作：收取报表、汇总、写出汇总表和简报。
 
     \b
-    Example:
+    示例：
       xf-excel run inbox/第2期 --period 2 --out out/第2期
     """
     from ..pipeline import run_week
@@ -317,7 +514,7 @@ def fetch_mail_cmd(obj: _Context, period: int, feedback_dir: str) -> None:
     校验、存档并写出反馈表，然后在邮箱中标记为已收取；同一封邮件不会收取两次。
 
     \b
-    Example:
+    示例：
       XF_MAIL_PASSWORD=… xf-excel fetch-mail --period 2
     """
     from ..pipeline import fetch_mail
@@ -356,7 +553,7 @@ def send_cmd(obj: _Context, kind: str, period: int, out_dir: str, dry_run: bool,
     reminders 催报（附填报表）。已发过的不会重发；--dry-run 只写出 .eml 文件供查看。
 
     \b
-    Example:
+    示例：
       xf-excel send --period 2 forms --dry-run
       xf-excel send --period 2 reminders
     """
@@ -391,17 +588,18 @@ def render_send(report, out_dir: Path) -> str:
 
 
 @main.command()
-@click.option("--out", "out_dir", default="out/demo", show_default=True, help="Folder for everything the demo writes.")
-@click.option("--seed", default=2020, show_default=True, help="Seed of the simulation (same seed, same month).")
-@click.option("--periods", default=None, help="Periods to run, e.g. 1-3 or 1,2 (default: all).")
-@click.option("--units", type=int, default=None, help="Simulate only the first N counties (default: all).")
+@click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False),
+              help="演示写出全部文件的文件夹。")
+@click.option("--seed", default=2020, show_default=True, metavar="整数", help="模拟的随机种子（种子相同，模拟结果相同）。")
+@click.option("--periods", default=None, metavar="期次", help="要模拟的期次，如 1-3 或 1,2（默认全部）。")
+@click.option("--units", type=int, default=None, metavar="个数", help="只模拟前 N 个县（默认全部）。")
 @click.option("--mail", is_flag=True, help="收发邮件走本机启动的邮件服务器（SMTP 与 Dovecot IMAP，需安装 dovecot-imapd）。")
 @click.pass_obj
 def demo(obj: _Context, out_dir: str, seed: int, periods: str | None, units: int | None, mail: bool) -> None:
-    """Run the whole campaign month on simulated returns, with the real pipeline (no Excel needed).
+    """用模拟的报表把整个活动月走一遍（真实流程，不需要 Excel）。
 
     \b
-    Example:
+    示例：
       xf-excel demo --out out/demo --seed 7 --periods 1-3 --units 30
     """
     from ..demo.run import run_demo
@@ -413,16 +611,19 @@ def demo(obj: _Context, out_dir: str, seed: int, periods: str | None, units: int
                        on_period=None if obj.as_json else lambda r: click.echo(render_demo_period(r)))
     payload = {"out": out_dir, "periods": [{
         "period": r.period, "forms": r.forms, "intake": [i.summary() for i in r.intake], "master": str(r.master),
-        "briefing": [str(p) for p in r.briefing.paths],
+        "briefing": [str(p) for p in r.briefing.paths], "notes": r.briefing.notes,
         "region": r.consolidation.region.values} for r in results]}
     obj.emit(payload, render_demo_summary(results, Path(out_dir)))
 
 
 def _parse_periods(text: str) -> list[int]:
     numbers: list[int] = []
-    for part in text.split(","):
-        first, _, last = part.partition("-")
-        numbers += list(range(int(first), int(last or first) + 1))
+    try:
+        for part in text.split(","):
+            first, _, last = part.partition("-")
+            numbers += list(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise click.BadParameter(f"“{text}”应写成 1-3 或 1,2 这样的期次", param_hint="'--periods'") from None
     return numbers
 
 

@@ -223,7 +223,7 @@ def _write_home(book, styles: _Styles, c: Consolidation, folders: tuple[str, str
         ("各市工作表", "各县（市、区）填报数据，可直接修改后点击“校验”；灰色为沿用上期数据"),
         ("成员单位工作表", "各成员单位填报数据，可直接修改后点击“校验”"),
         (MasterSheet.REPORTING, "各单位报送状态、报送时间、是否逾期及催报/退回提示文本"),
-        (MasterSheet.ISSUES, "本期全部校验问题（与命令行 --json 输出相同的列）"),
+        (MasterSheet.ISSUES, "本期全部校验问题，每个问题一行"),
         (MasterSheet.TARGETS, "活动方案确定的目标任务（只读）"),
     ]
     for i, (name, text) in enumerate(notes, start=guide + 1):

@@ -17,7 +17,6 @@ inside its working folder (a client cannot point the server at arbitrary paths).
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
 import os
@@ -30,17 +29,17 @@ import xlwings as xw
 
 from ...config import Config, load_config
 from ...contract import CONF_DEFAULTS, ENTRY_CODE_LABEL, ENTRY_MESSAGE_LABEL, ISSUE_COLUMNS, BookName, Conf, MasterSheet
-from ...errors import XfError
+from ...errors import NothingToReport, XfError
 from ...issues import Issue, Severity
+from ..logbook import LOG_NAME, log_traceback
 
 __all__ = [
-    "Setup", "ButtonFailure", "make_forms_button", "validate_button", "consolidate_button", "brief_button",
+    "Setup", "ButtonFailure", "make_forms_button", "validate_button", "consolidate_button", "undo_button", "brief_button",
     "send_forms_button", "send_feedback_button", "send_reminders_button", "selftest_button", "BUTTON_FUNCTIONS",
     "main", "run_command", "setup_from_book", "use_remote_licence",
     "log_traceback", "fill_sheet", "issue_rows", "book_checks", "conf_values",
 ]
 
-LOG_NAME = "xf-excel.log"
 ERROR_FILL, WARNING_FILL, CLEAR_FILL = "#FFC7CE", "#FFEB9C", "#FFFFFF"
 _MAX_ALERT_LINES = 12
 
@@ -228,21 +227,6 @@ def _button(title: str) -> Callable[[Callable[..., str]], Callable[..., None]]:
     return wrap
 
 
-def log_traceback(path: Optional[Path], title: str, text: str, level: int = logging.ERROR) -> Path:
-    """Append a traceback to the log (beside the archive; else the temp folder)."""
-    import tempfile
-
-    target = path or Path(tempfile.gettempdir()) / LOG_NAME
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        target = Path(tempfile.gettempdir()) / LOG_NAME
-    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-    with open(target, "a", encoding="utf-8") as log:
-        log.write(f"{stamp} {logging.getLevelName(level)} [{title}]\n{text}\n")
-    return target
-
-
 _CONFIGS: dict[tuple[str, int, int], Config] = {}
 
 
@@ -336,6 +320,9 @@ def _consolidate_message(refreshed) -> str:
              f"汇总表文件：{master}"]
     if s["rejected"] or s["not_a_return"]:
         lines.append(f"退回表（校验反馈表）在：{master.parent / '退回'}")
+    if report.period_mistyped:
+        lines.append(f"注意：{report.wrong_period} 份报表填写的期次不是第{period}期。如果是首页的“报送期次”选错了，"
+                     f"请先不要发送退回表：点击“撤销上次收取”，改正报送期次后再点击“汇总”。")
     return "\n".join(lines)
 
 
@@ -357,6 +344,26 @@ def _mail_lines(refreshed) -> list[str]:
     if m["left"]:
         lines.append(f"有 {m['left']} 封邮件无法收取（没有附件或无法读取），仍留在邮箱中，请查看。")
     return lines
+# ---- 撤销上次收取 -----------------------------------------------------------------------------------
+
+@_button("撤销上次收取")
+def undo_button(book: xw.Book, setup: Setup) -> str:
+    """撤销上次收取: withdraw the period's last intake (kept in the archive as withdrawn) and
+    refresh every sheet; the same files can then be taken in again with 汇总."""
+    from ...pipeline import rebuild_master, undo_intake
+
+    config = _config(setup)
+    period = _period(book, config)
+    result = undo_intake(config, period, setup.archive_path)
+    if not result.done:
+        raise ButtonFailure(result.lines()[0])
+    out = setup.folder(_name_value(book, BookName.OUTPUT), "输出文件夹")
+    _, master = rebuild_master(config, period, setup.archive_path, out,
+                               inbox_folder=str(_name_value(book, BookName.INBOX) or ""),
+                               output_folder=str(_name_value(book, BookName.OUTPUT) or ""))
+    _fill_from_master(book, master)
+    return "\n".join([*(f"{line}。" for line in result.lines()),
+                      "各表已按撤销后的档案库刷新。如需重新收取：在首页改正“报送期次”（或收件文件夹）后点击“汇总”。"])
 
 
 def _set_name_value(book: xw.Book, name: str, value: Any) -> None:
@@ -489,7 +496,11 @@ def brief_button(book: xw.Book, setup: Setup) -> str:
     config = _config(setup)
     period = _period(book, config)
     out = setup.folder(_name_value(book, BookName.OUTPUT), "输出文件夹") / BRIEFING_FOLDER
-    result = brief_period(config, period, setup.archive_path, out)
+    try:
+        result = brief_period(config, period, setup.archive_path, out)
+    except NothingToReport:
+        raise ButtonFailure(f"第{period}期还没有任何已接收的报表，未生成简报；请先把收到的报表保存到收件文件夹，"
+                            "点击“汇总”收取后再生成简报") from None
     lines = [f"已生成第{period}期工作简报，保存在：{out}"] + [f"  {Path(p).name}" for p in result.paths[:2]]
     lines += [f"提示：{n}" for n in result.notes]
     return "\n".join(lines)
@@ -595,14 +606,16 @@ BUTTON_FUNCTIONS: dict[str, Callable[..., None]] = {
     "make_forms": make_forms_button,
     "validate": validate_button,
     "consolidate": consolidate_button,
+    "undo": undo_button,
     "brief": brief_button,
     "send_forms": send_forms_button,
     "send_feedback": send_feedback_button,
     "send_reminders": send_reminders_button,
     "selftest": selftest_button,
 }
-_BY_CAPTION = {"生成填报表": "make_forms", "校验": "validate", "汇总": "consolidate", "生成简报": "brief",
-               "发送填报表": "send_forms", "发送退回": "send_feedback", "发送催报": "send_reminders", "自检": "selftest"}
+_BY_CAPTION = {"生成填报表": "make_forms", "校验": "validate", "汇总": "consolidate", "撤销上次收取": "undo",
+               "生成简报": "brief", "发送填报表": "send_forms", "发送退回": "send_feedback", "发送催报": "send_reminders",
+               "自检": "selftest"}
 
 
 def main() -> None:

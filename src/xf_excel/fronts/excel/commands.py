@@ -20,16 +20,18 @@ EXIT_OK, EXIT_ISSUES, EXIT_CANNOT_RUN = 0, 1, 2
 
 
 @click.command("workbook")
-@click.option("--out", "out_file", default="workbook/xf-excel.xlsm", show_default=True, help="The .xlsm to write.")
+@click.option("--out", "out_file", default="workbook/xf-excel.xlsm", show_default=True, type=click.Path(dir_okay=False),
+              help="要写出的 .xlsm 文件。")
 @click.option("--mode", type=click.Choice(["desktop", "server"]), default="desktop", show_default=True,
-              help="XF_MODE on the xlwings.conf sheet: Python on each PC, or the office server.")
-@click.option("--server-url", default="http://127.0.0.1:8000", show_default=True, help="XF_SERVER_URL (server mode).")
+              help="写入 xlwings.conf 表的 XF_MODE：desktop 每台电脑装 Python；server 使用办公室服务器。")
+@click.option("--server-url", default="http://127.0.0.1:8000", show_default=True, metavar="网址",
+              help="写入 XF_SERVER_URL（server 模式下按钮连接的服务器）。")
 @click.pass_obj
 def workbook_cmd(obj, out_file: str, mode: str, server_url: str) -> None:
-    """Build the master .xlsm with its buttons and VBA project (byte-reproducible).
+    """生成带按钮和宏的汇总工作簿 .xlsm（每次生成的文件逐字节相同）。
 
     \b
-    Example:
+    示例：
       xf-excel workbook --out workbook/xf-excel.xlsm
     """
     from .workbook import build_workbook, check_bindings
@@ -43,25 +45,30 @@ def workbook_cmd(obj, out_file: str, mode: str, server_url: str) -> None:
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; other than loopback needs a token.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port.")
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="地址",
+              help="监听的地址；本机以外的地址必须设置口令。")
+@click.option("--port", default=8000, show_default=True, type=int, metavar="端口", help="监听的端口。")
 @click.option("--token-file", default=None, type=click.Path(dir_okay=False),
-              help="File holding the token (else the XF_SERVER_TOKEN environment variable).")
+              help="保存口令的文件（不指定时读取环境变量 XF_SERVER_TOKEN）。")
 @click.option("--root", default=".", show_default=True, type=click.Path(file_okay=False),
-              help="Folder that the workbook's folder names resolve against (and must stay inside).")
+              help="工作簿中填写的文件夹以此为起点，且不得超出此文件夹。")
 @click.pass_obj
 def serve_cmd(obj, host: str, port: int, token_file: str | None, root: str) -> None:
-    """Serve the buttons to xlwings' remote clients (RunServerPython, Office.js) over HTTP.
+    """以 HTTP 服务汇总工作簿的按钮（供 RunServerPython、Office.js 调用，各电脑无需安装 Python）。
 
     \b
-    Example:
+    示例：
       xf-excel serve --host 0.0.0.0 --port 8000 --token-file /etc/xf-excel/token
     """
     import uvicorn
 
     from .server import create_app, is_loopback, read_token
 
-    token = read_token(token_file)
+    try:
+        token = read_token(token_file)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"无法读取口令文件 {token_file}（{getattr(exc, 'strerror', None) or exc}）",
+                                 param_hint="'--token-file'") from None
     if not is_loopback(host) and not token:
         click.echo("错误：绑定到非本机地址时必须设置口令（--token-file 或环境变量 XF_SERVER_TOKEN）", err=True)
         click.get_current_context().exit(EXIT_CANNOT_RUN)
@@ -73,13 +80,13 @@ def serve_cmd(obj, host: str, port: int, token_file: str | None, root: str) -> N
 
 @click.command("selftest-excel")
 @click.option("--workbook", "workbook_file", default="workbook/xf-excel.xlsm", show_default=True,
-              type=click.Path(dir_okay=False), help="The built .xlsm to test.")
+              type=click.Path(dir_okay=False), help="要自检的 .xlsm 文件。")
 @click.pass_obj
 def selftest_excel_cmd(obj, workbook_file: str) -> None:
-    """On Windows with Excel: open the workbook, check every button's macro, run each button on demo data.
+    """在装有 Excel 的 Windows 电脑上自检：打开工作簿，检查每个按钮的宏，并用演示数据运行每个按钮。
 
     \b
-    Example:
+    示例：
       xf-excel selftest-excel --workbook workbook/xf-excel.xlsm
     """
     from .workbook import check_bindings

@@ -38,14 +38,25 @@ from typing import Any, Optional
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import JSONResponse, PlainTextResponse  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
+from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
 from . import buttons as xl  # noqa: E402
 
 __all__ = ["create_app", "is_loopback", "MAX_BODY", "read_token"]
 
 MAX_BODY = 20 * 1024 * 1024
+
+# The framework's own answers (404 for an unknown address, 405 for GET on a button …) in Chinese.
+_HTTP_TEXTS = {
+    404: "没有这个地址。按钮的地址是 /xlwings/<操作>（如 /xlwings/consolidate），由工作簿中的按钮调用；"
+         "服务是否正常可访问 /xlwings/health 查看",
+    405: "这个地址不接受这种请求方式：按钮的地址只接受 POST 请求（由工作簿中的按钮发送）",
+    413: "请求内容太大",
+    415: "请求内容的类型不对（应由工作簿中的按钮发送）",
+}
 log = logging.getLogger("xf_excel.server")
 
 
@@ -100,6 +111,15 @@ def create_app(config_path: str | Path, archive_path: str | Path, *, root: Optio
         except ValueError:
             return PlainTextResponse("请求内容不是有效的 JSON（应由 xlwings 的 RunServerPython 发送）", status_code=400)
         return JSONResponse(await run_in_threadpool(_run, button, payload, setup, lock))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return PlainTextResponse(_HTTP_TEXTS.get(exc.status_code, f"请求无法处理（HTTP {exc.status_code}）"),
+                                 status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        return PlainTextResponse("请求的格式不对（应由工作簿中的按钮发送）", status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):  # pragma: no cover - last resort

@@ -63,6 +63,7 @@ BUTTONS = (
     Button("make_forms", "XfMakeForms", "生成填报表", "按“报送期次”为每个填报单位生成填报表（预填上期数据），写入输出文件夹。"),
     Button("validate", "XfValidate", "校验", "检查各市、各成员单位工作表中手工录入或修改的数字，标出有问题的单元格，并刷新“校验问题”表。"),
     Button("consolidate", "XfConsolidate", "汇总", "收取收件文件夹中的报表（逐一校验、存档，有错误的生成退回表），然后汇总并刷新各表。"),
+    Button("undo", "XfUndo", "撤销上次收取", "本期最近一次“汇总”收取的报表作废（档案库中保留记录），退回表移入“已撤销”；之后可重新收取同一批文件。"),
     Button("brief", "XfBrief", "生成简报", "按当前期次生成工作简报（Word 和 Markdown，含图表），写入输出文件夹。"),
     Button("send_forms", "XfSendForms", "发送填报表", "用办公邮箱给每个填报单位发送本单位的填报表（已发过的不重发）。"),
     Button("send_feedback", "XfSendFeedback", "发送退回", "给报表被退回的单位发送退回通知和校验反馈表（同一份报表只发一次）。"),
@@ -126,7 +127,7 @@ def _write(consolidation, target: Path, macros: list[VbaModule], settings: dict[
                                              "strings_to_urls": False})
     book.set_properties({"title": f"{config.campaign.name}汇总工作簿", "author": config.campaign.office,
                          "company": config.campaign.office, "created": BUILD_DATE,
-                         "comments": "由 xf-excel workbook 生成"})
+                         "comments": "由 xf-excel 生成"})
     book.set_vba_name("ThisWorkbook")
     add_master_sheets(book, consolidation, (INBOX_DEFAULT, OUTPUT_DEFAULT))
     _add_buttons(book, book.get_worksheet_by_name(MasterSheet.HOME), config)
@@ -184,6 +185,8 @@ def _instructions(config: Config) -> list[str]:
         "3. 核对各表；需要手工录入或更正（如电话报送的数字）时，直接在各市或成员单位工作表中修改，然后点击“校验”："
         "有问题的单元格标红或标黄，原因写在该行的“校验提示”列，全部问题列在“校验问题”表；没有错误的修改记入档案库。",
         "4. 点击“生成简报”，在输出文件夹的“简报”中得到 Word 和 Markdown 格式的工作简报。",
+        "收取错了（如报送期次选错、收件文件夹选错）：点击“撤销上次收取”，本期最近一次收取的报表即作废（档案库中保留记录），"
+        "改正后再点击“汇总”重新收取。",
         "5. 每期开始时点击“生成填报表”，把生成的填报表发给各县（市、区）和各成员单位。",
         "6. 配置了办公邮箱时：“发送填报表”由邮箱逐一发出填报表；“汇总”先收取邮箱中的新邮件（无需手工保存附件）；"
         "“发送退回”“发送催报”通知被退回和未报送的单位。",

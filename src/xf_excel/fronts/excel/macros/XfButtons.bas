@@ -24,6 +24,10 @@ Public Sub XfConsolidate()
     XfRun "consolidate"
 End Sub
 
+Public Sub XfUndo()
+    XfRun "undo"
+End Sub
+
 Public Sub XfBrief()
     XfRun "brief"
 End Sub
