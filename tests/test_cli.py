@@ -335,3 +335,23 @@ def test_the_readme_command_list_is_in_step_with_the_help(repo_root):
         known = {opt for param in command.params for opt in param.opts}
         unknown = [a for a in rest if a.startswith("-") and a.split("=")[0] not in known]
         assert unknown == [], f"README shows {args}: unknown options {unknown}"
+
+
+def test_a_folder_that_cannot_be_written_is_named_not_an_unexpected_error(week, tmp_path):
+    folder, config_file = week
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the output folder should be", encoding="utf-8")
+    result = _invoke("--config", str(config_file), "--archive", str(tmp_path / "a.sqlite"), "forms", "--period", "1",
+                     "--out", str(blocker / "forms"))
+    assert result.exit_code == 2 and "无法读写" in result.output and str(blocker) in result.output
+    assert "意外错误" not in result.output and "Traceback" not in result.output
+
+
+def test_serve_on_a_port_in_use_says_so_in_chinese(repo_root, monkeypatch):
+    import socket
+
+    monkeypatch.chdir(repo_root)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = _invoke("serve", "--port", str(port))
+    assert result.exit_code == 2 and f"127.0.0.1:{port}" in result.output and "端口已被占用" in result.output

@@ -306,3 +306,9 @@ def test_brief_of_a_period_without_returns_says_which_button_to_click(built, tmp
     [message] = alerts(run(xl.brief_button, payload_for(built, period=1), setup))
     assert "未生成简报" in message and "点击“汇总”" in message
     assert not (tmp_path / "输出" / "简报").exists()
+
+
+def test_a_missing_config_says_where_to_put_it_in_the_workbooks_terms(built, tmp_path):
+    setup = xl.Setup(config_path=tmp_path / "config.yaml", archive_path=tmp_path / "data" / "xf.sqlite", base=tmp_path)
+    [message] = alerts(run(xl.brief_button, payload_for(built), setup))
+    assert "找不到配置文件" in message and "XF_CONFIG" in message and "--config" not in message

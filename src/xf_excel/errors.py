@@ -22,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 
 __all__ = ["XfError", "ConfigError", "NotConfigured", "IntakeError", "ArchiveError", "LockBusy", "RenderError",
-           "MailError", "NothingToReport", "MissingDependency", "require"]
+           "MailError", "NothingToReport", "MissingDependency", "require", "describe_os_error"]
 
 
 class XfError(Exception):
@@ -110,3 +110,22 @@ def require(module: str, package: str, purpose: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         raise MissingDependency(package, purpose) from None
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A file that could not be read or written (an OSError), in Chinese: which file, why, and
+    what to do — for the fronts' boundaries, so that a full disk is not an "unexpected error"."""
+    import errno
+
+    reasons = {
+        errno.EACCES: "没有权限：文件夹只读、没有写入权限，或文件正被其他程序（如 Excel、Word）打开",
+        errno.EPERM: "没有权限：文件夹只读、没有写入权限，或文件正被其他程序（如 Excel、Word）打开",
+        errno.ENOSPC: "磁盘空间不足；请腾出空间后重试",
+        errno.EROFS: "所在磁盘是只读的；请换一个位置",
+        errno.ENOENT: "找不到该文件或文件夹；请检查路径",
+        errno.EISDIR: "这是一个文件夹，这里需要文件",
+        errno.ENOTDIR: "路径中有一段不是文件夹；请检查路径",
+        errno.EADDRINUSE: "端口已被占用（可能已有一个服务在运行）；请换一个端口",
+    }
+    reason = f"{reasons.get(exc.errno, '请检查路径、权限和磁盘空间')}（{exc.strerror or exc}）"
+    return f"无法读写 {exc.filename}：{reason}" if exc.filename else reason

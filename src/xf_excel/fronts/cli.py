@@ -23,7 +23,7 @@ import click
 
 from .. import __version__
 from ..config import Config, load_config
-from ..errors import ConfigError, NothingToReport, XfError
+from ..errors import ConfigError, NothingToReport, XfError, describe_os_error
 from ..wording import fmt_date_cn
 from . import clickzh
 from .logbook import log_beside, log_traceback
@@ -166,6 +166,10 @@ class _Group(click.Group):
             raise _Failure(str(exc), EXIT_ISSUES) from None
         except XfError as exc:
             raise _Failure(f"{exc}{_hint(exc)}", EXIT_CANNOT_RUN) from None
+        except OSError as exc:       # a full disk, a read-only folder, a file open in Excel
+            obj = ctx.find_object(_Context)
+            log_traceback(log_beside(obj.archive if obj else DEFAULT_ARCHIVE), "命令行", traceback.format_exc())
+            raise _Failure(describe_os_error(exc), EXIT_CANNOT_RUN) from None
         except Exception:  # noqa: BLE001 - the boundary: no traceback reaches a user
             raise _unexpected(ctx.find_object(_Context)) from None
 

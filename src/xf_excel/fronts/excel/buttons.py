@@ -29,7 +29,7 @@ import xlwings as xw
 
 from ...config import Config, load_config
 from ...contract import CONF_DEFAULTS, ENTRY_CODE_LABEL, ENTRY_MESSAGE_LABEL, ISSUE_COLUMNS, BookName, Conf, MasterSheet
-from ...errors import NothingToReport, XfError
+from ...errors import ConfigError, NothingToReport, XfError, describe_os_error
 from ...issues import Issue, Severity
 from ..logbook import LOG_NAME, log_traceback
 
@@ -214,7 +214,11 @@ def _button(title: str) -> Callable[[Callable[..., str]], Callable[..., None]]:
                 message = body(book, setup)
             except XfError as exc:
                 log_traceback(log_path, title, traceback.format_exc(), level=logging.WARNING)
-                notify(f"{title}未完成：{exc}", title, True)
+                notify(f"{title}未完成：{exc}{_hint(exc)}", title, True)
+                return
+            except OSError as exc:   # a full disk, a read-only folder, a file open in Excel
+                log_traceback(log_path, title, traceback.format_exc(), level=logging.WARNING)
+                notify(f"{title}未完成：{describe_os_error(exc)}", title, True)
                 return
             except Exception:  # noqa: BLE001 - the boundary: nothing may escape as a traceback
                 where = log_traceback(log_path, title, traceback.format_exc())
@@ -225,6 +229,13 @@ def _button(title: str) -> Callable[[Callable[..., str]], Callable[..., None]]:
         return run
 
     return wrap
+
+
+def _hint(exc: XfError) -> str:
+    """What to do, in the workbook's terms (the library's messages name no front)."""
+    if isinstance(exc, ConfigError) and exc.missing:
+        return "。请把 config.yaml 放在本工作簿所在的文件夹，或在“xlwings.conf”表的 XF_CONFIG 中填写它的位置"
+    return ""
 
 
 _CONFIGS: dict[tuple[str, int, int], Config] = {}

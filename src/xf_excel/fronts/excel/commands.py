@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import click
 
 from ...contract import Conf, MasterSheet
+from ...errors import describe_os_error
 
 EXIT_OK, EXIT_ISSUES, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -73,9 +75,21 @@ def serve_cmd(obj, host: str, port: int, token_file: str | None, root: str) -> N
         click.echo("错误：绑定到非本机地址时必须设置口令（--token-file 或环境变量 XF_SERVER_TOKEN）", err=True)
         click.get_current_context().exit(EXIT_CANNOT_RUN)
     obj.config  # fail early, in Chinese, on a broken config.yaml
+    _check_port(host, port)
     app = create_app(obj.config_path, obj.archive, root=root, token=token)
     click.echo(f"xf-excel 服务已启动：http://{host}:{port}/xlwings/<操作>（按 Ctrl+C 停止）", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _check_port(host: str, port: int) -> None:
+    """Say in Chinese that the address cannot be bound (uvicorn would log it in English)."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        failure = click.ClickException(f"无法在 {host}:{port} 上启动服务：{describe_os_error(exc)}")
+        failure.exit_code = EXIT_CANNOT_RUN
+        raise failure from None
 
 
 @click.command("selftest-excel")
