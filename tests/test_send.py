@@ -270,3 +270,15 @@ def test_the_send_buttons(config, certificate, smtp, tmp_path):
     book = xw.Book(json=payload)
     xl.send_forms_button(book, setup)
     assert alerts(actions(book))[0].startswith(f"已发出第2期填报表 {len(campaign.reporting_units()) - 1} 封。")
+
+
+def test_forms_already_written_are_attached_as_they_are(config, certificate, tmp_path):
+    from xf_excel.pipeline import make_forms
+
+    mailing = with_mail(config, ca_file=certificate[0])
+    [written] = [p for p in make_forms(mailing, 2, tmp_path / "第2期填报表").paths if p.name == "第2期_南宁市_兴宁区.xlsx"]
+    report = send_mail(mailing, 2, "forms", tmp_path / "a.sqlite", tmp_path / "out", dry_run=True,
+                       units=[XINGNING, QINGXIU], forms_dir=tmp_path / "第2期填报表")
+    message = email.message_from_bytes(report.outcomes[0].path.read_bytes(), policy=email.policy.default)
+    assert _attachment(message) == (written.name, written.read_bytes())
+    assert not (tmp_path / "out" / "第2期" / "填报表" / written.name).exists()      # not written a second time

@@ -795,11 +795,13 @@ class SendReport:
 
 def send_mail(config: Config, period: int, kind: str, archive_path: str | Path, out_dir: str | Path, *,
               dry_run: bool = False, again: bool = False, units: Optional[list[str]] = None,
-              now: Optional[dt.datetime] = None, progress: Optional[Callable[[int, int], None]] = None) -> SendReport:
+              forms_dir: str | Path | None = None, now: Optional[dt.datetime] = None,
+              progress: Optional[Callable[[int, int], None]] = None) -> SendReport:
     """Mail each unit its `kind` of message for `period`: "forms" (every reporting unit, its
     pre-filled form attached), "feedback" (units whose return was sent back: the 退回 text and
     the feedback workbook) or "reminders" (units that have not reported: the 催报 text and
-    the form again). Attachments are written under `out_dir`/第N期.
+    the form again). Attachments are written under `out_dir`/第N期; a unit's form already in
+    `forms_dir` (where 生成填报表 wrote the period's forms) is attached as it is.
 
     With `dry_run` the messages are written as .eml files to look at, and nothing is sent or
     logged. Otherwise every message is logged in the archive before it is handed to the
@@ -824,7 +826,7 @@ def send_mail(config: Config, period: int, kind: str, archive_path: str | Path, 
         planned = _planned_mail(config, archive, period, kind, now, units)
         report.notices += _interrupted(archive, period, kind)
         pending = _pending(config, archive, planned, period, kind, again, report)
-        messages = [_attach(config, archive, plan, addresses, period, folder) for plan, addresses in pending]
+        messages = [_attach(config, archive, plan, addresses, period, folder, forms_dir) for plan, addresses in pending]
         if dry_run:
             report.outcomes += _write_drafts(config, mail, messages, period, folder / f"邮件_{KIND_NAMES[kind]}", now)
         elif messages:
@@ -907,10 +909,10 @@ def _pending(config: Config, archive: Archive, planned: list[_Planned], period: 
     return pending
 
 
-def _attach(config: Config, archive: Archive, plan: _Planned, addresses: tuple[str, ...], period: int, folder: Path):
-    """The message of one unit, with its workbook written under `folder`."""
+def _attach(config: Config, archive: Archive, plan: _Planned, addresses: tuple[str, ...], period: int, folder: Path,
+            forms_dir: str | Path | None):
+    """The message of one unit, with its workbook written under `folder` (or its form from `forms_dir`)."""
     from .outputs.feedback import write_feedback
-    from .outputs.forms import form_filename, write_form
     from .outputs.mail import Outgoing, forms_text
 
     unit, title = plan.unit, config.campaign.form_title
@@ -923,14 +925,23 @@ def _attach(config: Config, archive: Archive, plan: _Planned, addresses: tuple[s
                 "请修改填报表后，作为附件回复本邮件。\n")
         return Outgoing(unit, "feedback", plan.key, addresses, f"【退回】{unit.full_name}第{period}期{title}", body,
                         attachment)
-    earlier = archive.latest_accepted_before(unit.code, period)
-    form = write_form(config, unit, period, folder / "填报表" / form_filename(config, unit, period),
-                      earlier.values if earlier else None)
+    form = _form(config, archive, unit, period, folder, forms_dir)
     if plan.text:
         body = f"{plan.text}\n\n附件为本期填报表，填写后请作为附件回复本邮件。\n"
         return Outgoing(unit, "reminders", plan.key, addresses, f"【催报】{unit.full_name}第{period}期{title}", body, form)
     subject, body = forms_text(config, unit, period)
     return Outgoing(unit, "forms", plan.key, addresses, subject, body, form)
+
+
+def _form(config: Config, archive: Archive, unit, period: int, folder: Path, forms_dir: str | Path | None) -> Path:
+    """The unit's form: the one 生成填报表 wrote into `forms_dir`, else one written now."""
+    from .outputs.forms import form_filename, write_form
+
+    name = form_filename(config, unit, period)
+    if forms_dir is not None and (Path(forms_dir) / name).is_file():
+        return Path(forms_dir) / name
+    earlier = archive.latest_accepted_before(unit.code, period)
+    return write_form(config, unit, period, folder / "填报表" / name, earlier.values if earlier else None)
 
 
 def _sender_name(config: Config) -> str:
@@ -1162,10 +1173,9 @@ def _settle(archive_path: str | Path, box, fetch: MailFetch, downloaded: list[_D
                 archive.set_fetched_status(item.row, "left", item.message.note)
 
 
-SEP_MAIL = " › "
-
-
 def _gave_something(item: _Downloaded, intake: IntakeReport) -> bool:
     """True when a file of this message reached the archive (an outcome below the message itself)."""
-    prefix = item.display + SEP_MAIL
+    from .intake.collect import SEP
+
+    prefix = item.display + SEP
     return any(f.display.startswith(prefix) and f.sha256 for f in intake.files)

@@ -82,7 +82,7 @@ def _period(sim, config: Config, number: int, out_dir: Path, archive_path: Path,
     forms = make_forms(config, number, folder / "1_填报表", archive_path)
     sent, fetched, reports = [], [], []
     if servers is not None:
-        sent.append(send_mail(config, number, "forms", archive_path, folder / "0_发件"))
+        sent.append(send_mail(config, number, "forms", archive_path, folder / "0_发件", forms_dir=folder / "1_填报表"))
     for batch in (1, 2):
         inbox = folder / "2_收件箱" / f"第{batch}批"
         write_inbox(sim, number, batch, folder / "1_填报表", inbox)
@@ -94,8 +94,8 @@ def _period(sim, config: Config, number: int, out_dir: Path, archive_path: Path,
         reports.append(fetched[-1].intake)
         if batch == 1:      # the office answers the first batch: feedback to those sent back, 催报 to the missing
             now = first_intake_at(config, number)
-            sent += [send_mail(config, number, kind, archive_path, folder / "0_发件", now=now)
-                     for kind in ("feedback", "reminders")]
+            sent += [send_mail(config, number, kind, archive_path, folder / "0_发件", forms_dir=folder / "1_填报表",
+                               now=now) for kind in ("feedback", "reminders")]
     # the office's clock in the simulation: the day after the corrections came in
     consolidation = consolidate_period(config, number, archive_path, now=first_intake_at(config, number)
                                        + dt.timedelta(days=2))

@@ -550,9 +550,10 @@ def render_fetch(fetched) -> str:
 @click.option("--dry-run", is_flag=True, help="只把每封邮件写成 .eml 文件供查看，不发送。")
 @click.option("--again", is_flag=True, help="已发过的单位也再发一次。")
 @click.option("--unit", "units", multiple=True, help="只发给这个单位（单位代码），可重复。")
+@click.option("--forms", "forms_dir", default=None, help="已生成的本期填报表所在文件夹（有则直接附上，否则现生成）。")
 @click.pass_obj
 def send_cmd(obj: _Context, kind: str, period: int, out_dir: str, dry_run: bool, again: bool,
-             units: tuple[str, ...]) -> None:
+             units: tuple[str, ...], forms_dir: str | None) -> None:
     """向各单位逐一发送邮件：forms 填报表（附本单位填报表）、feedback 退回（附校验反馈表）、
     reminders 催报（附填报表）。已发过的不会重发；--dry-run 只写出 .eml 文件供查看。
 
@@ -564,7 +565,7 @@ def send_cmd(obj: _Context, kind: str, period: int, out_dir: str, dry_run: bool,
     from ..pipeline import send_mail
 
     report = send_mail(obj.config, period, kind, obj.archive, out_dir, dry_run=dry_run, again=again,
-                       units=list(units) or None, progress=_Progress("发送邮件", not obj.as_json))
+                       units=list(units) or None, forms_dir=forms_dir, progress=_Progress("发送邮件", not obj.as_json))
     obj.emit(report.to_dict(), render_send(report, Path(out_dir)))
     click.get_current_context().exit(EXIT_OK if report.ok else EXIT_ISSUES)
 

@@ -545,8 +545,10 @@ def _send(book: xw.Book, setup: Setup, kind: str) -> str:
 
     config = _config(setup)
     period = _period(book, config)
-    out = setup.folder(_name_value(book, BookName.OUTPUT), "输出文件夹") / "发件"
-    return _send_message(send_mail(config, period, kind, setup.archive_path, out))
+    out = setup.folder(_name_value(book, BookName.OUTPUT), "输出文件夹")
+    # the forms 生成填报表 wrote, when it was clicked for this period: sent as staff saw them
+    return _send_message(send_mail(config, period, kind, setup.archive_path, out / "发件",
+                                   forms_dir=out / f"第{period}期填报表"))
 
 
 def _send_message(report) -> str:
