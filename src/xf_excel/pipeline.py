@@ -22,13 +22,15 @@ if TYPE_CHECKING:
     from .outputs.briefing import BriefingResult as Briefing
 
 __all__ = [
-    "config_summary", "make_forms", "FormsResult", "intake_inbox", "IntakeReport", "FileOutcome",
-    "consolidate_period", "write_master_workbook", "brief", "brief_period", "refresh_master", "MasterRefresh",
+    "config_summary", "make_forms", "FormsResult", "intake_inbox", "intake_uploads", "UPLOAD_LABEL", "IntakeReport",
+    "FileOutcome", "consolidate_period", "write_master_workbook", "master_period", "MasterBuild", "brief",
+    "brief_period", "refresh_master", "MasterRefresh",
     "run_week", "WeekResult", "status_report", "StatusReport", "issue_sheet_rows", "validate_book", "validate_grids",
     "check_book", "BookCheck", "master_filename", "FEEDBACK_FOLDER", "BRIEFING_FOLDER", "blank_consolidation",
-    "add_master_sheets", "write_atomically", "write_text_file", "send_mail", "SendReport", "SendOutcome",
-    "SEND_KINDS", "fetch_mail", "MailFetch", "FetchedMessage", "fetches_mail", "rebuild_master", "undo_intake",
-    "UndoResult", "WITHDRAWN_FOLDER",
+    "empty_consolidation", "add_master_sheets", "write_atomically", "write_text_file", "send_mail", "SendReport",
+    "SendOutcome", "SEND_KINDS", "fetch_mail", "MailFetch", "FetchedMessage", "fetches_mail", "rebuild_master",
+    "undo_intake", "UndoResult", "WITHDRAWN_FOLDER", "FormsBundle", "make_forms_bundle", "FORMS_FOLDER",
+    "ALL_FORMS_LABEL", "MEMBER_FORMS_LABEL", "feedback_filename", "current_period",
 ]
 
 
@@ -155,6 +157,25 @@ def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: s
     files, skipped = collect_inbox(inbox)
     return _take_in(config, IntakeReport(period=period, inbox=inbox), files, skipped, archive_path, feedback_dir,
                     progress)
+
+
+UPLOAD_LABEL = "网页上传"
+
+
+def intake_uploads(config: Config, uploads: list[tuple[str, bytes]], period: int, archive_path: str | Path,
+                   feedback_dir: str | Path, progress: Optional[Callable[[int, int], None]] = None) -> IntakeReport:
+    """`intake_inbox` for files handed over directly (the browser console's upload): each
+    (name, content) is taken exactly as a file of that name in the inbox would be — archived by
+    hash first, mails and zips opened, the same limits, the same checks and feedback.
+
+        >>> report = intake_uploads(config, [("第2期_南宁市_武鸣区.xlsx", data)], 2, "data/xf.sqlite", "out/退回")
+    """
+    from .intake.collect import collect_uploads
+
+    config.period(period)
+    files, skipped = collect_uploads(uploads)
+    return _take_in(config, IntakeReport(period=period, inbox=Path(UPLOAD_LABEL)), files, skipped, archive_path,
+                    feedback_dir, progress)
 
 
 def _take_in(config: Config, report: IntakeReport, files: list, skipped: list[Issue], archive_path: str | Path,
@@ -349,6 +370,38 @@ def _previous_figures_notes(config: Config, period: int, archive_path: str | Pat
     return [f"档案库 {archive_path} 中没有第{period}期以前已接收的报表：填报表的“{PREVIOUS_LABEL}”一栏为空"]
 
 
+@dataclass
+class FormsBundle:
+    """The forms of a period, and zips of them to hand out: every form, and each city's."""
+
+    forms: FormsResult
+    zips: list[tuple[str, Path]]        # (label: 全部 / a city's name / 成员单位, zip file)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.forms.to_dict(), "zips": [{"label": label, "zip": str(path)} for label, path in self.zips]}
+
+
+ALL_FORMS_LABEL, MEMBER_FORMS_LABEL = "全部", "成员单位"
+
+
+def make_forms_bundle(config: Config, period: int, out_dir: str | Path, archive_path: str | Path | None = None,
+                      progress: Optional[Callable[[int, int], None]] = None) -> FormsBundle:
+    """生成填报表 for handing out in one download: the forms (in `out_dir`/填报表), one zip of
+    them all and one per city (its counties) and one of the member units' forms, beside them."""
+    from .outputs.bundle import write_bundle
+
+    out_dir = Path(out_dir)
+    result = make_forms(config, period, out_dir / FORMS_FOLDER, archive_path, progress=progress)
+    by_unit = list(zip(config.reporting_units(), result.paths))
+    groups = [(ALL_FORMS_LABEL, result.paths)]
+    groups += [(city.name, [p for u, p in by_unit if u.kind == "county" and u.city_code == city.code])
+               for city in config.cities]
+    groups.append((MEMBER_FORMS_LABEL, [p for u, p in by_unit if u.kind == "member"]))
+    zips = [(label, write_bundle(paths, out_dir / f"第{period}期填报表_{label}.zip"))
+            for label, paths in groups if paths]
+    return FormsBundle(forms=result, zips=zips)
+
+
 # ---- consolidation, master, briefing --------------------------------------------------------
 
 def consolidate_period(config: Config, period: int, archive_path: str | Path,
@@ -393,6 +446,27 @@ def brief_period(config: Config, period: int, archive_path: str | Path, out_dir:
         raise NothingToReport(f"档案库 {archive_path} 中还没有第{period}期（及以前各期）已接收的报表，未生成简报；"
                               "请先收取本期报表，再生成简报")
     return brief(consolidation, out_dir, issue_date=issue_date)
+
+
+@dataclass
+class MasterBuild:
+    """The master workbook of a period, written from the archive (no intake)."""
+
+    consolidation: Consolidation
+    master: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"period": self.consolidation.period.number, "master": str(self.master)}
+
+
+def master_period(config: Config, period: int, archive_path: str | Path, out_dir: str | Path) -> MasterBuild:
+    """汇总 without taking anything in: consolidate the period and write its master workbook
+    into `out_dir` (the console's 汇总, after the returns were taken in)."""
+    with archive_lock(archive_path):
+        consolidation = consolidate_period(config, period, archive_path)
+        master = write_master_workbook(consolidation, Path(out_dir) / master_filename(config, period),
+                                       inbox_folder="", output_folder=str(out_dir))
+    return MasterBuild(consolidation=consolidation, master=master)
 
 
 @dataclass
@@ -479,7 +553,7 @@ def run_week(config: Config, inbox: str | Path, period: int, archive_path: str |
                       briefing=briefing)
 
 
-FEEDBACK_FOLDER, BRIEFING_FOLDER = "退回", "简报"
+FEEDBACK_FOLDER, BRIEFING_FOLDER, FORMS_FOLDER = "退回", "简报", "填报表"
 WITHDRAWN_FOLDER = "已撤销"      # beside the feedback workbooks: those of a withdrawn intake
 
 
@@ -572,6 +646,20 @@ def master_filename(config: Config, period: int) -> str:
     return f"汇总_第{period}期.xlsx"
 
 
+def feedback_filename(config: Config, unit_code: str, period: int, *, rejected: bool = True) -> str:
+    """The name intake gives a unit's feedback workbook (退回_第2期_南宁市_武鸣区.xlsx)."""
+    from .outputs.feedback import feedback_name
+
+    return feedback_name(config.units[unit_code], period, "", rejected)
+
+
+def current_period(config: Config, now: Optional[dt.datetime] = None) -> int:
+    """The period being reported now: the first whose deadline has not passed, else the last."""
+    now = now or dt.datetime.now()
+    periods = sorted(config.periods, key=lambda p: p.number)
+    return next((p.number for p in periods if p.deadline >= now), periods[-1].number)
+
+
 @dataclass
 class StatusReport:
     """报送情况 of a period: the consolidation it comes from, and the text staff read."""
@@ -609,12 +697,19 @@ def issue_sheet_rows(config: Config, issues: list[Issue]) -> list[list[str]]:
 def blank_consolidation(config: Config, *, at: dt.datetime) -> Consolidation:
     """The first period consolidated from an empty archive (every unit 未报), made at `at`:
     what the .xlsm builder lays out before any return came in."""
+    return empty_consolidation(config, config.periods[0].number, at=at)
+
+
+def empty_consolidation(config: Config, period: int, *, at: dt.datetime) -> Consolidation:
+    """A period consolidated from an empty archive (every unit 未报), made at `at`: what a
+    front shows before the archive exists (nothing is written)."""
     import tempfile
 
     from .consolidate import consolidate
 
+    config.period(period)
     with tempfile.TemporaryDirectory() as folder, Archive(Path(folder) / "empty.sqlite") as archive:
-        return consolidate(archive, config, config.periods[0].number, now=at)
+        return consolidate(archive, config, period, now=at)
 
 
 def add_master_sheets(book: Any, consolidation: Consolidation, folders: tuple[str, str]) -> None:

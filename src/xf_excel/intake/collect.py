@@ -34,7 +34,8 @@ from .records import ReceivedFile
 from .safeguard import Refusal, open_zip, unpack_zip
 from .sniff import ARCHIVE_LIMITS, WORKBOOK_KINDS, file_issue, identify, refusal_issue
 
-__all__ = ["collect_inbox", "collect_mails", "sanitize_filename", "OWN_OUTPUT_PREFIXES", "MAX_FILE_BYTES", "MAX_DEPTH", "SEP"]
+__all__ = ["collect_inbox", "collect_mails", "collect_uploads", "sanitize_filename", "OWN_OUTPUT_PREFIXES",
+           "MAX_FILE_BYTES", "MAX_DEPTH", "SEP"]
 
 OWN_OUTPUT_PREFIXES = (FEEDBACK_REJECTED_PREFIX,)   # feedback workbooks we write; staff may save them into the inbox
 MAX_FILE_BYTES = 50 << 20              # a file (or an attachment) larger than this is not read
@@ -166,6 +167,28 @@ def collect_mails(mails: list[tuple[str, str, bytes]]) -> tuple[list[ReceivedFil
     collector = _Collector(Path("."))
     for name, display, content in mails:
         collector.take(name, display, content, _Origin(path=None), depth=0)
+    return collector.files, collector.issues
+
+
+def collect_uploads(uploads: list[tuple[str, bytes]], received_at: Optional[str] = None
+                    ) -> tuple[list[ReceivedFile], list[Issue]]:
+    """The same as `collect_inbox` for files handed over directly (a browser upload): each
+    (name as the sender gave it, content) is taken exactly as an inbox file of that name would
+    be — skipped, opened (mails, zips), size-limited the same way. The display keeps the name
+    as given (only control characters dropped): it is shown, never used as a path.
+
+        >>> files, issues = collect_uploads([("第2期_南宁市_武鸣区.xlsx", data)])   # doctest: +SKIP
+    """
+    collector = _Collector(Path("."))
+    origin = _Origin(path=None, received_at=received_at or dt.datetime.now().isoformat(timespec="seconds"))
+    for raw_name, content in uploads:
+        name = sanitize_filename(raw_name)
+        display = "".join(ch for ch in str(raw_name) if ch.isprintable()) or name
+        reason = _skip_reason(name)
+        if reason:
+            collector.skip(collector.unique(display), reason)
+            continue
+        collector.take(name, display, content, origin, depth=0)
     return collector.files, collector.issues
 
 

@@ -54,12 +54,19 @@ def workbook_cmd(obj, out_file: str, mode: str, server_url: str) -> None:
               help="保存口令的文件（不指定时读取环境变量 XF_SERVER_TOKEN）。")
 @click.option("--root", default=".", show_default=True, type=click.Path(file_okay=False),
               help="工作簿中填写的文件夹以此为起点，且不得超出此文件夹。")
+@click.option("--inbox", default="收件箱", show_default=True, metavar="文件夹",
+              help="网页工作台的收件文件夹（第N期读取 收件箱/第N期），相对于 --root。")
+@click.option("--out", "out_dir", default="out", show_default=True, metavar="文件夹",
+              help="网页工作台的输出文件夹（第N期写入 out/第N期），相对于 --root。")
+@click.option("--login-always", is_flag=True, help="在服务器本机打开网页工作台也要输入口令。")
 @click.pass_obj
-def serve_cmd(obj, host: str, port: int, token_file: str | None, root: str) -> None:
-    """以 HTTP 服务汇总工作簿的按钮（供 RunServerPython、Office.js 调用，各电脑无需安装 Python）。
+def serve_cmd(obj, host: str, port: int, token_file: str | None, root: str, inbox: str, out_dir: str,
+              login_always: bool) -> None:
+    """在浏览器中使用的报表工作台（网址 /），以及汇总工作簿的按钮（供 RunServerPython、Office.js 调用，各电脑无需安装 Python）。
 
     \b
     示例：
+      xf-excel serve                     # 然后在本机浏览器打开 http://127.0.0.1:8000/
       xf-excel serve --host 0.0.0.0 --port 8000 --token-file /etc/xf-excel/token
     """
     import uvicorn
@@ -76,8 +83,14 @@ def serve_cmd(obj, host: str, port: int, token_file: str | None, root: str) -> N
         click.get_current_context().exit(EXIT_CANNOT_RUN)
     obj.config  # fail early, in Chinese, on a broken config.yaml
     _check_port(host, port)
-    app = create_app(obj.config_path, obj.archive, root=root, token=token)
-    click.echo(f"xf-excel 服务已启动：http://{host}:{port}/xlwings/<操作>（按 Ctrl+C 停止）", err=True)
+    if login_always and not token:
+        click.echo("错误：--login-always 需要口令（--token-file 或环境变量 XF_SERVER_TOKEN）", err=True)
+        click.get_current_context().exit(EXIT_CANNOT_RUN)
+    app = create_app(obj.config_path, obj.archive, root=root, token=token, inbox=inbox, out=out_dir,
+                     console={"login_local": login_always})
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    click.echo(f"xf-excel 服务已启动：浏览器打开 http://{shown}:{port}/ 使用报表工作台；"
+               f"工作簿按钮地址 http://{shown}:{port}/xlwings/<操作>（按 Ctrl+C 停止）", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

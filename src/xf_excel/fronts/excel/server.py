@@ -80,11 +80,15 @@ def read_token(token_file: Optional[str | Path], env: Optional[dict[str, str]] =
 
 
 def create_app(config_path: str | Path, archive_path: str | Path, *, root: Optional[str | Path] = None,
-               token: Optional[str] = None, max_body: int = MAX_BODY) -> FastAPI:
-    """The FastAPI app serving the buttons with this server's own config and archive.
+               token: Optional[str] = None, max_body: int = MAX_BODY, inbox: str | Path = "收件箱",
+               out: str | Path = "out", console: Optional[dict[str, Any]] = None) -> FastAPI:
+    """The FastAPI app serving the buttons with this server's own config and archive, and
+    the browser console at `/` (fronts/web).
 
     `root` is the folder that relative folder names from the workbook resolve against and
-    must stay inside (default: the current folder)."""
+    must stay inside (default: the current folder); `inbox` and `out` are the console's
+    folders (relative to `root`); `console` passes further `ConsoleSetup` fields (upload
+    limits, a clock for tests)."""
     xl.use_remote_licence()
     base = Path(root or Path.cwd()).resolve()
     setup = xl.Setup(config_path=_absolute(config_path, base), archive_path=_absolute(archive_path, base),
@@ -120,6 +124,13 @@ def create_app(config_path: str | Path, archive_path: str | Path, *, root: Optio
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
         return PlainTextResponse("请求的格式不对（应由工作簿中的按钮发送）", status_code=422)
+
+    from ..web.console import ConsoleSetup, add_console
+
+    add_console(app, ConsoleSetup(config_path=setup.config_path, archive_path=setup.archive_path,
+                                  inbox=_absolute(inbox, base), out=_absolute(out, base), token=token,
+                                  log=lambda title, text: xl.log_traceback(setup.log_path, title, text),
+                                  **(console or {})), lock)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):  # pragma: no cover - last resort

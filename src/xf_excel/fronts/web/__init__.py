@@ -1,0 +1,1 @@
+"""The browser console: pages, security, uploads and jobs over the pipeline."""
