@@ -163,17 +163,19 @@ UPLOAD_LABEL = "网页上传"
 
 
 def intake_uploads(config: Config, uploads: list[tuple[str, bytes]], period: int, archive_path: str | Path,
-                   feedback_dir: str | Path, progress: Optional[Callable[[int, int], None]] = None) -> IntakeReport:
+                   feedback_dir: str | Path, progress: Optional[Callable[[int, int], None]] = None, *,
+                   received_at: Optional[dt.datetime] = None) -> IntakeReport:
     """`intake_inbox` for files handed over directly (the browser console's upload): each
     (name, content) is taken exactly as a file of that name in the inbox would be — archived by
-    hash first, mails and zips opened, the same limits, the same checks and feedback.
+    hash first, mails and zips opened, the same limits, the same checks and feedback. A plain
+    file counts as received at `received_at` (default: now); a mail keeps its own Date.
 
         >>> report = intake_uploads(config, [("第2期_南宁市_武鸣区.xlsx", data)], 2, "data/xf.sqlite", "out/退回")
     """
     from .intake.collect import collect_uploads
 
     config.period(period)
-    files, skipped = collect_uploads(uploads)
+    files, skipped = collect_uploads(uploads, (received_at or dt.datetime.now()).isoformat(timespec="seconds"))
     return _take_in(config, IntakeReport(period=period, inbox=Path(UPLOAD_LABEL)), files, skipped, archive_path,
                     feedback_dir, progress)
 

@@ -262,9 +262,14 @@ class Console:
         config = self.configs.get()
         if self.period_or_none(config, period) is None:
             return None, self.message(request, access, f"没有第{period}期；请从期次列表中选择。", 404)
-        consolidation = pipeline.status_report(config, period, self.setup.archive_path).consolidation \
-            if self.setup.archive_path.exists() else pipeline.empty_consolidation(config, period, at=self.setup.clock())
-        return (access, config, consolidation), None
+        return (access, config, self.consolidation(config, period)), None
+
+    def consolidation(self, config: Config, period: int):
+        """The period as the archive holds it now (reminders worded for this moment)."""
+        now = self.setup.clock()
+        if not self.setup.archive_path.exists():
+            return pipeline.empty_consolidation(config, period, at=now)
+        return pipeline.consolidate_period(config, period, self.setup.archive_path, now=now)
 
     def _common(self, config: Config, consolidation, period: int, page: str) -> dict[str, Any]:
         now = self.setup.clock()
@@ -386,7 +391,7 @@ class Console:
 
         def work(job: Job) -> dict[str, Any]:
             report = pipeline.intake_uploads(config, files, period, self.setup.archive_path, feedback,
-                                             progress=job.progress)
+                                             progress=job.progress, received_at=self.setup.clock())
             return views.intake_outcome(report, lambda path: self._url_of(period, path))
 
         job = self.jobs.start(f"收取上传的 {len(files)} 个文件", period, "intake", work)
@@ -454,8 +459,7 @@ class Console:
         if job is None:
             return self.message(request, access, "这项操作的记录已不在（服务器重启过）。请回到本期页面查看结果。", 404)
         config = self.configs.get()
-        consolidation = pipeline.status_report(config, job.period, self.setup.archive_path).consolidation \
-            if self.setup.archive_path.exists() else pipeline.empty_consolidation(config, job.period, at=self.setup.clock())
+        consolidation = self.consolidation(config, job.period)
         return self.render(request, access, "job.html", **self._common(config, consolidation, job.period, "job"),
                            job=job)
 
