@@ -220,3 +220,21 @@ def test_the_actions_write_master_briefing_and_forms_for_download(root, inbox, r
             assert client.get(link).status_code == 200, link
     preview = client.get(f"/p/{PERIOD}/briefing").text
     assert "<pre class=\"markdown\">" in preview and "第2期" in preview
+
+
+def test_uploads_are_taken_in_as_inbox_files_of_that_name(tmp_path, config, inbox):
+    """The pipeline's intake of uploaded files: the same skipping, zips opened, names kept for display."""
+    import io
+    import zipfile
+
+    from xf_excel.pipeline import intake_uploads
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as bundle:
+        bundle.writestr("第2期_南宁市_良庆区.xlsx", inbox[1][1])
+    report = intake_uploads(config, [("~$第2期.xlsx", b"lock"), ("returns.zip", packed.getvalue()), inbox[0]],
+                            PERIOD, tmp_path / "a.sqlite", tmp_path / "fb", received_at=NOW)
+    assert [(f.display, f.status) for f in report.files] == [
+        ("~$第2期.xlsx", "skipped"), ("returns.zip › 第2期_南宁市_良庆区.xlsx", "accepted"), (inbox[0][0], "accepted")]
+    with Archive(tmp_path / "a.sqlite") as archive:
+        assert {s.received_at for s in archive.submissions(PERIOD)} == {NOW.isoformat()}

@@ -35,7 +35,8 @@ def test_the_wheel_carries_templates_and_macros(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for part in ("xf_excel/outputs/templates/briefing.docx", "xf_excel/outputs/templates/briefing.md.j2",
                  "xf_excel/fronts/excel/macros/XfButtons.bas", "xf_excel/outputs/fonts/wqy-microhei.ttc",
-                 "xf_excel/outputs/fonts/LICENSE.txt"):
+                 "xf_excel/outputs/fonts/LICENSE.txt", "xf_excel/fronts/web/templates/base.html",
+                 "xf_excel/fronts/web/static/console.js", "xf_excel/fronts/web/static/console.css"):
         assert part in names, part
 
 
