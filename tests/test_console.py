@@ -178,6 +178,7 @@ def test_an_upload_goes_through_the_intake_and_the_pages_show_it_as_text(root, i
         assert archive.file_processed(archive.submissions(PERIOD)[0].file_sha256)
     status = client.get(f"/p/{PERIOD}/status?show=rejected").text
     assert "【退回】南宁市江南区" in status
+    assert "韦芳 13907710001" in status                            # the contact written on the return
     assert "&lt;img src=x onerror=" in status and "<img src=x" not in status
     assert urllib.parse.quote("退回_第2期_南宁市_江南区.xlsx") in status
     feedback = client.get(f"/p/{PERIOD}/files/feedback/退回_第2期_南宁市_江南区.xlsx")

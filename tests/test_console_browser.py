@@ -106,6 +106,9 @@ def test_the_status_shows_the_return_sent_back_with_its_text_to_copy(page, serve
     page.wait_for_selector("button:has-text('已复制')")
     assert page.evaluate("navigator.clipboard.readText()") == reminder
     assert "show=rejected" in page.url
+    page.click("[data-show=received]")
+    good = page.locator("[data-status-table] tbody tr[data-state]:visible", has_text="南宁市青秀区")
+    assert "韦芳 13907710001" in good.inner_text()                # 填报人 / 电话 from the return
     page.click("[data-show=missing]")
     page.select_option("[data-city]", "450100")
     names = page.locator("[data-status-table] tbody tr[data-state]:visible td.unit").all_inner_texts()

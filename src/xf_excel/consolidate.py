@@ -21,6 +21,7 @@ from .config import Config, Indicator, Period, Target, Unit
 from .issues import Issue, Severity
 from .archive.store import Archive, NewSubmission, Submission
 from .checks.entries import ManualEntry
+from .contract import Header
 from .wording import fmt_date_cn, fmt_deadline
 
 __all__ = [
@@ -97,6 +98,7 @@ class ReportingStatus:
     warnings: int
     reminder: str                         # ready-to-send 催报 or 退回 text ('' when accepted)
     reminded: int = 0                     # 催报 mails the server accepted for the period (the send log)
+    contact: str = ""                     # 填报人 and 联系电话 as written on the return that decided the state
 
 
 @dataclass
@@ -409,7 +411,16 @@ def _unit_status(archive: Archive, config: Config, unit: Unit, period: Period, s
         reminder = _reminder_text(config, unit, period, now)
     return ReportingStatus(unit=unit, state=state, received_at=received,
                            late=received is not None and _when(received) > period.deadline,
-                           submissions=len(submissions), errors=errors, warnings=warnings, reminder=reminder)
+                           submissions=len(submissions), errors=errors, warnings=warnings, reminder=reminder,
+                           contact=_contact(deciding))
+
+
+def _contact(submission: Optional[Submission]) -> str:
+    """韦芳 13907710001, from the header of the return (the one a manual entry replaced keeps it)."""
+    if submission is None:
+        return ""
+    return " ".join(submission.header[label] for label in (Header.FILLED_BY, Header.PHONE)
+                    if submission.header.get(label))
 
 
 def _deciding(once_accepted: list[Submission]) -> Optional[Submission]:
@@ -487,7 +498,8 @@ def record_manual_entries(archive: Archive, entries: list[ManualEntry], period: 
                 unit_code=entry.unit_code, period=period, accepted=True, values=values,
                 cells={i: entry.cells[i] for i in entry.values if i in entry.cells},
                 details=dict(base.details) if base else {}, source="manual", file_name=file_name,
-                template_version=base.template_version if base else "", received_at=now.isoformat(), note=note)))
+                template_version=base.template_version if base else "", received_at=now.isoformat(), note=note,
+                header=dict(base.header) if base else {})))
     return ids
 
 

@@ -309,7 +309,8 @@ def _new_submission(checked, received, digest: str, batch_id: int) -> NewSubmiss
         unit_code=checked.unit_code, period=checked.period, accepted=checked.accepted, values=dict(checked.values),
         cells=dict(checked.cells), details=dict(checked.details), issues=list(checked.issues), source="file",
         file_sha256=digest, file_name=received.display, sender=received.sender,
-        template_version=checked.template_version or "", received_at=received.received_at)
+        template_version=checked.template_version or "", received_at=received.received_at,
+        header={label: text for label, text in checked.header.items() if text})
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:

@@ -138,6 +138,12 @@ CREATE TABLE IF NOT EXISTS batches (
     withdrawn_at TEXT,
     outputs TEXT NOT NULL DEFAULT '[]'      -- JSON list: the feedback workbooks written for it
 );
+CREATE TABLE IF NOT EXISTS submission_header (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    label TEXT NOT NULL,                    -- a header label of the form: 填报人, 联系电话 …
+    text TEXT NOT NULL,
+    PRIMARY KEY (submission_id, label)
+);
 """
 
 # Columns added after the first archives were made (schema 1), added to those in place.
@@ -215,6 +221,7 @@ class NewSubmission:
     received_at: Optional[str] = None
     note: str = ""
     batch_id: Optional[int] = None                                 # the intake batch (None: typed by hand)
+    header: dict[str, str] = field(default_factory=dict)        # header label -> text (填报人, 联系电话 …)
 
 
 @dataclass(frozen=True)
@@ -236,6 +243,7 @@ class Submission:
     values: dict[str, float | str | None]
     cells: dict[str, str]
     details: dict[str, list[dict[str, Any]]]
+    header: dict[str, str] = field(default_factory=dict)        # header label -> text, as on the return
 
 
 @dataclass(frozen=True)
@@ -408,6 +416,8 @@ class Archive:
                 "INSERT INTO detail_rows VALUES (?,?,?,?)",
                 [(sub_id, list_id, n, json.dumps(row, ensure_ascii=False, default=str))
                  for list_id, rows in new.details.items() for n, row in enumerate(rows, start=1)])
+            self.db.executemany("INSERT INTO submission_header VALUES (?,?,?)",
+                                [(sub_id, label, text) for label, text in new.header.items() if text])
             self._insert_issues(new.issues, submission_id=sub_id, file_sha256=new.file_sha256,
                                 period=new.period, unit_code=new.unit_code, batch_id=new.batch_id)
         return sub_id
@@ -448,11 +458,13 @@ class Archive:
         for d in self.db.execute("SELECT list_id, data FROM detail_rows WHERE submission_id = ? ORDER BY list_id, row_number",
                                  (row["id"],)):
             details.setdefault(d["list_id"], []).append(json.loads(d["data"]))
+        header = {h["label"]: h["text"] for h in self.db.execute(
+            "SELECT label, text FROM submission_header WHERE submission_id = ?", (row["id"],))}
         return Submission(
             id=row["id"], unit_code=row["unit_code"], period=row["period"], received_at=row["received_at"],
             source=row["source"], status=row["status"], file_name=row["file_name"], file_sha256=row["file_sha256"],
             sender=row["sender"], template_version=row["template_version"], supersedes=row["supersedes"],
-            note=row["note"], values=values, cells=cells, details=details)
+            note=row["note"], values=values, cells=cells, details=details, header=header)
 
     def accepted(self, period: int) -> dict[str, Submission]:
         """The accepted submission of each unit for the period (unit code -> submission)."""

@@ -59,7 +59,7 @@ def status_rows(consolidation, now: dt.datetime, feedback_names: set[str], feedb
             code=r.unit.code, name=r.unit.full_name, city_code=r.unit.city_code or "",
             city=r.unit.city_name or "成员单位", state=state, label=STATE_LABELS[state],
             received_at=_moment(r.received_at), late=r.late, errors=r.errors, warnings=r.warnings,
-            reminder=r.reminder, feedback=name if name in feedback_names else ""))
+            reminder=r.reminder, feedback=name if name in feedback_names else "", contact=r.contact))
     return rows
 
 
