@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from console_setup import NOW, PERIOD, TOKEN, app_for, server_folder, small_inbox
 from xf_excel.archive.store import Archive
+from xf_excel.config import load_config
 from xf_excel.fronts.web.uploads import UploadLimits
 from xf_excel.fronts.web.views import time_left
 
@@ -239,3 +240,41 @@ def test_uploads_are_taken_in_as_inbox_files_of_that_name(tmp_path, config, inbo
         ("~$第2期.xlsx", "skipped"), ("returns.zip › 第2期_南宁市_良庆区.xlsx", "accepted"), (inbox[0][0], "accepted")]
     with Archive(tmp_path / "a.sqlite") as archive:
         assert {s.received_at for s in archive.submissions(PERIOD)} == {NOW.isoformat()}
+
+
+def test_reminders_go_out_by_mail_from_the_console_and_the_status_counts_them(tmp_path, repo_root, monkeypatch):
+    """发送催报 through a real SMTP server on loopback (TLS, login), as the 发送催报 button does."""
+    from mail_fixtures import OFFICE, PASSWORD, with_mail, write_config
+    from xf_excel.demo.mailservers import SmtpServer, self_signed_certificate
+
+    monkeypatch.setenv("XF_MAIL_PASSWORD", PASSWORD)
+    root = server_folder(tmp_path / "server", repo_root)
+    certificate = self_signed_certificate(tmp_path / "tls")
+    with SmtpServer(*certificate, users={OFFICE: PASSWORD}) as smtp:
+        mailing = with_mail(load_config(root / "config.yaml"), ca_file=certificate[0], smtp_port=smtp.port)
+        write_config(mailing, root / "config.yaml")
+        client = browser(root)
+        token = csrf_of(client)
+        assert "发送催报通知" in client.get(f"/p/{PERIOD}").text
+        started = client.post(f"/p/{PERIOD}/send-reminders", data={"csrf": token}, follow_redirects=False)
+        result = wait_for(client, started.headers["location"])
+        units = len(mailing.reporting_units())
+        assert f"已发出第{PERIOD}期催报通知 {units} 封" in result
+        assert len(smtp.received) == units
+    status = client.get(f"/p/{PERIOD}/status").text
+    assert status.count("已催报 1 次") == units
+
+
+def test_fetching_from_a_mailbox_that_cannot_be_reached_is_a_clear_message(tmp_path, repo_root, monkeypatch):
+    from console_setup import free_port
+    from mail_fixtures import PASSWORD, with_mail, write_config
+
+    monkeypatch.setenv("XF_MAIL_PASSWORD", PASSWORD)
+    root = server_folder(tmp_path / "server", repo_root)
+    write_config(with_mail(load_config(root / "config.yaml"), ca_file=None, imap_port=free_port()), root / "config.yaml")
+    client = browser(root)
+    token = csrf_of(client)
+    assert "收取邮箱" in client.get(f"/p/{PERIOD}").text
+    result = wait_for(client, client.post(f"/p/{PERIOD}/fetch", data={"csrf": token},
+                                          follow_redirects=False).headers["location"])
+    assert "收取邮箱未完成" in result and "Traceback" not in result

@@ -42,6 +42,7 @@ __all__ = ["ConsoleSetup", "add_console"]
 
 log = logging.getLogger("xf_excel.console")
 MAX_FORM_BYTES = 64 << 10
+SENT_FOLDER = "发件"                       # attachments of the mail sent, as the buttons keep them
 OUTPUT_KINDS = ("period", "feedback", "briefing")
 
 
@@ -291,7 +292,9 @@ class Console:
                 "files": self.setup.limits.max_files, "file": mb(self.setup.limits.max_file_bytes),
                 "total": mb(self.setup.limits.max_total_bytes), "file_bytes": self.setup.limits.max_file_bytes,
                 "total_bytes": self.setup.limits.max_total_bytes},
-            undo=pipeline_has_undo(), issues=len(consolidation.issues))
+            undo=pipeline_has_undo(), issues=len(consolidation.issues),
+            mail={"fetch": bool(config.mail and config.mail.imap), "send": bool(config.mail and config.mail.smtp),
+                  "kinds": [(f"send-{kind}", views.SEND_WORDS[kind]) for kind in pipeline.SEND_KINDS]})
 
     async def status(self, request: Request, period: int, show: str = "all", city: str = ""):
         found, refusal = self._page(request, period)
@@ -449,6 +452,26 @@ class Console:
 
         actions = {"inbox": ("收取服务器收件文件夹", inbox), "master": ("汇总", master), "brief": ("生成简报", brief),
                    "forms": ("生成填报表", forms)}
+        actions.update(self._mail_actions(config, period))
+        return actions
+
+    def _mail_actions(self, config: Config, period: int) -> dict[str, tuple[str, Callable[[Job], dict[str, Any]]]]:
+        """收取邮箱 and 发送填报表/退回/催报, where config.yaml sets up the office mailbox."""
+        setup, mail = self.setup, config.mail
+        actions: dict[str, tuple[str, Callable[[Job], dict[str, Any]]]] = {}
+        if mail and mail.imap:
+            def fetch(job: Job) -> dict[str, Any]:
+                fetched = pipeline.fetch_mail(config, period, setup.archive_path, setup.folder(period, "feedback"),
+                                              progress=job.progress)
+                return views.fetch_outcome(fetched, lambda path: self._url_of(period, path))
+            actions["fetch"] = ("收取邮箱", fetch)
+        if mail and mail.smtp:
+            for kind in pipeline.SEND_KINDS:
+                def send(job: Job, kind: str = kind) -> dict[str, Any]:
+                    report = pipeline.send_mail(config, period, kind, setup.archive_path, setup.out / SENT_FOLDER,
+                                                progress=job.progress)
+                    return views.send_outcome(report)
+                actions[f"send-{kind}"] = (f"发送{views.SEND_WORDS[kind]}", send)
         return actions
 
     async def job_page(self, request: Request, job_id: str):

@@ -16,12 +16,16 @@ from ...issues import Issue
 from ...wording import fmt_date_cn, fmt_deadline, fmt_value
 
 __all__ = ["STATE_LABELS", "FILE_STATUS_LABELS", "StatusRow", "status_rows", "glance", "time_left",
-           "issue_rows", "intake_outcome", "progress_rows", "FILTERS"]
+           "issue_rows", "intake_outcome", "progress_rows", "FILTERS", "SEND_WORDS", "send_outcome", "fetch_outcome"]
 
 STATE_LABELS = {"accepted": "已接收", "warned": "有警告", "rejected": "退回待重报", "missing": "未报送",
                 "overdue": "逾期未报"}
 FILE_STATUS_LABELS = {"accepted": "已接收", "warned": "已接收（有警告）", "rejected": "退回", "duplicate": "重复（已收过）",
                       "not-a-return": "不是报表", "unreadable": "无法读取", "skipped": "跳过"}
+SEND_WORDS = {"forms": "填报表", "feedback": "退回通知", "reminders": "催报通知"}
+SEND_STATUS_LABELS = {"sent": "已发出", "refused": "被拒收", "failed": "未发出", "already-sent": "此前已发过",
+                      "no-address": "没有邮箱地址", "written": "已写成邮件文件"}
+MESSAGE_STATUS_LABELS = {"taken": "已收取", "known": "此前已收取", "left": "未能收取（留在邮箱中）"}
 # the filters of 报送情况: (key, label, states shown)
 FILTERS = [("all", "全部", None), ("missing", "未报送", {"missing", "overdue"}), ("rejected", "退回", {"rejected"}),
            ("warned", "有警告", {"warned"}), ("received", "已接收", {"accepted", "warned"})]
@@ -45,6 +49,7 @@ class StatusRow:
     feedback: str              # the feedback workbook's file name, when there is one
     counted_file: str = ""     # the file whose figures count
     contact: str = ""          # 填报人 and 电话 from that return
+    reminded: int = 0          # 催报 mails sent this period
 
 
 def status_rows(consolidation, now: dt.datetime, feedback_names: set[str], feedback_name) -> list[StatusRow]:
@@ -59,7 +64,8 @@ def status_rows(consolidation, now: dt.datetime, feedback_names: set[str], feedb
             code=r.unit.code, name=r.unit.full_name, city_code=r.unit.city_code or "",
             city=r.unit.city_name or "成员单位", state=state, label=STATE_LABELS[state],
             received_at=_moment(r.received_at), late=r.late, errors=r.errors, warnings=r.warnings,
-            reminder=r.reminder, feedback=name if name in feedback_names else "", contact=r.contact))
+            reminder=r.reminder, feedback=name if name in feedback_names else "", contact=r.contact,
+            reminded=r.reminded))
     return rows
 
 
@@ -139,3 +145,25 @@ def progress_rows(consolidation) -> list[dict[str, str]]:
                      "completion": "" if p.completion is None else f"{p.completion:.1%}",
                      "behind": p.status == "behind"})
     return rows
+
+
+def send_outcome(report) -> dict[str, Any]:
+    """A send's result page: how many went, and each unit that did not get its message."""
+    s, what = report.summary(), SEND_WORDS[report.kind]
+    notes = [f"第{report.period}期没有需要发送{what}的单位。"] if not report.outcomes else [
+        f"已发出第{report.period}期{what} {s['sent']} 封" + (f"；此前已发过的 {s['already_sent']} 个单位未重发" if
+                                                     s["already_sent"] else "") + "。"]
+    problems = [{"unit": o.unit_name, "label": SEND_STATUS_LABELS.get(o.status, o.status), "reply": o.reply}
+                for o in report.outcomes if o.status in ("refused", "failed", "no-address")]
+    if problems:
+        notes.append(f"有 {len(problems)} 个单位未能收到（再点一次只补发未发出的邮件）：")
+    return {"kind": "files", "files": [], "notes": notes + list(report.notices), "problems": problems}
+
+
+def fetch_outcome(fetched, feedback_url) -> dict[str, Any]:
+    """收取邮箱: the messages found, then the intake of what they carried."""
+    outcome = intake_outcome(fetched.intake, feedback_url)
+    s = fetched.summary()
+    outcome["notices"] = [f"邮箱 {fetched.mailbox}：新邮件 {s['taken']} 封已收取，此前已收取 {s['known']} 封，"
+                          f"未能收取 {s['left']} 封（留在邮箱中）。", *fetched.notices, *outcome["notices"]]
+    return outcome

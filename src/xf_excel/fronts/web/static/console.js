@@ -22,7 +22,8 @@
 
   // one click per action: the button waits while the request is on its way
   each(".action-list form, form.inline", function (form) {
-    form.addEventListener("submit", function () {
+    form.addEventListener("submit", function (event) {
+      if (event.defaultPrevented) { return; }          // the user said no to the question first
       var button = form.querySelector("button");
       if (button) { window.setTimeout(function () { button.disabled = true; }, 0); }
     });
