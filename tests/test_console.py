@@ -278,3 +278,22 @@ def test_fetching_from_a_mailbox_that_cannot_be_reached_is_a_clear_message(tmp_p
     result = wait_for(client, client.post(f"/p/{PERIOD}/fetch", data={"csrf": token},
                                           follow_redirects=False).headers["location"])
     assert "收取邮箱未完成" in result and "Traceback" not in result
+
+
+def test_undo_withdraws_the_uploaded_batch_and_the_files_can_be_taken_again(root, inbox):
+    client = browser(root)
+    token = csrf_of(client)
+
+    def upload() -> str:
+        return wait_for(client, client.post(f"/p/{PERIOD}/upload", data={"csrf": token},
+                                            files=[("files", f) for f in inbox], follow_redirects=False
+                                            ).headers["location"])
+
+    upload()
+    assert '<b data-count="received">2</b>' in client.get(f"/p/{PERIOD}").text
+    undone = wait_for(client, client.post(f"/p/{PERIOD}/undo", data={"csrf": token},
+                                          follow_redirects=False).headers["location"])
+    assert "已撤销第2期最近一次收取" in undone and "网页上传" in undone
+    assert '<b data-count="received">0</b>' in client.get(f"/p/{PERIOD}").text
+    again = upload()
+    assert "重复（已收过）" in again and again.count("已接收") >= 2

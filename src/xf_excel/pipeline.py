@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "config_summary", "make_forms", "FormsResult", "intake_inbox", "intake_uploads", "UPLOAD_LABEL", "IntakeReport",
-    "FileOutcome", "consolidate_period", "write_master_workbook", "master_period", "MasterBuild", "brief",
+    "FileOutcome", "consolidate_period", "write_master_workbook", "brief",
     "brief_period", "refresh_master", "MasterRefresh",
     "run_week", "WeekResult", "status_report", "StatusReport", "issue_sheet_rows", "validate_book", "validate_grids",
     "check_book", "BookCheck", "master_filename", "FEEDBACK_FOLDER", "BRIEFING_FOLDER", "blank_consolidation",
@@ -449,27 +449,6 @@ def brief_period(config: Config, period: int, archive_path: str | Path, out_dir:
         raise NothingToReport(f"档案库 {archive_path} 中还没有第{period}期（及以前各期）已接收的报表，未生成简报；"
                               "请先收取本期报表，再生成简报")
     return brief(consolidation, out_dir, issue_date=issue_date)
-
-
-@dataclass
-class MasterBuild:
-    """The master workbook of a period, written from the archive (no intake)."""
-
-    consolidation: Consolidation
-    master: Path
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"period": self.consolidation.period.number, "master": str(self.master)}
-
-
-def master_period(config: Config, period: int, archive_path: str | Path, out_dir: str | Path) -> MasterBuild:
-    """汇总 without taking anything in: consolidate the period and write its master workbook
-    into `out_dir` (the console's 汇总, after the returns were taken in)."""
-    with archive_lock(archive_path):
-        consolidation = consolidate_period(config, period, archive_path)
-        master = write_master_workbook(consolidation, Path(out_dir) / master_filename(config, period),
-                                       inbox_folder="", output_folder=str(out_dir))
-    return MasterBuild(consolidation=consolidation, master=master)
 
 
 @dataclass

@@ -292,7 +292,7 @@ class Console:
                 "files": self.setup.limits.max_files, "file": mb(self.setup.limits.max_file_bytes),
                 "total": mb(self.setup.limits.max_total_bytes), "file_bytes": self.setup.limits.max_file_bytes,
                 "total_bytes": self.setup.limits.max_total_bytes},
-            undo=pipeline_has_undo(), issues=len(consolidation.issues),
+            issues=len(consolidation.issues),
             mail={"fetch": bool(config.mail and config.mail.imap), "send": bool(config.mail and config.mail.smtp),
                   "kinds": [(f"send-{kind}", views.SEND_WORDS[kind]) for kind in pipeline.SEND_KINDS]})
 
@@ -433,10 +433,15 @@ class Console:
             return views.intake_outcome(report, lambda path: self._url_of(period, path))
 
         def master(job: Job) -> dict[str, Any]:
-            built = pipeline.master_period(config, period, setup.archive_path, out)
-            return {"kind": "files", "files": [(built.master.name, self._url_of(period, built.master))],
-                    "notes": [f"汇总表已按档案库中的数据生成：未报送 {len(built.consolidation.reporting_in('missing'))} 个单位，"
-                              f"退回待重报 {len(built.consolidation.reporting_in('rejected'))} 个单位。"]}
+            consolidation, workbook = pipeline.rebuild_master(config, period, setup.archive_path, out,
+                                                              output_folder=str(out))
+            return {"kind": "files", "files": [(workbook.name, self._url_of(period, workbook))],
+                    "notes": [f"汇总表已按档案库中的数据生成：未报送 {len(consolidation.reporting_in('missing'))} 个单位，"
+                              f"退回待重报 {len(consolidation.reporting_in('rejected'))} 个单位。"]}
+
+        def undo(job: Job) -> dict[str, Any]:
+            result = pipeline.undo_intake(config, period, setup.archive_path)
+            return {"kind": "files", "files": [], "notes": result.lines()}
 
         def brief(job: Job) -> dict[str, Any]:
             result = pipeline.brief_period(config, period, setup.archive_path, setup.folder(period, "briefing"))
@@ -451,7 +456,7 @@ class Console:
                               *bundle.forms.notes]}
 
         actions = {"inbox": ("收取服务器收件文件夹", inbox), "master": ("汇总", master), "brief": ("生成简报", brief),
-                   "forms": ("生成填报表", forms)}
+                   "forms": ("生成填报表", forms), "undo": ("撤销上次收取", undo)}
         actions.update(self._mail_actions(config, period))
         return actions
 
@@ -498,11 +503,6 @@ class Console:
 
 class _NoInbox(XfError):
     """The server's inbox folder for the period does not exist."""
-
-
-def pipeline_has_undo() -> bool:
-    """Whether the pipeline offers undoing the last intake (issue 15's use case)."""
-    return hasattr(pipeline, "undo_intake")
 
 
 def _as_json(response: Response) -> Response:
