@@ -135,13 +135,16 @@ def intake_outcome(report, feedback_url) -> dict[str, Any]:
     return {"kind": "intake", "summary": report.summary(), "files": files, "notices": list(report.notices)}
 
 
+_OPS = {">=": "≥", "<=": "≤", ">": "＞", "<": "＜"}
+
+
 def progress_rows(consolidation) -> list[dict[str, str]]:
     """The plan's targets at the cut-off: value, target, completion, against the time schedule."""
     rows = []
     for p in consolidation.progress:
         ind = p.indicator
         rows.append({"name": ind.name, "value": "—" if p.value is None else fmt_value(p.value, ind.kind, ind.unit),
-                     "target": f"{p.target.op} {fmt_value(p.target.value, ind.kind, ind.unit)}",
+                     "target": f"{_OPS.get(p.target.op, p.target.op)} {fmt_value(p.target.value, ind.kind, ind.unit)}",
                      "completion": "" if p.completion is None else f"{p.completion:.1%}",
                      "behind": p.status == "behind"})
     return rows
