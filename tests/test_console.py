@@ -297,3 +297,10 @@ def test_undo_withdraws_the_uploaded_batch_and_the_files_can_be_taken_again(root
     assert '<b data-count="received">0</b>' in client.get(f"/p/{PERIOD}").text
     again = upload()
     assert "重复（已收过）" in again and again.count("已接收") >= 2
+
+
+def test_a_broken_config_is_a_message_in_chinese_not_a_traceback(root):
+    (root / "config.yaml").write_text("campaign: [", encoding="utf-8")
+    page = browser(root).get(f"/p/{PERIOD}")
+    assert page.status_code == 500 and "无法完成" in page.text and "config.yaml" in page.text
+    assert "Traceback" not in page.text

@@ -110,6 +110,7 @@ class Console:
         static = resources.files("xf_excel.fronts.web") / "static"
         app.mount("/static", StaticFiles(directory=str(static)), name="static")
         app.middleware("http")(self.headers)
+        app.exception_handler(XfError)(self.cannot)
         self.routes(app)
 
     # ---- plumbing ------------------------------------------------------------------------------
@@ -121,6 +122,13 @@ class Console:
         if request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "max-age=600"
         return response
+
+    async def cannot(self, request: Request, exc: XfError):
+        """A page that cannot be shown (config.yaml broken, archive unreadable): say why, in Chinese."""
+        access = Access.of(request, self.sessions, self.setup.login_local)
+        if not access.allowed:
+            return self.message(request, access, "请先登录。", 401, back="/login")
+        return self.message(request, access, f"无法完成：{exc}", 500)
 
     def render(self, request: Request, access: Access, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         session = access.session or self.sessions.new()

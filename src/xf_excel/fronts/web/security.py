@@ -39,6 +39,7 @@ SESSION_COOKIE = "xf_session"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 SESSION_IDLE_SECONDS = 12 * 3600
+MAX_SESSIONS = 2000
 MAX_FAILED_LOGINS = 10              # per client address, within FAILED_LOGIN_WINDOW: then refused for the window
 FAILED_LOGIN_WINDOW = 600
 
@@ -83,6 +84,9 @@ class Sessions:
     def new(self, signed_in: bool = False) -> Session:
         session = Session(id=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32), signed_in=signed_in)
         with self._guard:
+            if len(self._by_id) >= MAX_SESSIONS:           # browsers that never came back: forget the idle ones
+                now = time.monotonic()
+                self._by_id = {k: v for k, v in self._by_id.items() if now - v.seen < 600 or v.signed_in}
             self._by_id[session.id] = session
         return session
 
