@@ -253,3 +253,23 @@ def test_a_fetch_stopped_before_the_intake_takes_the_message_in_next_time(config
     assert fetched.summary()["taken"] == 1 and fetched.intake.summary()["accepted"] == 1
     with Archive(tmp_path / "a.sqlite") as archive:
         assert [m.status for m in archive.fetched_mail()] == ["taken"]
+
+
+def test_after_an_undo_the_same_mails_are_taken_again(config, certificate, dovecot, returns, tmp_path):
+    from xf_excel.pipeline import undo_intake
+
+    _fill(dovecot, certificate, [_mail(XINGNING, [("第2期_南宁市_邕宁区.xlsx", returns[XINGNING], XLSX)]),
+                                 _mail(XINGNING, [], subject="回复：收到", body="收到。")])
+    campaign = _campaign(config, certificate, dovecot)
+    archive_path = tmp_path / "a.sqlite"
+    assert fetch_mail(campaign, PERIOD, archive_path, tmp_path / "退回").summary()["taken"] == 1
+    assert undo_intake(campaign, PERIOD, archive_path).done               # 撤销上次收取
+    states = {r.unit.code: r.state for r in status_report(campaign, PERIOD, archive_path).consolidation.reporting}
+    assert states[XINGNING] == "missing"
+    again = fetch_mail(campaign, PERIOD, archive_path, tmp_path / "退回")
+    assert again.summary() == {"messages": 2, "taken": 1, "known": 0, "left": 1}
+    assert again.intake.summary()["accepted"] == 1
+    states = {r.unit.code: r.state for r in status_report(campaign, PERIOD, archive_path).consolidation.reporting}
+    assert states[XINGNING] == "accepted"
+    assert fetch_mail(campaign, PERIOD, archive_path, tmp_path / "退回").summary() == {
+        "messages": 1, "taken": 0, "known": 1, "left": 0}                 # the left one, already reported

@@ -107,6 +107,7 @@ class IntakeReport:
     inbox: Path
     files: list[FileOutcome] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)     # things the user should know (Chinese)
+    batch_id: Optional[int] = None                       # the archive's record of this intake
 
     def count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -203,6 +204,7 @@ def _take_in(config: Config, report: IntakeReport, files: list, skipped: list[Is
                 progress(done, len(fresh))
         archive.note_batch_outputs(batch.batch_id, [str(o.feedback) for o in outcomes.values() if o.feedback])
     report.files += [outcomes[id(f)] for f in files]
+    report.batch_id = batch.batch_id
     return report
 
 
@@ -1171,7 +1173,7 @@ def _download(archive: Archive, box, period: int) -> tuple[list[FetchedMessage],
 
     messages, downloaded = [], []
     this_run: dict[str, FetchedMessage] = {}            # Message-ID or hash -> a copy taken in this run
-    for envelope in box.envelopes(box.new_uids()):
+    for envelope in box.envelopes(box.new_uids(also=archive.withdrawn_uids(box.label))):
         seen = archive.fetched(envelope.message_id, "") if envelope.message_id else None
         if envelope.message_id in this_run or (seen is not None and seen.status != "fetched"):
             messages.append(_known(box, archive, envelope, seen or this_run[envelope.message_id]))
@@ -1242,12 +1244,12 @@ def _settle(archive_path: str | Path, box, fetch: MailFetch, downloaded: list[_D
         for item in downloaded:
             if _gave_something(item, fetch.intake):
                 box.mark_taken(item.message.uid)
-                archive.set_fetched_status(item.row, "taken")
+                archive.set_fetched_status(item.row, "taken", batch_id=fetch.intake.batch_id)
             else:
                 issue = next((f.issues[0].message for f in fetch.intake.files
                               if f.display == item.display and f.issues), "邮件中没有可收取的文件")
                 item.message.status, item.message.note = "left", f"{issue}；邮件仍在邮箱中"
-                archive.set_fetched_status(item.row, "left", item.message.note)
+                archive.set_fetched_status(item.row, "left", item.message.note, batch_id=fetch.intake.batch_id)
 
 
 def _gave_something(item: _Downloaded, intake: IntakeReport) -> bool:

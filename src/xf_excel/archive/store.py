@@ -148,7 +148,9 @@ CREATE TABLE IF NOT EXISTS submission_header (
 
 # Columns added after the first archives were made (schema 1), added to those in place.
 _ADDED_COLUMNS = (("submissions", "batch_id", "INTEGER REFERENCES batches(id)"),
-                  ("issues", "batch_id", "INTEGER REFERENCES batches(id)"))
+                  ("issues", "batch_id", "INTEGER REFERENCES batches(id)"),
+                  ("mail_fetched", "batch_id", "INTEGER REFERENCES batches(id)"))   # the intake it went into
+_LIVE_FETCH = "(batch_id IS NULL OR batch_id NOT IN (SELECT id FROM batches WHERE status = 'withdrawn'))"
 
 # An issue counts unless its submission or its intake batch was withdrawn.
 _LIVE_ISSUE = ("(submission_id IS NULL OR submission_id NOT IN (SELECT id FROM submissions WHERE status = 'withdrawn'))"
@@ -579,11 +581,21 @@ class Archive:
 
     # ---- mail fetched from the office mailbox --------------------------------------------------
     def fetched(self, message_id: str, digest: str) -> Optional[FetchedMail]:
-        """The message seen before, by its Message-ID (when it has one) or its content hash."""
+        """The message seen before, by its Message-ID (when it has one) or its content hash; a
+        message whose intake was withdrawn (撤销上次收取) counts as not seen, to be taken again."""
         row = self.db.execute(
-            "SELECT * FROM mail_fetched WHERE sha256 = ? OR (? != '' AND message_id = ?) ORDER BY id DESC LIMIT 1",
-            (digest, message_id, message_id)).fetchone()
+            f"SELECT * FROM mail_fetched WHERE (sha256 = ? OR (? != '' AND message_id = ?)) AND {_LIVE_FETCH}"
+            " ORDER BY id DESC LIMIT 1", (digest, message_id, message_id)).fetchone()
         return _fetched(row) if row else None
+
+    def withdrawn_uids(self, mailbox: str) -> list[int]:
+        """UIDs in `mailbox` of messages whose intake was withdrawn and not taken again since:
+        marked on the server, yet to be fetched once more."""
+        rows = self.db.execute(
+            f"SELECT DISTINCT uid FROM mail_fetched WHERE mailbox = ? AND uid IS NOT NULL AND NOT {_LIVE_FETCH}"
+            f" AND sha256 NOT IN (SELECT sha256 FROM mail_fetched WHERE mailbox = ? AND {_LIVE_FETCH})",
+            (mailbox, mailbox))
+        return sorted(r[0] for r in rows)
 
     def record_fetched(self, *, message_id: str, digest: str, mailbox: str, uid: Optional[int], sender: str,
                        subject: str, period: Optional[int], status: str, note: str = "") -> int:
@@ -595,10 +607,12 @@ class Archive:
                 (message_id, digest, mailbox, uid, sender, subject, period, status, note, _now()))
         return cur.lastrowid
 
-    def set_fetched_status(self, row_id: int, status: str, note: str = "") -> None:
-        """'taken' once the message is marked on the server; 'left' when nothing in it could be taken."""
+    def set_fetched_status(self, row_id: int, status: str, note: str = "", batch_id: Optional[int] = None) -> None:
+        """'taken' once the message is marked on the server; 'left' when nothing in it could be
+        taken; `batch_id`: the intake it went into."""
         with self.transaction():
-            self.db.execute("UPDATE mail_fetched SET status = ?, note = ? WHERE id = ?", (status, note, row_id))
+            self.db.execute("UPDATE mail_fetched SET status = ?, note = ?, batch_id = ? WHERE id = ?",
+                            (status, note, batch_id, row_id))
 
     def fetched_mail(self, period: Optional[int] = None) -> list[FetchedMail]:
         """Every message fetched, oldest first (optionally for one period)."""

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..errors import MissingDependency, XfError, require
+from ..errors import XfError, require
 
 __all__ = ["self_signed_certificate", "free_port", "SmtpServer", "Received", "Dovecot", "dovecot_binary",
            "DovecotMissing", "append_message"]
@@ -339,15 +339,15 @@ def _die_with_parent() -> None:
         pass
 
 
-def append_message(host: str, port: int, login: str, password: str, content: bytes, context: ssl.SSLContext,
-                   folder: str = "INBOX") -> None:
-    """Put a message into a mailbox over IMAP (how the demo's mail server delivers to Dovecot)."""
+def append_message(host: str, port: int, login: str, password: str, content: bytes | list[bytes],
+                   context: ssl.SSLContext, folder: str = "INBOX") -> None:
+    """Put messages into a mailbox over IMAP, over one connection (how the demo's units' mail
+    servers deliver into Dovecot)."""
     from ..intake.mailbox import log_in
 
     with imaplib.IMAP4_SSL(host, port, ssl_context=context) as imap:
         log_in(imap, login, password)
-        imap.append(folder, None, None, content)
+        for message in content if isinstance(content, list) else [content]:
+            imap.append(folder, None, None, message)
         imap.logout()
 
-
-_ = MissingDependency   # re-exported for callers that catch it

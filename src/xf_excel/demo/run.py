@@ -119,8 +119,7 @@ class _Servers:
         """The units' mail servers deliver their returns into the office's mailbox."""
         from .mailservers import append_message
 
-        for content in mails:
-            append_message("127.0.0.1", self.imap_port, OFFICE_MAILBOX, self.password, content, self.context)
+        append_message("127.0.0.1", self.imap_port, OFFICE_MAILBOX, self.password, mails, self.context)
 
 
 @contextmanager

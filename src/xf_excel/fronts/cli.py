@@ -514,8 +514,10 @@ def run_cmd(obj: _Context, inbox: str, period: int, out_dir: str) -> None:
 @click.option("--feedback", "feedback_dir", default="out/退回", show_default=True, help="校验反馈表所在文件夹。")
 @click.pass_obj
 def fetch_mail_cmd(obj: _Context, period: int, feedback_dir: str) -> None:
-    """收取办公邮箱（IMAP）中的新邮件：每封邮件先存档，再按收件文件夹中的 .eml 文件同样读取、
-    校验、存档并写出反馈表，然后在邮箱中标记为已收取；同一封邮件不会收取两次。
+    """收取办公邮箱（IMAP）中的新邮件，如同收取收件文件夹中的报表。
+
+    每封邮件先整封存档，再与收件文件夹中的 .eml 文件一样读取、校验、存档并写出反馈表，然后在邮箱中
+    标记为已收取（不标为已读）；同一封邮件不会收取两次；没有附件的邮件报告后留在邮箱中。
 
     \b
     示例：
@@ -554,8 +556,11 @@ def render_fetch(fetched) -> str:
 @click.pass_obj
 def send_cmd(obj: _Context, kind: str, period: int, out_dir: str, dry_run: bool, again: bool,
              units: tuple[str, ...], forms_dir: str | None) -> None:
-    """向各单位逐一发送邮件：forms 填报表（附本单位填报表）、feedback 退回（附校验反馈表）、
-    reminders 催报（附填报表）。已发过的不会重发；--dry-run 只写出 .eml 文件供查看。
+    """用办公邮箱向各单位逐一发送填报表、退回通知或催报通知。
+
+    forms：每个填报单位，附本单位填报表；feedback：报表被退回的单位，附退回通知和校验反馈表；
+    reminders：尚未报送的单位，附催报通知和填报表（每天最多一次）。已发过的不会重发；
+    --dry-run 只写出 .eml 文件供查看。
 
     \b
     示例：

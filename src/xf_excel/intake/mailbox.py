@@ -117,14 +117,20 @@ class Mailbox:
             self.imap = None
 
     # ---- reading ------------------------------------------------------------------------------
-    def new_uids(self) -> list[int]:
+    def new_uids(self, also: list[int] = ()) -> list[int]:
         """UIDs of the messages not yet marked as taken (all of them, where the server keeps
-        no keywords: the archive then tells what was taken)."""
-        criteria = ("UNKEYWORD", TAKEN_KEYWORD) if self.keywords else ("ALL",)
+        no keywords: the archive then tells what was taken), and those of `also` still in the
+        folder (marked, but to be taken again: their intake was withdrawn)."""
+        found = set(self._search("UNKEYWORD", TAKEN_KEYWORD) if self.keywords else self._search("ALL"))
+        if also:
+            found |= set(self._search("UID", ",".join(str(u) for u in also)))
+        return sorted(found)
+
+    def _search(self, *criteria: str) -> list[int]:
         status, data = self._call("uid", "SEARCH", *criteria)
         if status != "OK":
             raise MailError(f"收件服务器 {self.where} 无法列出邮件（{_text(data)}）")
-        return sorted(int(u) for u in b" ".join(d for d in data if d).split())
+        return [int(u) for u in b" ".join(d for d in data if d).split()]
 
     def envelopes(self, uids: list[int]) -> list[Envelope]:
         """Size and Message-ID of each message, without downloading it."""
