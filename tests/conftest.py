@@ -30,3 +30,11 @@ def soffice() -> str:
     if not path:
         pytest.skip("LibreOffice (soffice) 未安装：./run test 会在 Debian 上以 root 安装它")
     return path
+
+
+@pytest.fixture(scope="session")
+def master_xlsm(config, tmp_path_factory) -> Path:
+    """The master .xlsm as `xf-excel workbook` builds it (built once per session)."""
+    from xf_excel.fronts.excel.workbook import build_workbook
+
+    return build_workbook(config, tmp_path_factory.mktemp("master-xlsm") / "xf-excel.xlsm")

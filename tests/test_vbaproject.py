@@ -22,8 +22,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from oletools.olevba import VBA_Parser, decompress_stream
 
+from checkers import vba_project
 from xf_excel.fronts.excel.cfb import build_compound_file
 from xf_excel.fronts.excel.vbaproject import (
+    OFFICE_PLATFORMS,
     ModuleKind,
     VbaModule,
     build_vba_project,
@@ -473,6 +475,27 @@ def test_dir_stream_describes_every_module(project_modules: list[VbaModule]) -> 
     types = [rid for rid, _ in records if rid in (0x21, 0x22)]
     assert types == [0x21 if m.kind is ModuleKind.STANDARD else 0x22 for m in project_modules]
     assert records[-1] == (0x0010, b"")
+
+
+XLWINGS_ADDINS = {"win64": "addin/xlwings.xlam", "win32": "quickstart_addin.xlam"}  # SYSKIND 3 and 1
+
+
+@pytest.mark.parametrize("platform", ["win64", "win32"])
+def test_references_are_the_bytes_excel_wrote_in_xlwings_addins(project_modules, platform) -> None:
+    """stdole and Office, as Excel of that bitness writes them: the reference records of the
+    add-ins xlwings ships (Excel-saved files) are compared byte for byte."""
+    dir_data = vba_project.dir_stream(build_vba_project(project_modules, platform=platform))
+    ours = {ref.name: ref for ref in vba_project.references(dir_data)}
+    assert list(ours) == ["stdole", "Office"]
+    assert vba_project.syskind(dir_data) == OFFICE_PLATFORMS[platform].syskind
+    addin = Path(importlib.util.find_spec("xlwings").origin).parent / XLWINGS_ADDINS[platform]
+    addin_dir = vba_project.dir_stream(vba_project.vba_project_bytes(addin))
+    assert vba_project.syskind(addin_dir) == OFFICE_PLATFORMS[platform].syskind
+    theirs = {ref.name: ref for ref in vba_project.references(addin_dir)}
+    assert ours["Office"].raw == theirs["Office"].raw
+    assert ours["Office"].libid.startswith("*\\G{2DF8D04C-5BFA-101B-BDE5-00AA0044DE52}#2.0#0#")
+    if "stdole" in theirs:  # the 32-bit quickstart add-in does not reference stdole
+        assert ours["stdole"].raw == theirs["stdole"].raw
 
 
 def test_project_stream_and_projectwm(project_modules: list[VbaModule]) -> None:

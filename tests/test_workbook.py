@@ -25,8 +25,8 @@ COMMITTED = Path(__file__).resolve().parent.parent / "workbook" / "xf-excel.xlsm
 
 
 @pytest.fixture(scope="module")
-def built(config, tmp_path_factory) -> Path:
-    return build_workbook(config, tmp_path_factory.mktemp("wb") / "xf-excel.xlsm")
+def built(master_xlsm) -> Path:
+    return master_xlsm
 
 
 def _olevba_modules(path: Path) -> dict[str, str]:

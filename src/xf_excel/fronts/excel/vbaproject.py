@@ -11,7 +11,8 @@ Layout written (a compound file, see :mod:`xf_excel.cfb`)::
     PROJECT          text: module list, name, protection fields
     PROJECTwm        module names in MBCS and UTF-16
     VBA/_VBA_PROJECT version header, 0xFFFF = source only
-    VBA/dir          compressed project information and module records
+    VBA/dir          compressed project information, the references (stdole and
+                     Office, as Excel writes them) and the module records
     VBA/<module>     compressed source of each module
 
 Source must be ASCII: the project is declared as code page 1252, and ASCII
@@ -32,7 +33,10 @@ from pathlib import Path
 from .cfb import build_compound_file
 
 __all__ = [
+    "OFFICE_PLATFORMS",
     "ModuleKind",
+    "OfficePlatform",
+    "Reference",
     "VbaModule",
     "build_vba_project",
     "class_module",
@@ -46,14 +50,45 @@ __all__ = [
 
 CODE_PAGE = 1252
 LCID_US_ENGLISH = 0x0409
-SYSKIND_WIN64 = 3  # as in xlwings' quickstart_standalone.xlsm; Office recompiles source-only projects
 VBA_PROJECT_SOURCE_ONLY = bytes.fromhex("CC61FFFF000100")  # reserved 0x61CC, version 0xFFFF, 0x00, 0x0001
 VISIBLE = b"\xff"  # ProjectVisibilityState: project shown in the VBE
 HOST_EXTENDER = "&H00000001={3832D640-CF90-11CF-8E43-00A0C911005A};VBE;&H00000000"
-STDOLE_LIBID = (
-    "*\\G{00020430-0000-0000-C000-000000000046}#2.0#0#"
-    "C:\\Windows\\System32\\stdole2.tlb#OLE Automation"
-)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A type library the project references (MS-OVBA 2.3.4.2.2: REFERENCENAME followed by
+    REFERENCEREGISTERED). VBA and the host's own library (Excel) are implicit and never listed.
+
+    ``libid`` is the LibidReference string (2.1.1.8): ``*\\G{GUID}#major.minor#lcid#path#description``.
+    Office binds a reference by GUID and version through the registry; the path and the
+    description are what the saving machine had, so they follow the platform written."""
+
+    name: str
+    libid: str
+
+
+@dataclass(frozen=True)
+class OfficePlatform:
+    """SYSKIND and the references as Excel of that bitness writes them (the bytes of
+    xlwings' own add-ins: ``addin/xlwings.xlam`` for 64-bit, ``quickstart_addin.xlam`` for 32-bit)."""
+
+    syskind: int
+    references: tuple[Reference, ...]
+
+
+_STDOLE = "*\\G{00020430-0000-0000-C000-000000000046}#2.0#0#C:\\Windows\\%s\\stdole2.tlb#OLE Automation"
+# The Microsoft Office 16.0 Object Library (MSO.DLL): Remote.bas (RunServerPython) uses its msoPicture.
+_OFFICE = ("*\\G{2DF8D04C-5BFA-101B-BDE5-00AA0044DE52}#2.0#0#C:\\%s\\Common Files\\Microsoft Shared"
+           "\\OFFICE16\\MSO.DLL#Microsoft Office 16.0 Object Library")
+OFFICE_PLATFORMS = {
+    # SYSKIND 3 as in xlwings' add-in and quickstart_standalone.xlsm; Office recompiles
+    # source-only projects and rebinds references by GUID, so one file serves both bitnesses.
+    "win64": OfficePlatform(3, (Reference("stdole", _STDOLE % "System32"), Reference("Office", _OFFICE % "Program Files"))),
+    # 32-bit Office on 64-bit Windows, as Excel writes it there
+    "win32": OfficePlatform(1, (Reference("stdole", _STDOLE % "SysWOW64"),
+                                Reference("Office", _OFFICE % "Program Files (x86)"))),
+}
 
 # VB_Base class IDs Excel writes into the stored source of each module kind.
 CLASS_BASE = "0{FCFB3D2A-A0FA-1068-A738-08002B3371B5}"
@@ -427,18 +462,21 @@ def _join(header: list[str], body: str) -> str:
 # Project
 
 
-def build_vba_project(modules: list[VbaModule], project_name: str = "VBAProject") -> bytes:
+def build_vba_project(modules: list[VbaModule], project_name: str = "VBAProject", *,
+                      platform: str = "win64") -> bytes:
     """Return the bytes of a source-only ``vbaProject.bin`` holding ``modules``.
 
     Module order is kept.  The project ID is derived from the project name,
-    so equal input gives byte-identical output.
+    so equal input gives byte-identical output.  ``platform`` (a key of
+    ``OFFICE_PLATFORMS``) sets SYSKIND and the references' LibIds.
     """
     _check_identifier(project_name, "project name")
     _check_unique(modules)
+    office = OFFICE_PLATFORMS[platform]
     project_id = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"xf-excel:vba:{project_name}")).upper() + "}"
     vba = {module.name: compress(_mbcs(module.code)) for module in modules}
     vba["_VBA_PROJECT"] = VBA_PROJECT_SOURCE_ONLY
-    vba["dir"] = compress(_dir_stream(modules, project_name))
+    vba["dir"] = compress(_dir_stream(modules, project_name, office))
     return build_compound_file(
         {
             "PROJECT": _project_stream(modules, project_name, project_id),
@@ -479,11 +517,11 @@ def _u32(value: int) -> bytes:
     return struct.pack("<I", value)
 
 
-def _dir_stream(modules: list[VbaModule], project_name: str) -> bytes:
+def _dir_stream(modules: list[VbaModule], project_name: str, office: OfficePlatform) -> bytes:
     """The uncompressed ``VBA/dir`` stream (MS-OVBA 2.3.4.2)."""
     information = b"".join(
         [
-            _record(0x0001, _u32(SYSKIND_WIN64)),
+            _record(0x0001, _u32(office.syskind)),
             _record(0x0002, _u32(LCID_US_ENGLISH)),
             _record(0x0014, _u32(LCID_US_ENGLISH)),  # LCIDINVOKE
             _record(0x0003, _u16(CODE_PAGE)),
@@ -496,13 +534,18 @@ def _dir_stream(modules: list[VbaModule], project_name: str) -> bytes:
             _record(0x000C) + _record(0x003C),  # conditional compilation constants
         ]
     )
-    references = _record(0x0016, b"stdole") + _record(0x003E, _utf16("stdole"))
-    libid = STDOLE_LIBID.encode("ascii")
-    references += _record(0x000D, _u32(len(libid)) + libid + _u32(0) + _u16(0))
+    references = b"".join(_reference_records(reference) for reference in office.references)
     module_records = _record(0x000F, _u16(len(modules))) + _record(0x0013, _u16(0xFFFF))
     module_records += b"".join(_module_record(module) for module in modules)
     terminator = _record(0x0010)  # Id 0x0010 + Reserved u32 0: the bytes of an empty record
     return information + references + module_records + terminator
+
+
+def _reference_records(reference: Reference) -> bytes:
+    """REFERENCENAME (name in MBCS and UTF-16) + REFERENCEREGISTERED (LibId, two reserved zeros)."""
+    name = _record(0x0016, _mbcs(reference.name)) + _record(0x003E, _utf16(reference.name))
+    libid = reference.libid.encode("ascii")
+    return name + _record(0x000D, _u32(len(libid)) + libid + _u32(0) + _u16(0))
 
 
 def _module_record(module: VbaModule) -> bytes:
