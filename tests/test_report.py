@@ -417,6 +417,31 @@ def test_docx_fonts_name_east_asian_faces(rendered):
     assert body.runs[0].element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
 
 
+def test_docx_declares_its_fonts_with_fallbacks(rendered):
+    import zipfile
+
+    from lxml import etree
+
+    table = etree.fromstring(zipfile.ZipFile(rendered.docx).read("word/fontTable.xml"))
+    fonts = {f.get(qn("w:name")): {etree.QName(c).localname: c.get(qn("w:val")) for c in f} for f in table}
+    expected = {"仿宋_GB2312": "仿宋", "楷体_GB2312": "楷体", "黑体": "SimHei", "宋体": "SimSun",
+                "FZXiaoBiaoSong-B05S": "方正小标宋简体"}
+    assert {name: fonts[name]["altName"] for name in expected} == expected
+    assert all(fonts[name]["charset"] == "86" and len(fonts[name]["panose1"]) == 20 for name in expected)
+    assert fonts["FZXiaoBiaoSong-B05S"]["panose1"] == fonts["宋体"]["panose1"]   # missing, it falls back to a Song face
+    assert not {"ＭＳ 明朝", "ＭＳ ゴシック"} & set(fonts)                         # python-docx's Japanese theme fonts
+
+
+def test_docx_properties_are_the_briefings_own(rendered, small):
+    core = Document(str(rendered.docx)).core_properties
+    assert core.title == f"{small.config.campaign.briefing_title}第{small.period.number}期"
+    assert core.subject == f"{small.config.campaign.name}进展情况"
+    assert core.author == core.last_modified_by == small.config.campaign.office
+    made = small.generated_at.astimezone(dt.timezone.utc)          # the consolidation's time, local -> UTC
+    assert core.created == core.modified == made
+    assert (core.comments, core.category, core.revision) == ("", "工作简报", 1)
+
+
 def test_docx_masthead_is_red_with_a_red_rule(rendered):
     doc = Document(str(rendered.docx))
     masthead = doc.paragraphs[0]

@@ -506,7 +506,7 @@ def render_briefing(c: Consolidation, out_dir: Path, *, template_dir: Optional[P
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=_SCRATCH_PREFIX) as scratch:
         scratch = Path(scratch)
         charts, font, notes = _render_charts(c, context, scratch, chart_fonts)
-        docx = _render_docx(context, template_dir / DOCX_TEMPLATE, scratch / f"{stem}.docx", scratch)
+        docx = _render_docx(context, template_dir / DOCX_TEMPLATE, scratch / f"{stem}.docx", scratch, c.generated_at)
         markdown = _render_markdown(context, template_dir / MARKDOWN_TEMPLATE, scratch / f"{stem}.md")
         placed = [_place(path, out_dir) for path in (docx, markdown, *charts)]
     return BriefingResult(docx=placed[0], markdown=placed[1], charts=placed[2:], notes=notes, chart_font=font)
@@ -602,7 +602,7 @@ def _trend_data(c: Consolidation) -> Optional[dict[str, Any]]:
             "schedule": [s if s is not None else 0 for s in schedule]}
 
 
-def _render_docx(context: dict[str, Any], template: Path, out: Path, chart_dir: Path) -> Path:
+def _render_docx(context: dict[str, Any], template: Path, out: Path, chart_dir: Path, made_at: dt.datetime) -> Path:
     import jinja2
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
@@ -614,8 +614,21 @@ def _render_docx(context: dict[str, Any], template: Path, out: Path, chart_dir: 
         tpl.render({**context, "charts": charts}, jinja_env=_jinja_env(markdown=False), autoescape=True)
     except jinja2.UndefinedError as exc:
         raise _undefined_error(template, exc) from None
+    _set_properties(tpl.docx.core_properties, context, made_at)
     tpl.save(str(out))
     return out
+
+
+def _set_properties(core, context: dict[str, Any], made_at: dt.datetime) -> None:
+    """The document's own properties (文件 → 信息), not the template's: its title and issue, the
+    office as author, the time it was made (UTC, as the format requires; naive times are local)."""
+    masthead = context["masthead"]
+    core.title = f"{masthead['title']}{masthead['issue']}"
+    core.subject = context["title"]
+    core.author = core.last_modified_by = context["campaign"]["office"]
+    core.category, core.comments, core.keywords, core.language = "工作简报", "", "", "zh-CN"
+    core.created = core.modified = made_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    core.revision = 1
 
 
 def _render_markdown(context: dict[str, Any], template: Path, out: Path) -> Path:

@@ -17,10 +17,17 @@ Layout per GB/T 9704-2012 (see the project's notes/briefing-format.md):
 - Page numbers `— 1 —` in 4号 宋体: odd pages right, even pages left (one character in).
 - Chinese fonts are set as w:eastAsia on every style and run, not only the Latin name,
   or Word would fall back to another face.
+- Every font used is declared in fontTable.xml with its panose, charset and an alternative
+  name, so Word and WPS substitute a face of the same kind where it is missing (FangSong
+  for 仿宋_GB2312, a Song face for 小标宋). What python-docx's default template leaves behind
+  is tidied away: its Japanese theme fonts, the Word 2010 stylesWithEffects part (a stale
+  copy of styles.xml), the blank-page thumbnail, app.xml's statistics, the 2013 dates;
+  w:zoom gets the w:percent ISO/IEC 29500 requires.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -31,6 +38,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
+from lxml import etree
 
 FANGSONG = "仿宋_GB2312"
 HEITI = "黑体"
@@ -235,6 +243,81 @@ def setup_footers(doc) -> None:
     page_number_footer(section.even_page_footer, odd=False)
 
 
+# ---- the package: fonts, properties, leftovers of python-docx's default template ---------------
+
+# name -> (alternative name, panose-1, family, signature usb0..3 csb0..1), all charset 86 (GB2312).
+# Values as Word and WPS write them for these faces; 小标宋 gets a Song panose so that, where it is
+# missing, Word's panose matching lands on a Song face (宋体, the usual stand-in for 小标宋).
+CJK_FONTS = {
+    FANGSONG: ("仿宋", "02010609030101010101", "modern", "00000001 080E0000 00000000 00000000 00040000 00000000"),
+    KAITI: ("楷体", "02010609030101010101", "modern", "00000001 080E0000 00000000 00000000 00040000 00000000"),
+    HEITI: ("SimHei", "02010609060101010101", "auto", "800002BF 38CF7CFA 00000016 00000000 00040001 00000000"),
+    SONGTI: ("SimSun", "02010600030101010101", "auto", "00000003 288F0000 00000006 00000000 00040001 00000000"),
+    XIAOBIAOSONG: ("方正小标宋简体", "02010600030101010101", "auto",
+                   "00000001 080E0000 00000000 00000000 00040000 00000000"),
+}
+JAPANESE_THEME_FONTS = ("ＭＳ 明朝", "ＭＳ ゴシック")   # python-docx's template was made by a Japanese Word
+TEMPLATE_DATE = dt.datetime(2020, 9, 1, tzinfo=dt.timezone.utc)
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+EXTENDED = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+
+
+def _w(tag: str) -> str:
+    return f"{{{W}}}{tag}"
+
+
+def font_table(blob: bytes) -> bytes:
+    """The template's fontTable.xml with the Chinese fonts declared and the Japanese ones dropped."""
+    fonts = etree.fromstring(blob)
+    for font in list(fonts):
+        if font.get(_w("name")) in JAPANESE_THEME_FONTS or font.get(_w("name")) in CJK_FONTS:
+            fonts.remove(font)
+    for name, (alt, panose, family, signature) in CJK_FONTS.items():
+        font = etree.SubElement(fonts, _w("font"), {_w("name"): name})
+        for tag, value in (("altName", alt), ("panose1", panose), ("charset", "86"), ("family", family),
+                           ("pitch", "default")):
+            etree.SubElement(font, _w(tag), {_w("val"): value})
+        keys = ("usb0", "usb1", "usb2", "usb3", "csb0", "csb1")
+        etree.SubElement(font, _w("sig"), {_w(k): v for k, v in zip(keys, signature.split())})
+    return etree.tostring(fonts, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def app_properties() -> bytes:
+    """docProps/app.xml naming this builder, without the statistics of another document."""
+    root = etree.Element(f"{{{EXTENDED}}}Properties", nsmap={None: EXTENDED})
+    for tag, value in (("Application", "xf-excel"), ("DocSecurity", "0"), ("ScaleCrop", "false"),
+                       ("LinksUpToDate", "false"), ("SharedDoc", "false"), ("HyperlinksChanged", "false")):
+        etree.SubElement(root, f"{{{EXTENDED}}}{tag}").text = value
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _drop_relationships(part, reltype_suffix: str) -> None:
+    """Drop a part by dropping the relationships to it: python-docx writes only the parts it
+    can reach, and [Content_Types].xml from those."""
+    for rid, rel in list(part.rels.items()):
+        if rel.reltype.endswith(reltype_suffix):
+            part.rels.pop(rid)
+
+
+def tidy_package(doc) -> None:
+    package = doc.part.package
+    _drop_relationships(package, "/metadata/thumbnail")
+    _drop_relationships(doc.part, "/stylesWithEffects")
+    for part in package.iter_parts():
+        # python-docx keeps parts it has no class for as plain bytes: replaced in place
+        if part.partname == "/word/fontTable.xml":
+            part._blob = font_table(part.blob)
+        elif part.partname == "/docProps/app.xml":
+            part._blob = app_properties()
+    zoom = doc.settings.element.find(_w("zoom"))
+    if zoom is not None:
+        zoom.set(_w("percent"), "100")
+    core = doc.core_properties
+    core.title, core.author, core.comments = "工作简报模板", "xf-excel", ""
+    core.created = core.modified = TEMPLATE_DATE
+    core.revision = 1
+
+
 # ---- content ----------------------------------------------------------------------------------
 
 def para(doc, text: str = "", style: str = "Normal", *, font: str = FANGSONG, size: float = BODY_PT,
@@ -351,8 +434,7 @@ def build(out: Path) -> Path:
     setup_footers(doc)
     # python-docx's default document starts empty except for sectPr; content follows.
     build_content(doc)
-    doc.core_properties.title = "工作简报模板"
-    doc.core_properties.author = "xf-excel"
+    tidy_package(doc)
     out.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(out))
     return out
