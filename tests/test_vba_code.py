@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from checkers import vba_libraries, vba_project, vba_resolve, vba_syntax
+from checkers import vba_antlr, vba_libraries, vba_project, vba_resolve, vba_syntax
 
 PLATFORMS = vba_syntax.PLATFORMS
 
@@ -60,16 +60,17 @@ VALID = [
 ]
 
 
-def broken_real_modules(remote: str) -> list[tuple[str, str]]:
-    """xlwings' Remote.bas with one defect each (every mutation must change the text)."""
+def broken_real_modules(module: str) -> list[tuple[str, str]]:
+    """A real module with one defect each (every mutation must change the text)."""
     mutations = [
-        ("one End If deleted", re.sub(r"(?m)^\s*End If\s*$", "", remote, count=1)),
-        ("one Then deleted", remote.replace(" Then\r\n", "\r\n", 1)),
-        ("Dim misspelt Dimm", remote.replace("    Dim wb As Workbook", "    Dimm wb As Workbook", 1)),
-        ("End Function -> End Sub", remote.replace("End Function", "End Sub", 1)),
-        ("one ) deleted", remote.replace(")", "", 1)),
+        ("one End If deleted", re.sub(r"(?m)^[ \t]*End If[ \t]*\r?$\n?", "", module, count=1)),
+        ("one Then deleted", module.replace(" Then\r\n", "\r\n", 1)),
+        ("Dim misspelt Dimm", module.replace("    Dim ", "    Dimm ", 1)),
+        ("End Function -> End Sub", module.replace("End Function", "End Sub", 1)),
+        ("the ) of a procedure declaration deleted",
+         re.sub(r"(?m)^([ \t]*(?:Public |Private )?(?:Sub|Function) \w+\([^)\r\n]*)\)", r"\1", module, count=1)),
     ]
-    assert all(text != remote for _, text in mutations)
+    assert all(text != module for _, text in mutations)
     return mutations
 
 
@@ -107,6 +108,46 @@ def test_our_grammar_rejects_real_modules_with_one_defect(modules):
     assert vba_syntax.check(remote, "win64") is None
     passed = [label for label, text in broken_real_modules(remote) if vba_syntax.check(text, "win64") is None]
     assert not passed
+
+
+# ---- the independent grammar (grammars-v4 vba7_1, antlr4-vba) ------------------------------------------
+
+@pytest.fixture(scope="module")
+def antlr(modules) -> dict[tuple[str, str], list[str]]:
+    """One run over every stored module and every control, on both platforms (cached by content)."""
+    controls = {f"broken: {label}": code for label, code, _ in BROKEN}
+    controls |= {f"valid: {label}": code for label, code in VALID}
+    controls |= {f"XfButtons, {label}": code for label, code in broken_real_modules(modules["XfButtons"])}
+    return vba_antlr.check({**modules, **controls}, PLATFORMS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_every_stored_module_parses_with_the_independent_grammar(antlr, modules, platform):
+    assert {name: antlr[name, platform] for name in modules if antlr[name, platform]} == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label, code, fails_on", BROKEN, ids=[b[0] for b in BROKEN])
+def test_the_independent_grammar_rejects_a_broken_module(antlr, label, code, fails_on):
+    assert tuple(p for p in PLATFORMS if antlr[f"broken: {label}", p]) == fails_on
+
+
+@pytest.mark.slow
+def test_the_independent_grammar_accepts_the_tricky_valid_code_and_rejects_real_modules_with_one_defect(antlr, modules):
+    assert {label: antlr[f"valid: {label}", p] for label, _ in VALID for p in PLATFORMS if antlr[f"valid: {label}", p]} == {}
+    passed = [label for label, _ in broken_real_modules(modules["XfButtons"]) if not antlr[f"XfButtons, {label}", "win64"]]
+    assert not passed
+
+
+def test_stored_class_modules_get_the_exported_header_the_grammar_reads(modules):
+    text, offset = vba_antlr.exported_form(modules["Dictionary"])
+    lines = text.split("\n")
+    assert lines[:4] == vba_antlr.EXPORTED_CLASS_HEADER and offset == 4
+    assert lines[4] == 'Attribute VB_Name = "Dictionary"'
+    assert not any(line.startswith(("Attribute VB_Base", "Attribute VB_Description")) for line in lines[4:14])
+    assert len(lines) == len(modules["Dictionary"].replace("\r\n", "\n").split("\n")) + 4   # line numbers kept
+    assert vba_antlr.exported_form(modules["XfButtons"])[1] == 0                                # standard: as it is
 
 
 # ---- identifiers ------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import sys
 import tarfile
 from pathlib import Path
@@ -58,9 +59,13 @@ def runtime_dir() -> Path:
     archive = Path(spec.origin).parent / "_binaries" / "linux-x64.tar.gz"
     target = cache_dir("docxodus") / f"{archive.stat().st_size}"
     if not (target / "redline.dll").is_file():
+        scratch = target.with_name(f"{target.name}.{os.getpid()}.part")   # several test runs may unpack at once
         with tarfile.open(archive) as tar:
-            tar.extractall(target.with_suffix(".part"), filter="data")
-        target.with_suffix(".part").rename(target)
+            tar.extractall(scratch, filter="data")
+        try:
+            scratch.rename(target)
+        except OSError:                                                   # another run got there first
+            shutil.rmtree(scratch, ignore_errors=True)
     return target
 
 
