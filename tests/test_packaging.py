@@ -23,7 +23,7 @@ def wheel(tmp_path_factory, repo_root) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     # a copy of the tree, so the build's scratch folders never touch the working copy
     source = out / "source"
-    shutil.copytree(repo_root, source, ignore=shutil.ignore_patterns(".venv", ".git", "out", "data", "*.egg-info",
+    shutil.copytree(repo_root, source, ignore=shutil.ignore_patterns(".venv", ".git", ".cache", "out", "data", "*.egg-info",
                                                                      "__pycache__", ".hypothesis", "bench"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
                     str(source)], check=True, capture_output=True, timeout=300)
