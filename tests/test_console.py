@@ -172,6 +172,8 @@ def test_an_upload_goes_through_the_intake_and_the_pages_show_it_as_text(root, i
                           follow_redirects=False)
     assert started.status_code == 303
     result = wait_for(client, started.headers["location"])
+    progress = client.get(f"{started.headers['location']}/state").json()
+    assert (progress["done"], progress["total"]) == (3, 3)           # the batch's progress: 3 files read, 1 duplicate
     assert "<script>window.pwned" not in result and "&lt;script&gt;window.pwned=2&lt;/script&gt;青秀区.xlsx" in result
     assert "重复（已收过）" in result and "退回" in result
     with Archive(root / "data" / "xf.sqlite") as archive:
