@@ -105,8 +105,10 @@ def test_the_list_sheet(config, unit, tmp_path):
     assert sheet["A1"].value == "请按下列问题修改后，于2020年9月14日12:00前重新报送。"
     assert sheet["A2"].value == ("填报单位：南宁市武鸣区　报送期次：第2期　收到的文件：第2期_南宁市_武鸣区.xlsx　"
                                  "共 4 个错误、3 个警告")
-    assert "组委会办公室 0771-0000000" in sheet["A3"].value
-    table = [[c.value for c in row] for row in sheet.iter_rows(min_row=4, max_col=7)]
+    assert sheet["A3"].value == ("可直接在本文件的“填报”工作表中修改标色的单元格，保存后把本文件作为附件发回（不必改名，也不必删除本页）；"
+                                 "也可以修改原报表后重新发送。")
+    assert "组委会办公室 0771-0000000" in sheet["A4"].value
+    table = [[c.value for c in row] for row in sheet.iter_rows(min_row=5, max_col=7)]
     assert table == [
         ["序号", "严重程度", "工作表", "单元格", "指标", "填报值", "问题说明"],
         [1, "错误", "填报", "E9", "运营专柜数", 15, "「运营专柜数」15 大于「建成专柜数」12，请核对"],
@@ -117,9 +119,9 @@ def test_the_list_sheet(config, unit, tmp_path):
         [6, "警告", "填报", "E9", "运营专柜数", 15, "明细行数与运营专柜数不一致"],
         [7, "警告", None, None, None, None, "文件含有宏；宏没有运行"],
     ]
-    assert sheet["F7"].data_type == "s"                      # the received =HYPERLINK text stays text
-    assert (sheet["D5"].hyperlink.location, sheet["D5"].hyperlink.target) == ("'填报'!E9", None)   # inside the file
-    assert sheet["D11"].hyperlink is None                   # no cell to go to
+    assert sheet["F8"].data_type == "s"                      # the received =HYPERLINK text stays text
+    assert (sheet["D6"].hyperlink.location, sheet["D6"].hyperlink.target) == ("'填报'!E9", None)   # inside the file
+    assert sheet["D12"].hyperlink is None                   # no cell to go to
 
 
 def test_nothing_in_the_feedback_can_compute_or_link_out(config, unit, tmp_path):
@@ -201,7 +203,8 @@ def test_an_unreadable_original_gives_the_list_alone(config, tmp_path):
     book = load_workbook(path)
     assert book.sheetnames == [LIST_SHEET]
     assert book[LIST_SHEET]["A2"].value.startswith("填报单位：（未能确定）　报送期次：第2期　收到的文件：../x.xls")
-    assert book[LIST_SHEET]["G5"].value == "文件 x.xls 不是本次活动的填报表"
+    assert book[LIST_SHEET]["A3"].value == "请在原报表中逐项修改后，把原报表重新发送；本文件只列出问题，不能代替报表。"
+    assert book[LIST_SHEET]["G6"].value == "文件 x.xls 不是本次活动的填报表"
 
 
 def test_a_resent_feedback_workbook_is_cleaned_of_the_earlier_round(config, unit, tmp_path):
@@ -213,12 +216,12 @@ def test_a_resent_feedback_workbook_is_cleaned_of_the_earlier_round(config, unit
     data = book["填报"]
     assert data["E9"].comment is None and data["E9"].fill.fill_type is None     # fixed since: unmarked
     assert data["E10"].fill.fgColor.rgb == ERROR_COLOR and "确切" in data["E10"].comment.text
-    assert [c.value for c in book[LIST_SHEET][5]][:4] == [1, "错误", "填报", "E10"]
-    assert book[LIST_SHEET].max_row == 5
+    assert [c.value for c in book[LIST_SHEET][6]][:4] == [1, "错误", "填报", "E10"]
+    assert book[LIST_SHEET].max_row == 6
 
 
 def test_an_existing_feedback_is_replaced(config, unit, tmp_path):
     first = write_feedback(received_workbook(), "a.xlsx", ISSUES, config, unit, 2, tmp_path)
     second = write_feedback(received_workbook(), "a.xlsx", ISSUES[:2], config, unit, 2, tmp_path)
-    assert first == second and load_workbook(second)[LIST_SHEET].max_row == 6
+    assert first == second and load_workbook(second)[LIST_SHEET].max_row == 7
     assert [p.name for p in Path(tmp_path).iterdir()] == [first.name]

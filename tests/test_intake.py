@@ -241,14 +241,25 @@ def test_collect_walks_sub_folders_in_order_and_lists_skipped_files(tmp_path):
 
     files, issues = collect_inbox(tmp_path)
 
-    assert [f.display for f in files] == ["2020-09-14/a.xlsx", "2020-09-14/无扩展名的报表", "b.xlsx"]
-    assert [f.kind for f in files] == ["xlsx", "xlsx", "xlsx"]
+    # a feedback workbook of ours is judged by its content (corrected, it is a return), not skipped by name
+    assert [f.display for f in files] == ["2020-09-14/a.xlsx", "2020-09-14/无扩展名的报表", "b.xlsx",
+                                          "退回_第2期_武鸣区.xlsx"]
+    assert [f.kind for f in files] == ["xlsx", "xlsx", "xlsx", "xlsx"]
     assert files[0].path == tmp_path / "2020-09-14" / "a.xlsx" and files[0].received_at
     assert files[0].sha256 == __import__("hashlib").sha256(good).hexdigest()
     skipped = {i.file: i for i in issues}
-    assert set(skipped) == {"~$b.xlsx", "退回_第2期_武鸣区.xlsx", ".hidden.xlsx", "Thumbs.db"}
+    assert set(skipped) == {"~$b.xlsx", ".hidden.xlsx", "Thumbs.db"}
     assert all(i.code is IssueCode.SKIPPED_FILE and i.severity is Severity.WARNING for i in issues)
     assert "临时文件" in skipped["~$b.xlsx"].message and "~$b.xlsx" in skipped["~$b.xlsx"].message
+    assert {d: i.value for d, i in skipped.items()} == {"~$b.xlsx": "临时文件", ".hidden.xlsx": "隐藏文件",
+                                                        "Thumbs.db": "系统文件"}
+
+
+def test_collect_takes_a_file_it_would_skip_when_asked_to(tmp_path):
+    write(tmp_path, ".hidden.xlsx", form_xlsx())
+    write(tmp_path, "~$b.xlsx", b"owner file")
+    files, issues = collect_inbox(tmp_path, take=[".hidden.xlsx"])
+    assert [f.display for f in files] == [".hidden.xlsx"] and [i.file for i in issues] == ["~$b.xlsx"]
 
 
 def test_collect_refuses_a_missing_inbox(tmp_path):

@@ -46,6 +46,7 @@ class IssueCode(str, Enum):
     MACROS_IGNORED = "macros-ignored"
     NO_CACHED_VALUES = "no-cached-values"
     SKIPPED_FILE = "skipped-file"          # intake: a temp/hidden/own-output file left out of the inbox
+    FEEDBACK_NOT_WRITTEN = "feedback-not-written"   # the return is archived, its feedback workbook could not be written
     # who sent it
     UNKNOWN_UNIT = "unknown-unit"
     UNIT_MISMATCH = "unit-mismatch"
@@ -111,6 +112,9 @@ KINDS: dict[IssueCode, Kind] = {
                                      "{cell} 是公式，但文件中没有它的计算结果（文件不是由 Excel/WPS 保存的），按空白读取；"
                                      "请在 Excel 中打开并保存后重新发送，或直接填写数值"),
     IssueCode.SKIPPED_FILE: Kind("已跳过的文件", "已跳过「{file}」：{reason}。"),
+    IssueCode.FEEDBACK_NOT_WRITTEN: Kind("反馈表未写出",
+                                         "未能为文件「{file}」写出反馈表{reason}；文件已存档。"
+                                         "请把问题清单（汇总表“校验问题”页）告知报送单位。"),
     IssueCode.MISSING_META: Kind("缺少隐藏页",
                                  "文件「{file}」缺少下发表格中的隐藏页（{meta_sheet}），可能不是在下发的原表上填写的；"
                                  "本次已按表头和指标名称读取，今后请在下发的原表上填写"),

@@ -5,15 +5,17 @@ nothing else; every result is typed and carries its issues and notes."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from .archive.locking import archive_lock
-from .archive.store import Archive, Batch, NewSubmission, sha256
+from .archive.store import Archive, Batch, EarlierOutcome, NewSubmission, sha256
 from .config import Config
 from .contract import PREVIOUS_LABEL
-from .errors import ArchiveError, IntakeError, NotConfigured, NothingToReport
+from .errors import ArchiveError, IntakeError, NotConfigured, NothingToReport, XfError
 from .issues import HasIssues, Issue, IssueCode, Severity
 
 if TYPE_CHECKING:
@@ -81,7 +83,8 @@ def _target_text(value: float, kind: str) -> str:
 
 @dataclass
 class FileOutcome:
-    """What happened to one received file."""
+    """What happened to one received file. `message` says it in one Chinese sentence; a file
+    taken in before (`earlier`) reports what it came to then, with the issues found then."""
 
     display: str
     status: str   # accepted | warned | rejected | duplicate | not-a-return | unreadable | skipped
@@ -91,12 +94,31 @@ class FileOutcome:
     issues: list[Issue] = field(default_factory=list)
     feedback: Optional[Path] = None
     changes: list[tuple[str, Any, Any]] = field(default_factory=list)   # (indicator, before, after) on resubmission
+    earlier: Optional[EarlierOutcome] = None     # a duplicate of a file taken in by an earlier run
+    same_as: Optional[str] = None                # a duplicate of a file earlier in this batch
+    message: str = ""
+
+    @property
+    def result(self) -> str:
+        """What the file came to: its status, or for a duplicate the status of what it repeats."""
+        if self.earlier is not None:
+            return _earlier_status(self.earlier)
+        return self.status
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.display, "status": self.status, "unit": self.unit_code, "sha256": self.sha256,
-                "submission_id": self.submission_id, "feedback": str(self.feedback) if self.feedback else None,
+        earlier = self.earlier
+        return {"file": self.display, "status": self.status, "message": self.message, "unit": self.unit_code,
+                "sha256": self.sha256, "submission_id": self.submission_id,
+                "feedback": str(self.feedback) if self.feedback else None,
                 "issues": [i.to_dict() for i in self.issues],
-                "changes": [{"indicator": k, "before": a, "after": b} for k, a, b in self.changes]}
+                "changes": [{"indicator": k, "before": a, "after": b} for k, a, b in self.changes],
+                "same_as": self.same_as,
+                "earlier": None if earlier is None else {
+                    "status": _earlier_status(earlier), "period": earlier.period, "unit": earlier.unit_code,
+                    "taken_at": earlier.taken_at, "submission_id": earlier.submission_id}}
+
+
+_NEEDS_ATTENTION = ("rejected", "not-a-return", "unreadable")
 
 
 @dataclass
@@ -113,11 +135,6 @@ class IntakeReport:
         return sum(1 for f in self.files if f.status in statuses)
 
     @property
-    def ok(self) -> bool:
-        """True when nothing was rejected or unreadable."""
-        return not self.count("rejected", "not-a-return", "unreadable")
-
-    @property
     def wrong_period(self) -> int:
         """Returns that state another period than the one taken in."""
         return sum(1 for f in self.files if any(i.code is IssueCode.WRONG_PERIOD for i in f.issues))
@@ -128,10 +145,21 @@ class IntakeReport:
         returns = sum(1 for f in self.files if f.unit_code)
         return bool(returns) and self.wrong_period * 2 >= returns
 
+    @property
+    def empty(self) -> bool:
+        """Nothing at all was found in the inbox."""
+        return not self.files
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was rejected or unreadable, now or (for files taken in again) before."""
+        return not any(f.result in _NEEDS_ATTENTION for f in self.files)
+
     def summary(self) -> dict[str, int]:
         return {"files": len(self.files), "accepted": self.count("accepted", "warned"),
                 "warned": self.count("warned"), "rejected": self.count("rejected"),
                 "not_a_return": self.count("not-a-return", "unreadable"), "duplicate": self.count("duplicate"),
+                "taken_before": sum(1 for f in self.files if f.earlier is not None),
                 "skipped": self.count("skipped")}
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,12 +168,15 @@ class IntakeReport:
 
 
 def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: str | Path,
-                 feedback_dir: str | Path, progress: Optional[Callable[[int, int], None]] = None) -> IntakeReport:
+                 feedback_dir: str | Path, progress: Optional[Callable[[int, int], None]] = None,
+                 again: Sequence[str] = ()) -> IntakeReport:
     """Read, check and archive every return in `inbox` for `period`; write feedback workbooks.
 
     Each file's raw bytes are archived (by hash) before it is parsed; the same file taken in
-    twice does nothing the second time. A file that cannot be read becomes issues, and the
-    rest of the batch goes on.
+    twice is not checked again: its outcome is the one archived then (a rerun after a crash
+    reports every file). `again` names files (as listed, or by file name) to take in again on
+    purpose: a file skipped by its name, or one taken in before. A file that cannot be read
+    becomes issues, and the rest of the batch goes on.
 
         >>> report = intake_inbox(config, "inbox/第2期", 2, "data/xf.sqlite", "out/退回")
         >>> report.summary()["rejected"]
@@ -155,9 +186,12 @@ def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: s
 
     inbox = Path(inbox)
     config.period(period)
-    files, skipped = collect_inbox(inbox)
-    return _take_in(config, IntakeReport(period=period, inbox=inbox), files, skipped, archive_path, feedback_dir,
-                    progress)
+    files, skipped = collect_inbox(inbox, take=again)
+    report = _take_in(config, IntakeReport(period=period, inbox=inbox), files, skipped, archive_path, feedback_dir,
+                      progress, again)
+    if report.empty:
+        report.notices.append(f"收件文件夹 {inbox} 是空的，没有找到任何文件；请先把收到的附件（或整封邮件）保存到该文件夹，再重新收取")
+    return report
 
 
 UPLOAD_LABEL = "网页上传"
@@ -182,44 +216,31 @@ def intake_uploads(config: Config, uploads: list[tuple[str, bytes]], period: int
 
 
 def _take_in(config: Config, report: IntakeReport, files: list, skipped: list[Issue], archive_path: str | Path,
-             feedback_dir: str | Path, progress: Optional[Callable[[int, int], None]]) -> IntakeReport:
+             feedback_dir: str | Path, progress: Optional[Callable[[int, int], None]],
+             again: Sequence[str] = ()) -> IntakeReport:
     """The files collected from an inbox folder or a mailbox: archived raw first, then read,
-    checked, recorded, fed back — one outcome each, in the order collected."""
+    checked, recorded, fed back — one outcome each, in the order collected; each with its
+    one Chinese sentence."""
     from .intake.workbooks import WorkbookReader
 
     report.files += [FileOutcome(display=i.file, status=_file_status(i), issues=[i]) for i in skipped]
     with archive_lock(archive_path), Archive(archive_path) as archive, WorkbookReader() as reader:
         if archive.notice:
             report.notices.append(archive.notice)
-        period = report.period
-        peers = _peer_values(config, archive, period)
-        fresh, duplicates = _archive_raw(archive, files)
-        outcomes = {id(f): FileOutcome(display=f.display, status="duplicate", sha256=digest) for f, digest in duplicates}
+        batch = _Batch(config, archive, report.period, _peer_values(config, archive, report.period),
+                       Path(feedback_dir), archive.begin_batch(report.period, str(report.inbox)))
+        fresh, outcomes = batch.sort_out(files, again)
         digests = {id(f): digest for f, digest in fresh}
-        batch = _Batch(config, archive, period, peers, Path(feedback_dir),
-                       archive.begin_batch(period, str(report.inbox)))
         for done, (received, read) in enumerate(reader.read_many([f for f, _ in fresh]), start=1):
             outcomes[id(received)] = batch.take_in(received, read, digests[id(received)])
             if progress:
                 progress(done, len(fresh))
-        archive.note_batch_outputs(batch.batch_id, [str(o.feedback) for o in outcomes.values() if o.feedback])
+        archive.note_batch_outputs(batch.batch_id, [str(o.feedback) for o in outcomes.values()
+                                                    if o.feedback and o.earlier is None])
     report.files += [outcomes[id(f)] for f in files]
     report.batch_id = batch.batch_id
+    _describe(config, report)
     return report
-
-
-def _archive_raw(archive: Archive, files: list) -> tuple[list, list]:
-    """Store every file's raw bytes before anything parses them; split the batch into files
-    to read and duplicates (seen in an earlier intake, or earlier in this batch)."""
-    fresh, duplicates, seen = [], [], set()
-    for received in files:
-        digest, _ = archive.add_file(received.content, received.name, _origin(received))
-        if digest in seen or archive.file_processed(digest):
-            duplicates.append((received, digest))
-        else:
-            seen.add(digest)
-            fresh.append((received, digest))
-    return fresh, duplicates
 
 
 @dataclass
@@ -234,8 +255,63 @@ class _Batch:
     batch_id: int                                             # the archive's record of this intake
     feedback_names: set[str] = field(default_factory=set)   # written in this batch: never overwrite one
 
+    def sort_out(self, files: list, again: Sequence[str]) -> tuple[list, dict[int, FileOutcome]]:
+        """Store every file's raw bytes before anything parses them, and sort the batch: files
+        to read, (file, digest) in order; and the outcomes known already (by id of the file):
+        duplicates of a file earlier in the batch or taken in before (reported as archived
+        then), and our own feedback workbooks come back unchanged."""
+        fresh: list = []
+        known: dict[int, FileOutcome] = {}
+        first_of: dict[str, Any] = {}
+        for received in files:
+            digest = sha256(received.content)
+            if self.archive.is_feedback(digest):
+                known[id(received)] = _own_feedback(received)
+                continue
+            self.archive.add_file(received.content, received.name, _origin(received))
+            if digest in first_of:
+                known[id(received)] = FileOutcome(display=received.display, status="duplicate", sha256=digest,
+                                                  same_as=first_of[digest].display)
+                continue
+            first_of[digest] = received
+            earlier = None if _named(received, again) else self.archive.earlier_outcome(digest)
+            if earlier is None:
+                fresh.append((received, digest))
+            else:
+                known[id(received)] = self.taken_before(received, digest, earlier)
+        return fresh, known
+
+    def taken_before(self, received, digest: str, earlier: EarlierOutcome) -> FileOutcome:
+        """A file an earlier run took in: its outcome then, and the feedback workbook it should
+        have had if that run ended before writing it."""
+        outcome = FileOutcome(display=received.display, status="duplicate", unit_code=earlier.unit_code,
+                              sha256=digest, submission_id=earlier.submission_id, issues=list(earlier.issues),
+                              feedback=Path(earlier.feedback) if earlier.feedback else None, earlier=earlier)
+        if outcome.feedback is None and _earlier_status(earlier) in ("rejected", "warned"):
+            unit = self.config.units.get(earlier.unit_code) if earlier.unit_code else None
+            self.send_back(outcome, received, None, unit, digest, period=earlier.period)
+        return outcome
+
     def take_in(self, received, read, digest: str) -> FileOutcome:
-        """One file read safely (`read`): check it, record it, write feedback."""
+        """One file read safely (`read`): check it, record it, write feedback. Whatever goes
+        wrong with one file becomes that file's issue and the batch goes on; only the archive
+        failing (or another fatal error) ends it."""
+        try:
+            return self._take_in(received, read, digest)
+        except (XfError, sqlite3.Error):
+            raise
+        except Exception as error:             # noqa: BLE001 - one file must never end the batch
+            return self.failed(received, digest, error)
+
+    def failed(self, received, digest: str, error: Exception) -> FileOutcome:
+        """A file whose checking broke off: archived with an issue saying so."""
+        issue = Issue.of(IssueCode.UNREADABLE_FILE, Severity.ERROR, file=received.display, what="文件",
+                         reason="已读取，但校验时程序出错，未能完成校验", advice="文件已存档；请联系技术人员检查。",
+                         details=_technical(error))
+        self.archive.record_file_issues(digest, [issue], period=self.period, batch_id=self.batch_id)
+        return FileOutcome(display=received.display, status="unreadable", sha256=digest, issues=[issue])
+
+    def _take_in(self, received, read, digest: str) -> FileOutcome:
         from .checks.read import read_return
 
         if read.workbook is None:
@@ -252,7 +328,9 @@ class _Batch:
         unit_code = issues[0].unit if issues else None
         self.archive.record_file_issues(digest, issues, period=self.period, unit_code=unit_code, batch_id=self.batch_id)
         outcome = FileOutcome(display=received.display, status=_file_status(*issues), sha256=digest, issues=issues)
-        self.send_back(outcome, received, workbook, self.config.units.get(unit_code) if unit_code else None)
+        if outcome.status != "not-a-return":   # a workbook of another kind needs the form, not itself back
+            self.send_back(outcome, received, workbook, self.config.units.get(unit_code) if unit_code else None,
+                           digest)
         return outcome
 
     def checked(self, received, workbook, form, digest: str) -> FileOutcome:
@@ -269,25 +347,36 @@ class _Batch:
                               status="rejected" if not checked.accepted else ("warned" if checked.issues else "accepted"))
         if before is not None and checked.accepted:
             outcome.changes = _changes(before.values, checked.values)
-        self.send_back(outcome, received, workbook, checked.unit)
+        self.send_back(outcome, received, workbook, checked.unit, digest)
         return outcome
 
-    def send_back(self, outcome: FileOutcome, received, workbook, unit) -> None:
-        """The feedback workbook of a return with issues. Failing to write one is a notice,
-        never the end of the batch: the return itself is already archived."""
+    def send_back(self, outcome: FileOutcome, received, workbook, unit, digest: str,
+                  period: Optional[int] = None) -> None:
+        """The feedback workbook of a return with issues, noted in the archive. Failing to write
+        one is a notice, never the end of the batch: the return itself is already archived."""
         from .outputs.feedback import write_feedback
 
         if not outcome.issues:
             return
+        period = self.period if period is None else period
         try:
             outcome.feedback = write_feedback(received.content, received.name, outcome.issues, self.config, unit,
-                                              self.period, self.feedback_dir, received=workbook,
+                                              period, self.feedback_dir, received=workbook,
                                               taken=self.feedback_names)
-        except OSError as exc:
-            outcome.issues.append(Issue(
-                IssueCode.UNREADABLE_FILE, Severity.WARNING,
-                f"无法为「{received.display}」写出反馈表（{exc.strerror or exc}）；请手工把问题清单告知报送单位",
-                file=received.display))
+            self.archive.record_feedback(digest, period, outcome.feedback, outcome.feedback.read_bytes())
+        except (XfError, sqlite3.Error):
+            raise
+        except Exception as error:             # noqa: BLE001 - any writer failure: a notice on this file
+            reason = "（无法写入反馈表文件夹）" if isinstance(error, OSError) else ""
+            outcome.issues.append(Issue.of(IssueCode.FEEDBACK_NOT_WRITTEN, Severity.WARNING, file=received.display,
+                                           reason=reason, details=_technical(error)))
+
+
+def _technical(error: BaseException) -> str:
+    """An exception as one line for Issue.details: its type, text and where it was raised."""
+    frame = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+    where = f" ({Path(frame[0].filename).name}:{frame[0].lineno})" if frame else ""
+    return f"{type(error).__name__}: {str(error)[:200]}{where}"
 
 
 def _file_status(*issues: Issue) -> str:
@@ -299,6 +388,65 @@ def _file_status(*issues: Issue) -> str:
     if codes & {IssueCode.UNREADABLE_FILE, IssueCode.UNSAFE_FILE, IssueCode.ENCRYPTED_FILE}:
         return "unreadable"
     return "rejected"
+
+
+def _earlier_status(earlier: EarlierOutcome) -> str:
+    """An archived outcome in the words of FileOutcome.status."""
+    if earlier.status == "file":
+        return _file_status(*earlier.issues)
+    if earlier.status == "rejected":
+        return "rejected"
+    return "warned" if earlier.issues else "accepted"
+
+
+def _named(received, again: Sequence[str]) -> bool:
+    """True when the user asked to take this file in again (by its listed place or its name)."""
+    wanted = {Path(a).as_posix().strip("/") for a in again}
+    return bool(wanted & {received.display, received.name}) or any(w.endswith("/" + received.display)
+                                                                   for w in wanted)
+
+
+def _own_feedback(received) -> FileOutcome:
+    issue = Issue.of(IssueCode.SKIPPED_FILE, Severity.WARNING, file=received.display, value="本系统写出的反馈表",
+                     reason="这是本系统写出的反馈表，未经修改，不是收到的报表")
+    return FileOutcome(display=received.display, status="skipped", issues=[issue])
+
+
+def _describe(config: Config, report: IntakeReport) -> None:
+    """Give every outcome its one Chinese sentence."""
+    by_display = {f.display: f for f in report.files}
+    for outcome in report.files:
+        outcome.message = _sentence(config, outcome, by_display.get(outcome.same_as or ""), report.period)
+
+
+def _sentence(config: Config, outcome: FileOutcome, first: Optional[FileOutcome], period: int) -> str:
+    name = f"文件「{outcome.display}」"
+    if outcome.same_as is not None:
+        then = f"，按重复报送处理（{_result_words(first.result)}）" if first else "，按重复报送处理"
+        return f"{name}与同批收到的「{outcome.same_as}」内容完全相同{then}。"
+    if outcome.earlier is not None:
+        earlier = outcome.earlier
+        when = f"第{earlier.period}期、" if earlier.period not in (None, period) else ""
+        return (f"{name}此前已收取（{when}{earlier.taken_at.replace('T', ' ')}），当时的结果：{_result_words(outcome.result)}"
+                f"{_about(config, outcome)}。")
+    if outcome.status in ("accepted", "warned", "rejected"):
+        return f"{name}{_result_words(outcome.status)}{_about(config, outcome)}。"
+    return outcome.issues[0].message if outcome.issues else f"{name}{_result_words(outcome.status)}。"
+
+
+def _result_words(status: str) -> str:
+    return {"accepted": "已接收", "warned": "已接收（有警告）", "rejected": "已退回", "duplicate": "重复",
+            "not-a-return": "不是报表", "unreadable": "无法读取", "skipped": "已跳过"}.get(status, status)
+
+
+def _about(config: Config, outcome: FileOutcome) -> str:
+    """'：南宁市武鸣区，2 个错误、1 个警告' (who, and how many issues)."""
+    unit = config.units.get(outcome.unit_code) if outcome.unit_code else None
+    errors = sum(1 for i in outcome.issues if i.blocking)
+    warnings = len(outcome.issues) - errors
+    counts = "、".join(t for t in (f"{errors} 个错误" if errors else "", f"{warnings} 个警告" if warnings else "") if t)
+    parts = [p for p in (unit.full_name if unit else "", counts) if p]
+    return f"：{'，'.join(parts)}" if parts else ""
 
 
 def _origin(received) -> dict[str, Any]:

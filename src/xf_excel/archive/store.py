@@ -33,6 +33,7 @@ from ..errors import ArchiveError
 from ..issues import Issue, IssueCode, Severity
 
 __all__ = ["Archive", "Submission", "NewSubmission", "FileRecord", "SentMail", "FetchedMail", "Batch", "Withdrawal",
+           "EarlierOutcome",
            "sha256"]
 
 SCHEMA_VERSION = 2
@@ -144,6 +145,17 @@ CREATE TABLE IF NOT EXISTS submission_header (
     text TEXT NOT NULL,
     PRIMARY KEY (submission_id, label)
 );
+CREATE INDEX IF NOT EXISTS issues_file ON issues(file_sha256);
+CREATE INDEX IF NOT EXISTS submissions_file ON submissions(file_sha256);
+CREATE TABLE IF NOT EXISTS feedback (      -- every feedback workbook written for a received file
+    file_sha256 TEXT NOT NULL REFERENCES files(sha256),
+    period INTEGER,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,                   -- of the workbook as written: sent back unchanged, it is ours
+    written_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_file ON feedback(file_sha256);
+CREATE INDEX IF NOT EXISTS feedback_sha256 ON feedback(sha256);
 """
 
 # Columns added after the first archives were made (schema 1), added to those in place.
@@ -200,6 +212,20 @@ class FileRecord:
     size: int
     first_seen: str
     origin: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EarlierOutcome:
+    """What became of a file when it was taken in before: the submission it produced (its
+    status then and now) or, for a file that produced none, its file-level issues."""
+
+    status: str                     # accepted | rejected | superseded (a submission), or 'file' (issues only)
+    period: Optional[int]
+    unit_code: Optional[str]
+    taken_at: str                   # when it was recorded
+    submission_id: Optional[int]
+    issues: list[Issue]
+    feedback: Optional[str]         # the feedback workbook last written for it, if any
 
 
 @dataclass
@@ -393,6 +419,42 @@ class Archive:
             f" UNION SELECT 1 FROM issues WHERE file_sha256 = ? AND {_LIVE_ISSUE} LIMIT 1",
             (digest, digest)).fetchone())
 
+    def earlier_outcome(self, digest: str) -> Optional[EarlierOutcome]:
+        """What the file with this hash came to when it was last taken in (None: never, or only
+        in intakes since withdrawn)."""
+        row = self.db.execute("SELECT * FROM submissions WHERE file_sha256 = ? AND status != 'withdrawn'"
+                              " ORDER BY id DESC LIMIT 1", (digest,)).fetchone()
+        feedback = self.feedback_for(digest)
+        if row is not None:
+            return EarlierOutcome(row["status"], row["period"], row["unit_code"], row["recorded_at"], row["id"],
+                                  self.issues(submission_id=row["id"]), feedback)
+        issues = self._issues(f"file_sha256 = ? AND submission_id IS NULL AND {_LIVE_ISSUE}", [digest])
+        if not issues:
+            return None
+        first = self.db.execute("SELECT period, unit_code FROM issues WHERE file_sha256 = ? AND submission_id IS NULL"
+                                f" AND {_LIVE_ISSUE} ORDER BY id DESC LIMIT 1", (digest,)).fetchone()
+        record = self.file(digest)
+        return EarlierOutcome("file", first["period"], first["unit_code"], record.first_seen if record else "", None,
+                              issues, feedback)
+
+    # ---- feedback workbooks --------------------------------------------------------------------
+    def record_feedback(self, file_sha256: str, period: Optional[int], path: str | Path, content: bytes) -> None:
+        """Note the feedback workbook written for a received file (its bytes' hash identifies it
+        when it comes back unchanged)."""
+        with self.transaction():
+            self.db.execute("INSERT INTO feedback VALUES (?,?,?,?,?)",
+                            (file_sha256, period, str(path), sha256(content), _now()))
+
+    def feedback_for(self, file_sha256: str) -> Optional[str]:
+        """The path of the feedback workbook last written for a received file."""
+        row = self.db.execute("SELECT path FROM feedback WHERE file_sha256 = ? ORDER BY rowid DESC LIMIT 1",
+                              (file_sha256,)).fetchone()
+        return row[0] if row else None
+
+    def is_feedback(self, digest: str) -> bool:
+        """True when these bytes are a feedback workbook this archive's runs wrote, unchanged."""
+        return self.db.execute("SELECT 1 FROM feedback WHERE sha256 = ? LIMIT 1", (digest,)).fetchone() is not None
+
     # ---- submissions -------------------------------------------------------------------------
     def record_submission(self, new: NewSubmission) -> int:
         """Archive one submission with its values, details and issues; returns its id.
@@ -498,15 +560,18 @@ class Archive:
 
     def issues(self, period: Optional[int] = None, submission_id: Optional[int] = None) -> list[Issue]:
         """Archived issues that count (not of a withdrawn submission or batch), in the order recorded."""
-        sql, args = f"SELECT * FROM issues WHERE {_LIVE_ISSUE}", []
+        sql, args = _LIVE_ISSUE, []
         if period is not None:
             sql, args = sql + " AND period = ?", args + [period]
         if submission_id is not None:
             sql, args = sql + " AND submission_id = ?", args + [submission_id]
+        return self._issues(sql, args)
+
+    def _issues(self, where: str, args: list[Any]) -> list[Issue]:
         return [Issue(code=IssueCode(r["code"]), severity=Severity(r["severity"]), message=r["message"],
                       file=r["file"], sheet=r["sheet"], row=r["row"], column=r["col"], indicator=r["indicator"],
                       value=r["value"], unit=r["unit_code"])
-                for r in self.db.execute(sql + " ORDER BY id", args)]
+                for r in self.db.execute(f"SELECT * FROM issues WHERE {where} ORDER BY id", args)]
 
     def latest_numbers(self, period: int) -> dict[str, dict[str, float]]:
         """Each unit's figures (numbers only) from its accepted submission of the latest period

@@ -13,6 +13,7 @@ unexpected error's traceback goes to the log beside the archive, never to the sc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import traceback
@@ -40,6 +41,7 @@ class _Context:
         self.archive = archive
         self.as_json = as_json
         self._config: Config | None = None
+        self.stdout = sys.stdout          # where the result goes (with --json: only the JSON document)
 
     @property
     def config(self) -> Config:
@@ -50,7 +52,7 @@ class _Context:
     def emit(self, payload: dict[str, Any], text: str) -> None:
         """Print the human summary, or the JSON payload with --json."""
         if self.as_json:
-            click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+            click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str), file=self.stdout)
         else:
             click.echo(text)
 
@@ -237,6 +239,8 @@ def main(ctx: click.Context, config_path: str, archive: str, as_json: bool) -> N
       xf-excel intake inbox/第2期 --period 2
     """
     ctx.obj = _Context(config_path, archive, as_json)
+    if as_json:     # a library that prints (openpyxl does) must not break the JSON: stdout goes to stderr
+        ctx.with_resource(contextlib.redirect_stdout(sys.stderr))
 
 
 @main.group("config")
@@ -338,20 +342,23 @@ def forms(obj: _Context, period: int, out_dir: Optional[str]) -> None:
 @click.option("--period", "-p", type=int, required=True, metavar="期次", help="这批报表所属的报送期次。")
 @click.option("--feedback", "feedback_dir", default="out/退回", show_default=True, type=click.Path(file_okay=False),
               help="退回表（反馈表）写入的文件夹。")
+@click.option("--again", multiple=True, metavar="文件",
+              help="有意重新收取这个文件（被跳过的，或此前已收取过的）；可重复给出。")
 @click.pass_obj
-def intake(obj: _Context, inbox: str, period: int, feedback_dir: str) -> None:
+def intake(obj: _Context, inbox: str, period: int, feedback_dir: str, again: tuple[str, ...]) -> None:
     """收取收件文件夹中的报表：逐一读取、校验、存档，有问题的生成退回表。
 
     \b
     示例：
       xf-excel intake inbox/第2期 --period 2
+      xf-excel intake inbox/第2期 --period 2 --again 第2期_南宁市_武鸣区.xlsx
     """
     from ..pipeline import intake_inbox
 
     report = intake_inbox(obj.config, inbox, period, obj.archive, feedback_dir,
-                          progress=_Progress("收取报表", not obj.as_json))
+                          progress=_Progress("收取报表", not obj.as_json), again=again)
     obj.emit(report.to_dict(), render_intake(report))
-    click.get_current_context().exit(EXIT_OK if report.ok else EXIT_ISSUES)
+    click.get_current_context().exit(EXIT_OK if report.ok and not report.empty else EXIT_ISSUES)
 
 
 @main.command("undo")
@@ -382,21 +389,41 @@ def _wrong_period_hint(report) -> list[str]:
 
 
 def render_intake(report) -> str:
-    """The human summary of an intake: counts, then one line per file that needs attention."""
+    """The human summary of an intake: counts (what was skipped and why, what was taken in
+    before), then one line per file that needs attention."""
     s = report.summary()
+    if report.empty:
+        return "\n".join([f"第{report.period}期未收取任何文件：收件文件夹 {report.inbox} 是空的。",
+                          "请先把收到的附件（或整封邮件）保存到该文件夹，再重新收取。"])
+    before = f"（其中此前已收取 {s['taken_before']} 个，结果照录于下）" if s["taken_before"] else ""
+    skipped = f"（{_skip_counts(report)}）" if s["skipped"] else ""
     lines = [f"第{report.period}期收取完成：文件 {s['files']} 个，接收 {s['accepted']} 个（其中有警告 {s['warned']} 个），"
-             f"退回 {s['rejected']} 个，非报表或无法读取 {s['not_a_return']} 个，重复 {s['duplicate']} 个，"
-             f"跳过 {s['skipped']} 个"]
+             f"退回 {s['rejected']} 个，非报表或无法读取 {s['not_a_return']} 个，重复 {s['duplicate']} 个{before}，"
+             f"跳过 {s['skipped']} 个{skipped}"]
     for f in report.files:
-        if f.status in ("rejected", "not-a-return", "unreadable"):
-            first = f.issues[0].message if f.issues else ""
+        if f.result in ("rejected", "not-a-return", "unreadable"):
             more = f"（共 {len(f.issues)} 个问题）" if len(f.issues) > 1 else ""
+            first = f.issues[0].message if f.issues and f.earlier is None else f.message
             lines.append(f"  ✗ {f.display}：{first}{more}")
             if f.feedback:
                 lines.append(f"      退回表：{f.feedback}")
+        elif f.status == "skipped":
+            lines.append(f"  – {f.issues[0].message}")
+    if s["skipped"] or s["taken_before"]:
+        lines.append("如需收取被跳过或此前已收取的文件，请加 --again 文件名 重新运行。")
     lines += [f"提示：{notice}" for notice in report.notices]
     lines += _wrong_period_hint(report)
     return "\n".join(lines)
+
+
+def _skip_counts(report) -> str:
+    """'临时文件 2 个、隐藏文件 1 个': what was skipped, by kind (the skip issue's value)."""
+    kinds: dict[str, int] = {}
+    for f in report.files:
+        if f.status == "skipped":
+            kind = str(f.issues[0].value or "其他") if f.issues else "其他"
+            kinds[kind] = kinds.get(kind, 0) + 1
+    return "、".join(f"{kind} {n} 个" for kind, n in kinds.items())
 
 
 @main.command()

@@ -5,8 +5,10 @@
 per candidate file, its kind sniffed from the content (`sniff`). Files that are not returns
 (PDF, images, Word, WPS .et …) are returned too, as kind "other", so that they are archived
 like everything received; reading them (`workbooks`) gives them their issue. The issues
-returned here are about what is *not* in the file list: temp/hidden/own-output files skipped,
-broken mails and archives, mails without attachments.
+returned here are about what is *not* in the file list: temp/hidden/system files skipped (a
+feedback workbook of ours is not skipped by its name: corrected and sent back, it is a
+return), broken mails and archives, mails without attachments. A document package folder
+(Apple Numbers saves `x.numbers/` as a folder) is one file: its members, zipped.
 
     >>> files, skipped = collect_inbox(Path("inbox/第2期"))            # doctest: +SKIP
 """
@@ -24,9 +26,8 @@ import io
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
-from ..contract import FEEDBACK_REJECTED_PREFIX
 from ..errors import IntakeError
 from ..filenames import safe_filename as sanitize_filename
 from ..issues import Issue, IssueCode, Severity
@@ -34,29 +35,26 @@ from .records import ReceivedFile
 from .safeguard import Refusal, open_zip, unpack_zip
 from .sniff import ARCHIVE_LIMITS, WORKBOOK_KINDS, file_issue, identify, refusal_issue
 
-__all__ = ["collect_inbox", "collect_mails", "collect_uploads", "sanitize_filename", "OWN_OUTPUT_PREFIXES",
-           "MAX_FILE_BYTES", "MAX_DEPTH", "SEP"]
+__all__ = ["collect_inbox", "collect_mails", "collect_uploads", "sanitize_filename", "MAX_FILE_BYTES", "MAX_DEPTH",
+           "SEP", "PACKAGE_SUFFIXES"]
 
-OWN_OUTPUT_PREFIXES = (FEEDBACK_REJECTED_PREFIX,)   # feedback workbooks we write; staff may save them into the inbox
+PACKAGE_SUFFIXES = (".numbers", ".pages", ".key")   # folders macOS shows as one document
 MAX_FILE_BYTES = 50 << 20              # a file (or an attachment) larger than this is not read
 MAX_DEPTH = 3                          # mail › zip › zip › file, no deeper
 SEP = " › "
 
 
-def _skip_reason(name: str) -> Optional[str]:
-    """Why a file of this name is not a return, or None."""
+def _skip_reason(name: str) -> Optional[tuple[str, str]]:
+    """(what kind of file, why it is not a return) for a file of this name, or None."""
     if name.startswith("~$"):
-        return "这是 Excel 打开文件时留下的临时文件（~$ 开头），不是报表"
+        return "临时文件", "这是 Excel 打开文件时留下的临时文件（~$ 开头），不是报表"
     if name.startswith(".~lock.") or (name.startswith("~") and name.lower().endswith(".tmp")):
-        return "这是办公软件打开文件时留下的临时文件，不是报表"
+        return "临时文件", "这是办公软件打开文件时留下的临时文件，不是报表"
     if name.startswith("."):
-        return "这是隐藏文件，不是报表"
+        return "隐藏文件", "这是隐藏文件，不是报表"
     if name.lower() in ("thumbs.db", "desktop.ini"):
-        return "这是 Windows 系统文件，不是报表"
-    if name.startswith(OWN_OUTPUT_PREFIXES):
-        return "这是本系统生成的退回反馈表，不是收到的报表"
+        return "系统文件", "这是 Windows 系统文件，不是报表"
     return None
-
 
 
 @dataclass(frozen=True)
@@ -71,14 +69,23 @@ class _Origin:
 
 
 class _Collector:
-    def __init__(self, inbox: Path):
+    def __init__(self, inbox: Path, take: frozenset[str] = frozenset()):
         self.inbox = inbox
         self.files: list[ReceivedFile] = []
         self.issues: list[Issue] = []
         self.displays: set[str] = set()
+        self.take_anyway = take
 
-    def skip(self, display: str, reason: str) -> None:
-        self.issues.append(Issue.of(IssueCode.SKIPPED_FILE, Severity.WARNING, file=display, reason=reason))
+    def skip_reason(self, display: str, name: str) -> Optional[tuple[str, str]]:
+        """Why this file is left out, unless the user named it to be taken in anyway."""
+        if display in self.take_anyway or name in self.take_anyway:
+            return None
+        return _skip_reason(name)
+
+    def skip(self, display: str, reason: tuple[str, str]) -> None:
+        """Leave a file out: the issue says why; its value is the kind of file (for counts)."""
+        kind, why = reason
+        self.issues.append(Issue.of(IssueCode.SKIPPED_FILE, Severity.WARNING, file=display, value=kind, reason=why))
 
     def unique(self, display: str) -> str:
         candidate, number = display, 1
@@ -113,7 +120,7 @@ class _Collector:
     def take_parts(self, container: str, parts: list[tuple[str, bytes]], origin: _Origin, depth: int) -> None:
         for raw_name, data in parts:
             name = sanitize_filename(raw_name)
-            reason = _skip_reason(name)
+            reason = self.skip_reason(f"{container}{SEP}{name}", name)
             if reason:
                 self.skip(f"{container}{SEP}{name}", reason)
                 continue
@@ -125,8 +132,11 @@ def _too_big(display: str, size: int) -> Issue:
                       "报表文件通常不到 1 MB，请确认对方是否发错了文件。")
 
 
-def collect_inbox(inbox: Path) -> tuple[list[ReceivedFile], list[Issue]]:
+def collect_inbox(inbox: Path, take: Iterable[str] = ()) -> tuple[list[ReceivedFile], list[Issue]]:
     """Every candidate return in `inbox` and its sub-folders, mails and zip archives.
+
+    `take` names files (as displayed, or by file name) to take in even though their name says
+    skip them (a temp or hidden file the user wants read).
 
     Returns (files, issues): files in a deterministic order (sorted by path, then by
     position inside each mail or archive); issues about what could not be taken in (files
@@ -141,12 +151,12 @@ def collect_inbox(inbox: Path) -> tuple[list[ReceivedFile], list[Issue]]:
     inbox = Path(inbox)
     if not inbox.is_dir():
         raise IntakeError(f"收件文件夹 {inbox} 不存在；请检查路径，或先把收到的附件保存到该文件夹")
-    collector = _Collector(inbox)
+    collector = _Collector(inbox, frozenset(Path(t).as_posix().strip("/") for t in take))
     for path in _walk(inbox, collector):
         display = path.relative_to(inbox).as_posix()
         try:
-            size = path.stat().st_size
-            content = path.read_bytes() if size <= MAX_FILE_BYTES else None
+            size = _size(path)
+            content = _read(path) if size <= MAX_FILE_BYTES else None
         except OSError as error:
             collector.issues.append(file_issue(IssueCode.UNREADABLE_FILE, display,
                                                "无法读取，可能正被其他程序占用", "请关闭打开它的程序后重新汇总。",
@@ -195,13 +205,39 @@ def collect_uploads(uploads: list[tuple[str, bytes]], received_at: Optional[str]
 def _walk(folder: Path, collector: _Collector) -> Iterator[Path]:
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         display = entry.relative_to(collector.inbox).as_posix()
-        reason = "这是快捷方式（符号链接），不是报表" if entry.is_symlink() else _skip_reason(entry.name)
+        reason = (("快捷方式", "这是快捷方式（符号链接），不是报表") if entry.is_symlink()
+                  else collector.skip_reason(display, entry.name))
         if reason:
             collector.skip(display, reason)
-        elif entry.is_dir():
+        elif entry.is_dir() and not _is_package(entry):
             yield from _walk(entry, collector)
-        elif entry.is_file():
+        elif entry.is_file() or entry.is_dir():
             yield entry
+
+
+def _is_package(folder: Path) -> bool:
+    return folder.suffix.lower() in PACKAGE_SUFFIXES
+
+
+def _package_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in _package_files(path))
+    return path.stat().st_size
+
+
+def _read(path: Path) -> bytes:
+    """A file's bytes; a package folder's members as one zip (so it is archived and judged as one file)."""
+    if not path.is_dir():
+        return path.read_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        for member in _package_files(path):
+            package.write(member, member.relative_to(path).as_posix())
+    return out.getvalue()
 
 
 def _mtime(path: Path) -> str:

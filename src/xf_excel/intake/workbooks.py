@@ -152,13 +152,31 @@ def read_workbook(file: ReceivedFile, *, timeout: float = 20, memory_mb: int = 5
 
 
 def _raw_workbook(file: ReceivedFile, ready: _Prepared, parsed: dict[str, Any]) -> RawWorkbook:
-    sheets = [RawSheet(name=str(name), state=state, cells=_with_errors(cells, errors),
+    sheets = [RawSheet(name=_printable(str(name)), state=state, cells=_with_errors(_printable_grid(cells), errors),
                        merged=[tuple(m) for m in merged])
               for name, state, cells, merged, errors, _ in parsed["sheets"]]
     uncached = {str(name): [tuple(cell) for cell in cells]
                 for name, _, _, _, _, cells in parsed["sheets"] if cells}
     return RawWorkbook(file=file, sheets=sheets, has_macros=ready.has_macros or bool(parsed["macro_sheets"]),
                        uncached_formulas=uncached)
+
+
+# Control characters other than tab and line breaks: XML 1.0 cannot hold them, so no output
+# (feedback, master, briefing) could write them; a cached =CHAR(7) means nothing to a reader.
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else text.translate(_CONTROL)
+
+
+def _printable_grid(cells: list[list[Any]]) -> list[list[Any]]:
+    """The grid with control characters dropped from its texts (in place)."""
+    for values in cells:
+        for index, value in enumerate(values):
+            if value.__class__ is str and not value.isprintable():
+                values[index] = value.translate(_CONTROL)
+    return cells
 
 
 def _with_errors(cells: list[list[Any]], errors: list[tuple[int, int, str]]) -> list[list[Any]]:

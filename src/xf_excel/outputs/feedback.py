@@ -8,8 +8,11 @@ issue with an instruction line and the deadline to resend.
 Nothing from the received file may act when the unit opens our workbook: it is loaded
 without its VBA project, formulas are replaced by their cached values, external links,
 defined names, hyperlinks and conditional formats are dropped, and every received string
-is written as text (a `=HYPERLINK(...)` or `#DIV/0!` string stays a string). When the
-original cannot be opened (a legacy .xls, a damaged file) the workbook holds the list alone.
+is written as text (a `=HYPERLINK(...)` or `#DIV/0!` string stays a string). Pictures are
+left out (they mark no cell, and a writer cannot be trusted with every picture format a
+received file may hold: openpyxl fails on a WebP), and control characters, which XML
+cannot hold (a cached `=CHAR(7)`), are dropped from every text. When the original cannot be
+opened (a legacy .xls, an .ods, a damaged file) the workbook holds the list alone.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell, MergedCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -30,7 +33,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..config import Config, Unit
-from ..contract import FEEDBACK_REJECTED_PREFIX, FEEDBACK_WARNED_PREFIX
+from ..contract import FEEDBACK_REJECTED_PREFIX, FEEDBACK_WARNED_PREFIX, FORM_SHEET
 from ..errors import NotConfigured
 from ..wording import fmt_deadline_full
 from ..filenames import safe_filename, unique_name
@@ -47,7 +50,7 @@ AUTHOR = "xf-excel 校验"      # author of our comments (so a resent feedback w
 LIST_COLUMNS = ("序号", "严重程度", "工作表", "单元格", "指标", "填报值", "问题说明")
 _WIDTHS = (6, 9, 12, 10, 24, 16, 64)
 _LINE_HEIGHT = 15          # points per line of 11 pt text
-_FIRST_LIST_ROW = 5
+_FIRST_LIST_ROW = 6
 
 
 def write_feedback(raw_content: bytes, file_name: str, issues: list[Issue], config: Config, unit: Optional[Unit],
@@ -135,7 +138,10 @@ def _neutralise(workbook: Workbook, cached: CachedLookup) -> None:
         del workbook.defined_names[name]
     if LIST_SHEET in workbook.sheetnames:        # a feedback workbook sent back to us
         workbook.remove(workbook[LIST_SHEET])
+    for sheet in workbook.chartsheets:
+        sheet._images = []
     for sheet in workbook.worksheets:
+        sheet._images = []
         sheet.defined_names.clear()
         sheet.conditional_formatting = ConditionalFormattingList()
         sheet.data_validations.dataValidation = [dv for dv in sheet.data_validations.dataValidation if _plain_list(dv)]
@@ -155,8 +161,8 @@ def _neutralise_cell(cell: Cell, title: str, cached: CachedLookup) -> None:
             cell.fill = PatternFill(fill_type=None)
     if cell.data_type == "f":
         _put(cell, cached(title, cell.row, cell.column))
-    elif isinstance(cell.value, str) and cell.data_type != "s":
-        _put(cell, cell.value)                    # e.g. a received error value: keep it as text
+    elif isinstance(cell.value, str) and (cell.data_type != "s" or ILLEGAL_CHARACTERS_RE.search(cell.value)):
+        _put(cell, cell.value)                    # a received error value kept as text; control characters out
 
 
 _LIST_LITERAL = re.compile(r'"[^"]*"')
@@ -171,10 +177,18 @@ def _plain_list(validation) -> bool:
 
 
 def _put(cell: Cell, value: Any) -> None:
-    """Assign a value; text stays text (openpyxl would turn `=…` into a formula and `#DIV/0!` into an error)."""
+    """Assign a value; text stays text (openpyxl would turn `=…` into a formula and `#DIV/0!` into an
+    error) and loses the control characters XML cannot hold."""
+    if isinstance(value, str):
+        value = _printable(value)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"
+
+
+def _printable(text: str) -> str:
+    """`text` without the control characters XML 1.0 cannot hold (tab and line breaks stay)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
 
 
 def _mark_cells(workbook: Workbook, issues: list[Issue]) -> None:
@@ -188,7 +202,7 @@ def _mark_cells(workbook: Workbook, issues: list[Issue]) -> None:
         error = any(i.blocking for i in found)
         color = ERROR_COLOR if error else WARNING_COLOR
         cell.fill = PatternFill(fill_type="solid", fgColor=color, bgColor=color)
-        text = "\n".join(f"【{i.severity.value}】{i.message}" for i in found)
+        text = _printable("\n".join(f"【{i.severity.value}】{i.message}" for i in found))
         comment = Comment(text, AUTHOR)
         comment.width, comment.height = 320, min(60 + 18 * (len(text) // 18), 400)
         cell.comment = comment
@@ -218,6 +232,7 @@ def _write_list(workbook: Workbook, issues: list[Issue], config: Config, unit: O
         (instruction, Font(bold=True, size=14, color="FFC00000" if rejected else "FF000000")),
         (f"填报单位：{who}　报送期次：第{period}期　收到的文件：{file_name}　共 {errors} 个错误、{len(issues) - errors} 个警告",
          Font(size=11)),
+        (_how_to_resend(workbook, issues), Font(size=11, bold=True)),
         ("红色单元格为错误（必须修改），橙色为警告（请核对）；单元格的批注中有说明。"
          + (f"如有疑问，请联系{config.campaign.contact}。" if config.campaign.contact else ""), Font(size=10, color="FF595959")),
     ]
@@ -230,6 +245,7 @@ def _write_list(workbook: Workbook, issues: list[Issue], config: Config, unit: O
         sheet.merge_cells(f"A{row}:{last}{row}")
     sheet.row_dimensions[1].height = 28
     sheet.row_dimensions[2].height = 32
+    sheet.row_dimensions[3].height = 32
     _write_list_table(workbook, sheet, issues, config)
     for index, width in enumerate(_WIDTHS, start=1):
         sheet.column_dimensions[column_letter(index)].width = width
@@ -237,6 +253,20 @@ def _write_list(workbook: Workbook, issues: list[Issue], config: Config, unit: O
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _how_to_resend(workbook: Workbook, issues: list[Issue]) -> str:
+    """Which sheet to correct and what to send back. With the received workbook copied here
+    (the list sheet is added first), the unit may correct this very file and mail it back
+    under its own name; without it (.xls, .ods, a damaged file) only the original will do."""
+    copied = [name for name in workbook.sheetnames if name != LIST_SHEET]
+    if not copied:
+        return "请在原报表中逐项修改后，把原报表重新发送；本文件只列出问题，不能代替报表。"
+    named = list(dict.fromkeys(i.sheet for i in issues if i.sheet in copied)) or [
+        next((n for n in copied if n == FORM_SHEET), copied[0])]
+    sheets = "".join(f"“{name}”" for name in named)
+    return (f"可直接在本文件的{sheets}工作表中修改标色的单元格，保存后把本文件作为附件发回（不必改名，也不必删除本页）；"
+            "也可以修改原报表后重新发送。")
 
 
 def _write_list_table(workbook: Workbook, sheet: Worksheet, issues: list[Issue], config: Config) -> None:
