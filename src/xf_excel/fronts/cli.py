@@ -41,7 +41,7 @@ class _Context:
         self.archive = archive
         self.as_json = as_json
         self._config: Config | None = None
-        self.stdout = sys.stdout          # where the result goes (with --json: only the JSON document)
+        self.stdout = None                # where the result goes (with --json: the real stdout, kept for it alone)
 
     @property
     def config(self) -> Config:
@@ -240,6 +240,7 @@ def main(ctx: click.Context, config_path: str, archive: str, as_json: bool) -> N
     """
     ctx.obj = _Context(config_path, archive, as_json)
     if as_json:     # a library that prints (openpyxl does) must not break the JSON: stdout goes to stderr
+        ctx.obj.stdout = sys.stdout
         ctx.with_resource(contextlib.redirect_stdout(sys.stderr))
 
 
