@@ -11,6 +11,7 @@ import io
 import re
 import struct
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -377,3 +378,54 @@ def _biff8(globals_extra: bytes, cells: bytes, rows: int, columns: int) -> bytes
     stream = book_globals(len(book_globals(0))) + sheet
     stream += b"\0" * max(0, 4096 - len(stream))
     return build_compound_file({"Workbook": stream})
+
+
+# --------------------------------------------------------------------------- every example, as one inbox
+
+
+@dataclass(frozen=True)
+class Example:
+    display: str            # its place in the inbox
+    status: str             # the outcome it must get
+    says: str = ""          # a phrase its message (or first issue) must hold
+
+
+def write_examples(config, inbox: Path, scratch: Path) -> list[Example]:
+    """Every defect example into `inbox/examples/`, on our own form where it can sit on a return
+    (a clean return of one county, a rejected one of another): the outcome each must get."""
+    good = fuzzing.filled_return(config, fuzzing.GOOD_COUNTIES[0], scratch)
+    bad = fuzzing.filled_return(config, fuzzing.GOOD_COUNTIES[1], scratch, values={"建成专柜数": "许多"})
+    built: dict[str, tuple[bytes, str, str]] = {
+        "good.xlsx": (good, "accepted", ""),
+        "bad.xlsx": (bad, "rejected", "许多"),
+        "webp_good.xlsx": (with_webp_picture(good), "accepted", ""),
+        "webp_bad.xlsx": (with_webp_picture(bad), "rejected", ""),
+        "char7_good.xlsx": (control_character_note(good), "accepted", ""),
+        "char7_bad.xlsx": (control_character_note(bad), "rejected", ""),
+        "formula_stress.xlsx": (control_character_book(), "not-a-return", "不是本次活动的填报表"),
+        "default_key_good.xlsx": (default_key(good), "accepted", ""),
+        "password.xlsx": (password(good), "unreadable", "设有打开密码"),
+        "mac_customxml_good.xlsx": (with_utf16_custom_xml(good), "accepted", ""),
+        "data_model_good.xlsx": (with_data_model(good), "accepted", ""),
+        "mac_rezipped_good.xlsx": (mac_rezipped(good), "accepted", ""),
+        "numbers.numbers": (numbers_file(), "not-a-return", "Numbers"),
+        "styles_bad.xlsx": (style_index_out_of_range(bad), "rejected", ""),
+        "minimal.ods": (ods_minimal(), "rejected", "找不到填报页的表头"),        # read: a 填报 sheet, not our form
+        "repeated_rows.ods": (ods_repeated_rows(), "unreadable", "1000000 行"),
+        "dimension_good.xlsx": (huge_declared_dimension(good), "accepted", ""),
+        "truncated.xlsx": (truncated(good), "unreadable", "损坏"),
+        "biff2.xls": (biff2_xls(), "unreadable", "Excel 2.x"),
+        "biff4.xls": (biff4_xls(), "unreadable", "Excel 4.0"),
+        "xlrd_refuses.xls": (xls_with_shared_strings([["序号", "数量"], [1, 12]], unique_extra=5), "rejected",
+                             "找不到填报页的表头"),
+        "far_corner.xls": (xls_far_corner_cell(), "unreadable", "65536 行"),
+    }
+    folder = inbox / "examples"
+    folder.mkdir(parents=True, exist_ok=True)
+    examples = []
+    for name, (data, status, says) in built.items():
+        (folder / name).write_bytes(data)
+        examples.append(Example(f"examples/{name}", status, says))
+    numbers_package(folder / "package.numbers")
+    examples.append(Example("examples/package.numbers", "not-a-return", "Numbers"))
+    return examples

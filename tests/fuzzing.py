@@ -182,6 +182,7 @@ def seed_files() -> dict[str, bytes]:
         "openpyxl_book.xlsx": small_openpyxl_book(),
         "excel_like.xlsx": excel_like_book(),
         "legacy.xls": legacy_xls([["填报单位", "武鸣区"], ["指标名称", "截至本期累计"], ["建成专柜数", 12.0]]),
+        "minimal.ods": __import__("defects").ods_minimal((("指标名称", 1.0), ("建成专柜数", 12.0))),
     }
 
 

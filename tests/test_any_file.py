@@ -229,3 +229,65 @@ def test_nothing_but_json_reaches_stdout_when_a_library_prints(tmp_path, returns
     payload = json.loads(result.stdout)
     (outcome,) = payload["intake"]["files"]
     assert outcome["status"] == "rejected" and CJK.search(outcome["message"])
+
+
+# --------------------------------------------------------------------------- every example as one batch
+
+
+def test_every_example_goes_through_the_weekly_job_as_one_batch(tmp_path, config):
+    """In its own process, as staff run it: one JSON document, each example its outcome, master and briefing."""
+    import subprocess
+    import sys
+
+    inbox = tmp_path / "inbox"
+    examples = defects.write_examples(config, inbox, tmp_path / "scratch")
+    done = subprocess.run([sys.executable, "-m", "xf_excel.fronts.cli", "--config", str(ROOT / "config.yaml"),
+                           "--archive", str(tmp_path / "xf.sqlite"), "--json", "run", str(inbox), "--period",
+                           str(PERIOD), "--out", str(tmp_path / "out")], capture_output=True, timeout=900)
+    payload = json.loads(done.stdout)
+    found = {f["file"]: f for f in payload["intake"]["files"]}
+    assert sorted(found) == sorted(e.display for e in examples)
+    wrong = [(e.display, e.status, found[e.display]["status"], found[e.display]["message"]) for e in examples
+             if found[e.display]["status"] != e.status
+             or e.says not in found[e.display]["message"] + "".join(i["message"] for i in found[e.display]["issues"])]
+    assert wrong == []
+    assert Path(payload["master"]).is_file() and all(Path(p).is_file() for p in payload["briefing"])
+    assert done.returncode == 1 and b"Traceback" not in done.stderr
+
+
+def test_a_form_saved_again_as_ods_gives_the_same_figures(config, tmp_path, returns, soffice):
+    import os
+    import subprocess
+
+    from xf_excel.archive.store import Archive
+
+    source = write(tmp_path / "xlsx", "第2期_南宁市_江南区.xlsx", returns["good"])
+    subprocess.run([soffice, "--headless", "--convert-to", "ods", "--outdir", str(tmp_path / "ods"), str(source)],
+                   check=True, capture_output=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)})
+    converted = (tmp_path / "ods" / "第2期_南宁市_江南区.ods").read_bytes()
+    files, _ = intake(config, tmp_path, {"as.xlsx": returns["good"], "as.ods": converted}, again=["as.ods"])
+    assert files["as.ods"].status == "accepted" and files["as.ods"].read
+    with Archive(tmp_path / "xf.sqlite") as archive:
+        from_xlsx, from_ods = (archive.submission(files[d].submission_id) for d in ("as.xlsx", "as.ods"))
+    assert from_ods.values == from_xlsx.values and from_ods.details == from_xlsx.details
+
+
+# --------------------------------------------------------------------------- 10: messages
+
+
+def test_every_message_is_a_sentence_that_names_its_file_in_brackets():
+    from xf_excel.issues import KINDS, Issue, Severity, template_slots
+
+    for code, kind in KINDS.items():
+        slots = {name: "甲" for name in template_slots(code) - {"file", "cell"}}
+        message = Issue.of(code, Severity.ERROR, file="报表.xlsx", sheet="填报", row=3, column=2, **slots).message
+        assert message.endswith("。"), (code, message)
+        if "{file}" in kind.template:
+            assert "「报表.xlsx」" in message, (code, message)
+
+
+def test_a_librarys_words_go_into_the_details_not_the_sentence(config, tmp_path, returns):
+    files, _ = intake(config, tmp_path, {"cut.xlsx": defects.truncated(returns["good"])})
+    (issue,) = files["cut.xlsx"].issues
+    assert "BadZipFile" in issue.details and not re.search(r"[A-Za-z]{4,}", issue.message.replace("Excel", "")
+                                                             .replace("xlsx", ""))

@@ -76,7 +76,7 @@ def test_every_issue_code_has_a_chinese_label_and_a_template():
 
 def test_a_message_is_rendered_from_its_template_and_a_missing_slot_fails():
     issue = Issue.of(IssueCode.REQUIRED, Severity.ERROR, sheet="填报", row=9, column=5, name="运营专柜数")
-    assert issue.message == "「运营专柜数」（填报!E9）为必填项，未填写；如果没有，请填 0"
+    assert issue.message == "「运营专柜数」（填报!E9）为必填项，未填写；如果没有，请填 0。"
     assert issue.label == "必填项未填" and issue.to_dict()["label"] == "必填项未填"
     assert template_slots(IssueCode.REQUIRED) == {"name", "cell"}
     with pytest.raises(KeyError):

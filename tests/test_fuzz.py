@@ -49,7 +49,7 @@ def test_the_seed_files_are_read_and_the_filled_return_is_clean(reader, config):
     assert outcomes["filled_return.xlsx"].outcome == "checked" and outcomes["filled_return.xlsx"].codes == []
     # the others are read; the .xls names its unit (武鸣区) in 填报单位, so it gets as far as validate
     assert {name: o.outcome for name, o in outcomes.items() if name != "filled_return.xlsx"} == {
-        "openpyxl_book.xlsx": "refused", "excel_like.xlsx": "refused", "legacy.xls": "checked"}
+        "openpyxl_book.xlsx": "refused", "excel_like.xlsx": "refused", "legacy.xls": "checked", "minimal.ods": "refused"}
 
 
 def test_the_mutations_change_the_files_in_the_ways_they_claim():

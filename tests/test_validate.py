@@ -113,7 +113,7 @@ def test_every_issue_of_a_return_comes_out_in_one_pass(config):
     ]
     assert not result.accepted
     by_code = {i.code: i for i in result.issues}
-    assert by_code[IssueCode.RULE_FAILED].message == "「运营专柜数」（填报!E9）15 大于「建成专柜数」（填报!E8）12，请核对"
+    assert by_code[IssueCode.RULE_FAILED].message == "「运营专柜数」（填报!E9）15 大于「建成专柜数」（填报!E8）12，请核对。"
     assert by_code[IssueCode.APPROXIMATE].value == "约20" and by_code[IssueCode.APPROXIMATE].indicator == "counter_sales"
     assert by_code[IssueCode.ERROR_VALUE].value == "#DIV/0!"
     assert "是否应为“商场”" in by_code[IssueCode.DETAIL_BAD_CHOICE].message
@@ -381,7 +381,7 @@ def test_a_custom_rule_message_gets_the_value(config):
     result = check(config, raw)
     assert rows(result) == [("填报!E10", "rule-failed", "错误")]    # at 特别消费券发放金额, the rule's first figure
     assert result.issues[0].message == ("特别消费券人均金额为333.33元，超过每人300元的上限；请核对发放金额的单位是否为万元"
-                                        "（填报!E10、填报!E9）")
+                                        "（填报!E10、填报!E9）。")
     assert result.unit.full_name == "自治区总工会"
 
 

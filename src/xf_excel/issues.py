@@ -7,7 +7,7 @@ label (for counts and tables) and one message template (`KINDS`), so a finding r
 wherever it is found — in a return, in the master workbook, in the briefing's counts::
 
     >>> Issue.of(IssueCode.REQUIRED, Severity.ERROR, sheet="填报", row=12, column=5, name="运营专柜数").message
-    '「运营专柜数」（填报!E12）为必填项，未填写；如果没有，请填 0'
+    '「运营专柜数」（填报!E12）为必填项，未填写；如果没有，请填 0。'
 
 Technical detail (a library's own words) goes into `details`, never into the sentence.
 The CLI's --json output, the 校验问题 sheet and the feedback workbooks are all made from
@@ -169,6 +169,12 @@ KINDS: dict[IssueCode, Kind] = {
 }
 
 
+def _sentence(text: str) -> str:
+    """Every message is a finished Chinese sentence: it ends with 。 (or ！/？)."""
+    text = text.rstrip()
+    return text if text.endswith(("。", "！", "？")) else text.rstrip("；，：、") + "。"
+
+
 def issue_label(code: IssueCode | str) -> str:
     """The short Chinese name of an issue kind (also for a code read back from the archive)."""
     return KINDS[IssueCode(getattr(code, "value", code))].label
@@ -220,7 +226,7 @@ class Issue:
         """An issue whose message is rendered from its code's template; `slots` fill it
         (`file` and `cell` are filled from the location)."""
         where = cell_address(sheet, row, column)
-        message = KINDS[code].template.format(file=file, cell=where, **slots)
+        message = _sentence(KINDS[code].template.format(file=file, cell=where, **slots))
         return cls(code, severity, message, file=file, sheet=sheet, row=row, column=column, indicator=indicator,
                    value=value, unit=unit, details=details)
 

@@ -97,6 +97,7 @@ class FileOutcome:
     earlier: Optional[EarlierOutcome] = None     # a duplicate of a file taken in by an earlier run
     same_as: Optional[str] = None                # a duplicate of a file earlier in this batch
     message: str = ""
+    read: bool = False                           # it was read as a workbook (whether or not it is a return)
 
     @property
     def result(self) -> str:
@@ -107,7 +108,8 @@ class FileOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         earlier = self.earlier
-        return {"file": self.display, "status": self.status, "message": self.message, "unit": self.unit_code,
+        return {"file": self.display, "status": self.status, "message": self.message, "read": self.read,
+                "unit": self.unit_code,
                 "sha256": self.sha256, "submission_id": self.submission_id,
                 "feedback": str(self.feedback) if self.feedback else None,
                 "issues": [i.to_dict() for i in self.issues],
@@ -297,11 +299,13 @@ class _Batch:
         wrong with one file becomes that file's issue and the batch goes on; only the archive
         failing (or another fatal error) ends it."""
         try:
-            return self._take_in(received, read, digest)
+            outcome = self._take_in(received, read, digest)
         except (XfError, sqlite3.Error):
             raise
         except Exception as error:             # noqa: BLE001 - one file must never end the batch
-            return self.failed(received, digest, error)
+            outcome = self.failed(received, digest, error)
+        outcome.read = read.workbook is not None
+        return outcome
 
     def failed(self, received, digest: str, error: Exception) -> FileOutcome:
         """A file whose checking broke off: archived with an issue saying so."""
@@ -359,8 +363,9 @@ class _Batch:
         if not outcome.issues:
             return
         period = self.period if period is None else period
+        content = workbook.content if workbook is not None and workbook.content else received.content
         try:
-            outcome.feedback = write_feedback(received.content, received.name, outcome.issues, self.config, unit,
+            outcome.feedback = write_feedback(content, received.name, outcome.issues, self.config, unit,
                                               period, self.feedback_dir, received=workbook,
                                               taken=self.feedback_names)
             self.archive.record_feedback(digest, period, outcome.feedback, outcome.feedback.read_bytes())

@@ -13,7 +13,7 @@ from typing import Any, Literal, Optional
 
 __all__ = ["ReceivedFile", "CellError", "RawSheet", "RawWorkbook"]
 
-FileKind = Literal["xlsx", "xlsm", "xls", "other"]
+FileKind = Literal["xlsx", "xlsm", "xls", "xlsb", "ods", "other"]
 
 
 @dataclass
@@ -67,6 +67,7 @@ class RawWorkbook:
     file: ReceivedFile
     sheets: list[RawSheet]
     has_macros: bool = False          # a VBA project or XLM macro sheet was present (never run, never copied)
+    content: Optional[bytes] = None   # the bytes read, when not the file as received (decrypted with Excel's default key)
     # formula cells with no cached value (file saved by a non-Excel writer): sheet -> [(row, column)]
     uncached_formulas: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 

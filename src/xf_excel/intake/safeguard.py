@@ -8,17 +8,26 @@ on the bytes only:
 - the zip: its central directory is sane (member count read from the end record before
   anything is built), no duplicate part names, only stored/deflated members, and every
   member is stream-decompressed against a byte budget (headers are not trusted);
-- every XML part: no DTD or entity declaration (`<!DOCTYPE`, `<!ENTITY`), an
-  ASCII-compatible encoding;
+- every XML part: no DTD or entity declaration (`<!DOCTYPE`, `<!ENTITY`), in whatever
+  encoding it is written (a UTF-16 part is decoded and checked like the others; UTF-32,
+  which no Office program writes, is refused); binary parts (a Data Model, pictures) are
+  not XML and pass; what a Mac adds when it zips (`__MACOSX/`, `.DS_Store`) no reader
+  opens, and is not judged;
 - the workbook: its part is present; sheets are found through the relationships
   (transitional or Strict OOXML);
-- every sheet: the declared dimension and every cell/row reference lie inside Excel's
-  grid (1,048,576 rows × XFD), and the sheet stays within a return's size (rows, cells);
-- the shared strings: the declared count is sane.
+- every sheet: every cell/row reference lies inside Excel's grid (1,048,576 rows × XFD),
+  and the cells that hold something stay within a return's size (rows, cells). A declared
+  dimension is a claim, not data: one beyond a return's size is checked against the cells;
+- the shared strings: the declared count is sane;
+- a legacy .xls: the compound file opens, the workbook stream is of sane size, the cells
+  its records place stay within a return's size, a FILEPASS record says it is encrypted;
+- an .xlsb: the same zip and XML checks, then its binary records (rows, cells, the
+  shared-string count); an .ods: the same zip and XML checks, then its tables' rows and
+  cells with their repeat counts.
 
-A problem is a `Refusal` (an IssueCode and a Chinese reason), never an exception.
-The checks are a first filter, not the guarantee: parsing still happens in a guarded
-child process (`reader.py`).
+A problem is a `Refusal` (an IssueCode, a Chinese reason and advice; a library's own words
+go into `details`), never an exception. The checks are a first filter, not the guarantee:
+parsing still happens in a guarded child process (`workers.py`).
 """
 
 from __future__ import annotations
@@ -29,15 +38,15 @@ import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
-from typing import Literal, Optional, Union
+from typing import Iterator, Literal, Optional, Union
 
 import olefile
 from defusedxml import ElementTree as SafeET
 
 from ..issues import IssueCode, column_letter
 
-__all__ = ["Limits", "Refusal", "WorkbookFacts", "XlsFacts", "inspect_ooxml", "inspect_xls",
-           "open_zip", "unpack_zip", "EXCEL_MAX_ROWS", "EXCEL_MAX_COLUMNS"]
+__all__ = ["Limits", "Refusal", "WorkbookFacts", "XlsFacts", "inspect_ooxml", "inspect_xls", "inspect_xlsb",
+           "inspect_ods", "size_refusal", "open_zip", "unpack_zip", "EXCEL_MAX_ROWS", "EXCEL_MAX_COLUMNS"]
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384   # XFD
@@ -53,6 +62,7 @@ class Limits:
     max_rows: int = 20_000                   # per sheet, counting cells that hold something
     max_cells: int = 2_000_000               # rows × columns a sheet spans
     max_shared_strings: int = 1_000_000
+    max_text: int = 20_000_000               # characters in all cells together, as a reader hands them on
 
 
 @dataclass(frozen=True)
@@ -63,13 +73,14 @@ class Refusal:
     code: IssueCode
     reason: str
     advice: str = ""
+    details: str = ""               # technical detail (a library's words, a part name), never in the sentence
 
 
 @dataclass
 class WorkbookFacts:
     """What the checks learnt about an OOXML workbook that passed them."""
 
-    kind: Literal["xlsx", "xlsm"]
+    kind: Literal["xlsx", "xlsm", "xlsb", "ods"]
     sheet_parts: dict[str, str] = field(default_factory=dict)   # sheet name -> worksheet part
     has_macros: bool = False        # vbaProject.bin or an XLM macro sheet
     strict: bool = False            # Strict OOXML (ISO 29500 namespaces)
@@ -81,6 +92,7 @@ class XlsFacts:
     """What the checks learnt about a legacy .xls (compound file) workbook."""
 
     has_macros: bool = False
+    encrypted: bool = False         # a FILEPASS record: readable only once decrypted (Excel's default key)
 
 
 Checked = Union[WorkbookFacts, Refusal]
@@ -88,8 +100,6 @@ Checked = Union[WorkbookFacts, Refusal]
 _ZIP_END = b"PK\x05\x06"
 _ZIP64_LOCATOR = b"PK\x06\x07"
 _TYPICAL_CENTRAL_ENTRY = 160
-_BINARY_SUFFIXES = (".bin", ".png", ".jpeg", ".jpg", ".gif", ".emf", ".wmf", ".bmp", ".tif",
-                    ".tiff", ".wdp", ".jfif", ".svgz")
 _SAFE_ENCODINGS = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin1", "latin-1",
                    "windows-1252", "cp1252", "gbk", "gb2312", "gb18030", "cp936"}
 _DECLARATION = re.compile(rb"<!(?!--|\[CDATA\[)")          # DOCTYPE, ENTITY, ELEMENT …
@@ -112,7 +122,7 @@ def open_zip(content: bytes, limits: Limits = Limits()) -> Union[zipfile.ZipFile
         archive = zipfile.ZipFile(io.BytesIO(content))
     except Exception as error:                 # zipfile on hostile bytes: any failure means unreadable
         return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（压缩结构不完整）",
-                       "文件可能没有下载或保存完整，请对方重新导出后发送。" + _detail(error))
+                       "文件可能没有下载或保存完整，请对方重新导出后发送。", _detail(error))
     if len(archive.infolist()) > limits.max_members:
         return Refusal(IssueCode.UNSAFE_FILE, f"包含 {len(archive.infolist())} 个压缩成员，超过上限 {limits.max_members}")
     return archive
@@ -177,7 +187,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -
         return data
     except Exception as error:                 # CRC mismatch, truncated data, bad deflate stream …
         return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（压缩数据出错）",
-                       "文件可能没有下载或保存完整，请对方重新导出后发送。" + _detail(error))
+                       "文件可能没有下载或保存完整，请对方重新导出后发送。", _detail(error))
 
 
 def _bomb(size: int, limits: Optional[Limits]) -> Refusal:
@@ -187,32 +197,65 @@ def _bomb(size: int, limits: Optional[Limits]) -> Refusal:
 
 
 def _detail(error: BaseException) -> str:
-    return f"（技术信息：{type(error).__name__}: {str(error)[:80]}）"
+    return f"{type(error).__name__}: {str(error)[:200]}"
 
 
 # --------------------------------------------------------------------------- xml layer
 
 
-def _xml_refusal(name: str, data: bytes) -> Optional[Refusal]:
-    """A DTD/entity declaration or an ASCII-incompatible encoding in an XML part.
+_UNSAFE_DTD = "含有文档类型或实体声明（DTD/ENTITY，可被用于攻击），为安全起见未读取"
+_UNSAFE_ENCODING = "使用了 Office 软件不使用的文字编码，为安全起见未读取"
 
-    Any part that looks like XML is checked, whatever its name: a worksheet can be stored
-    under a name like `media/x.bin`. Only the UTF-16 test spares binary-named parts, whose
-    bytes may begin with anything."""
+
+def _xml_refusal(name: str, data: bytes) -> Optional[Refusal]:
+    """A DTD/entity declaration, or an encoding that hides one from this check, in a part
+    that looks like XML — whatever its name: a worksheet can be stored as `media/x.bin`.
+
+    A part in UTF-16 (Excel for Mac writes customXml that way) is decoded and checked like
+    the others; UTF-32, which no Office program writes, is refused; bytes that are XML in no
+    encoding (a Data Model, a picture) are not XML and pass."""
+    if _never_read(name):
+        return None
     head = data[:256]
-    binary_name = name.lower().endswith(_BINARY_SUFFIXES)
-    if not binary_name and (head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:4]):
-        return Refusal(IssueCode.UNSAFE_FILE, f"部件 {name} 使用了非常规的文字编码（UTF-16/32）", _ADVICE_RESAVE)
+    if head.startswith((b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")) or head.startswith((b"<\x00\x00\x00", b"\x00\x00\x00<")):
+        return Refusal(IssueCode.UNSAFE_FILE, _UNSAFE_ENCODING, _ADVICE_RESAVE, f"{name}: UTF-32")
+    utf16 = _utf16(data)
+    if utf16 is not None:
+        if re.search(r"<!(?!--|\[CDATA\[)", utf16):
+            return Refusal(IssueCode.UNSAFE_FILE, _UNSAFE_DTD, _ADVICE_RESAVE, f"{name}: <!DOCTYPE/<!ENTITY (UTF-16)")
+        return None
     if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         return None
     if _DECLARATION.search(data):
-        return Refusal(IssueCode.UNSAFE_FILE, f"部件 {name} 含有文档类型或实体声明（DTD/ENTITY，可被用于攻击）",
-                       _ADVICE_RESAVE)
+        return Refusal(IssueCode.UNSAFE_FILE, _UNSAFE_DTD, _ADVICE_RESAVE, f"{name}: <!DOCTYPE/<!ENTITY")
     encoding = _ENCODING.match(head)
-    if encoding and encoding.group(1).decode("ascii").lower() not in _SAFE_ENCODINGS:
-        return Refusal(IssueCode.UNSAFE_FILE, f"部件 {name} 使用了非常规的文字编码 {encoding.group(1).decode()}",
-                       _ADVICE_RESAVE)
+    if encoding and encoding.group(1).decode("ascii").lower() not in _SAFE_ENCODINGS | {"utf-16", "utf16"}:
+        return Refusal(IssueCode.UNSAFE_FILE, _UNSAFE_ENCODING, _ADVICE_RESAVE,
+                       f"{name}: encoding {encoding.group(1).decode()}")
     return None
+
+
+def _never_read(name: str) -> bool:
+    """What macOS adds to a zip it makes (resource forks, Finder's folder settings): no reader
+    opens these, whatever they hold."""
+    base = name.rsplit("/", 1)[-1]
+    return name.startswith("__MACOSX/") or "/__MACOSX/" in name or base == ".DS_Store" or base.startswith("._")
+
+
+def _utf16(data: bytes) -> Optional[str]:
+    """The text of a part written in UTF-16 (with a byte-order mark, or starting `<` and NUL),
+    None when it is not UTF-16 text."""
+    head = data[:4]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif head[:2] == b"<\x00" or head[:2] == b"\x00<":
+        encoding = "utf-16-le" if head[:1] == b"<" else "utf-16-be"
+    else:
+        return None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
 
 
 def _parse(data: bytes):
@@ -234,21 +277,14 @@ _MACRO_TYPES = ("xlMacrosheet", "xlIntlMacrosheet")
 
 def inspect_ooxml(content: bytes, limits: Limits = Limits()) -> Checked:
     """Check an .xlsx/.xlsm byte string before parsing; return its facts or a Refusal."""
-    archive = open_zip(content, limits)
-    if isinstance(archive, Refusal):
-        return archive
-    members = unpack_zip(archive, limits)
+    members = _checked_members(content, limits)
     if isinstance(members, Refusal):
         return members
-    for name, data in members.items():
-        refusal = _xml_refusal(name, data)
-        if refusal:
-            return refusal
     try:
         return _inspect_parts(members, limits)
     except (SafeET.ParseError, ValueError, KeyError, UnicodeDecodeError) as error:
         return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（工作簿结构出错）",
-                       "请对方用 Excel 打开确认无误后，另存为 .xlsx 重新发送。" + _detail(error))
+                       "请对方用 Excel 打开确认无误后，另存为 .xlsx 重新发送。", _detail(error))
 
 
 def _inspect_parts(members: dict[str, bytes], limits: Limits) -> Checked:
@@ -363,12 +399,15 @@ _RANGE_END = re.compile(r"^\$?([A-Za-z]+)\$?([0-9]+)$")
 
 
 def check_sheet(sheet: str, xml: bytes, limits: Limits = Limits()) -> Optional[Refusal]:
-    """Refuse a sheet whose dimension or cells leave Excel's grid or a return's size.
+    """Refuse a sheet whose cells leave Excel's grid or a return's size (or whose declared
+    dimension is no range of Excel's grid at all).
 
     Normal returns take the fast path: one regex pass shows that no reference has two
     column letters or five row digits, so the sheet spans at most Z9999. Anything else
-    gets the exact scan (rows and cells without `r` are counted by position, as readers do)."""
-    refusal = _check_dimension(sheet, xml, limits)
+    gets the exact scan (rows and cells without `r` are counted by position, as readers do):
+    a dimension declared over the whole grid (Excel keeps one once a whole column was
+    formatted) above a few cells is judged by the cells."""
+    refusal = _check_dimension(sheet, xml)
     if refusal or _all_references_near(xml):
         return refusal
     return _scan_cells(sheet, xml, limits)
@@ -384,17 +423,21 @@ def _all_references_near(xml: bytes) -> bool:
     return xml.count(b' r="') == xml.count(b"<c ") + xml.count(b"<row ")
 
 
-def _check_dimension(sheet: str, xml: bytes, limits: Limits) -> Optional[Refusal]:
+def _check_dimension(sheet: str, xml: bytes) -> Optional[Refusal]:
+    """The declared dimension must be a range of Excel's grid; its size is only a claim."""
     found = _DIMENSION.search(xml, 0, 4096) or _DIMENSION.search(xml)
     if not found:
         return None
     text = found.group(1).decode("ascii", "replace")
     corners = [_RANGE_END.match(part) for part in text.split(":")]
     if not all(corners) or len(corners) > 2:
-        return Refusal(IssueCode.UNREADABLE_FILE, f"工作表「{sheet}」的范围声明 {text[:40]} 无效", _ADVICE_RESAVE)
+        return Refusal(IssueCode.UNREADABLE_FILE, f"已损坏，无法打开（工作表「{sheet}」的使用范围声明无效）", _ADVICE_RESAVE,
+                       f"dimension ref={text[:40]}")
     rows = max(int(c.group(2)) for c in corners)
     columns = max(_column_number(c.group(1)) for c in corners)
-    return _size_refusal(sheet, rows, columns, limits, f"声明的使用范围 {text}")
+    if rows > EXCEL_MAX_ROWS or columns > EXCEL_MAX_COLUMNS:
+        return _outside(sheet, "使用范围声明", f"dimension ref={text[:40]}")
+    return None
 
 
 def _scan_cells(sheet: str, xml: bytes, limits: Limits) -> Optional[Refusal]:
@@ -415,10 +458,12 @@ def _scan_cells(sheet: str, xml: bytes, limits: Limits) -> Optional[Refusal]:
             return _outside(sheet, f"单元格 {column_letter(column)}{cell_row}")
         if not attributes.rstrip().endswith(b"/"):      # a cell with content, not only a style
             last_row, last_column = max(last_row, cell_row), max(last_column, column)
-    return _size_refusal(sheet, last_row, last_column, limits, "有内容的单元格")
+    return size_refusal(sheet, last_row, last_column, limits)
 
 
-def _size_refusal(sheet: str, rows: int, columns: int, limits: Limits, what: str) -> Optional[Refusal]:
+def size_refusal(sheet: str, rows: int, columns: int, limits: Limits = Limits()) -> Optional[Refusal]:
+    """The refusal of a sheet whose cells with content span `rows` × `columns`, if too many."""
+    what = "有内容的单元格"
     if rows > EXCEL_MAX_ROWS or columns > EXCEL_MAX_COLUMNS:
         return _outside(sheet, what)
     if rows > limits.max_rows:
@@ -430,10 +475,10 @@ def _size_refusal(sheet: str, rows: int, columns: int, limits: Limits, what: str
     return None
 
 
-def _outside(sheet: str, what: str) -> Refusal:
+def _outside(sheet: str, what: str, details: str = "") -> Refusal:
     return Refusal(IssueCode.UNSAFE_FILE,
-                   f"工作表「{sheet}」的{what} 超出 Excel 表格范围（最多 1048576 行、XFD 列），文件结构异常",
-                   _ADVICE_RESAVE)
+                   f"工作表「{sheet}」的{what}超出 Excel 表格范围（最多 1048576 行、XFD 列），文件结构异常",
+                   _ADVICE_RESAVE, details)
 
 
 def _column_number(letters: Union[str, bytes]) -> int:
@@ -441,6 +486,162 @@ def _column_number(letters: Union[str, bytes]) -> int:
     for letter in (letters.decode("ascii") if isinstance(letters, bytes) else letters).upper():
         number = number * 26 + ord(letter) - 64
     return number
+
+
+# --------------------------------------------------------------------------- .xlsb
+
+
+def inspect_xlsb(content: bytes, limits: Limits = Limits()) -> Union[WorkbookFacts, Refusal]:
+    """Check an Excel binary workbook (.xlsb): the zip and its XML parts as for .xlsx, then
+    the binary records of every worksheet (rows and cells that hold a value) and the
+    shared-string count."""
+    members = _checked_members(content, limits)
+    if isinstance(members, Refusal):
+        return members
+    if "xl/workbook.bin" not in members:
+        return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（缺少工作簿部分）", _ADVICE_RESAVE)
+    for name, data in members.items():
+        if name.startswith("xl/worksheets/") and name.endswith(".bin"):
+            rows, columns = _biff12_extent(data)
+            refusal = size_refusal(posixpath.basename(name)[:-4], rows, columns, limits)
+            if refusal:
+                return refusal
+    count = _biff12_shared_strings(members.get("xl/sharedStrings.bin", b""))
+    if count > limits.max_shared_strings:
+        return Refusal(IssueCode.UNSAFE_FILE, f"声明了 {count} 个共享字符串，远超正常报表", _ADVICE_RESAVE)
+    has_macros = any(n.lower().endswith("vbaproject.bin") for n in members)
+    return WorkbookFacts(kind="xlsb", has_macros=has_macros)
+
+
+def _checked_members(content: bytes, limits: Limits) -> Union[dict[str, bytes], Refusal]:
+    """The zip's members, after the zip checks and the XML checks of every part."""
+    archive = open_zip(content, limits)
+    if isinstance(archive, Refusal):
+        return archive
+    members = unpack_zip(archive, limits)
+    if isinstance(members, Refusal):
+        return members
+    for name, data in members.items():
+        refusal = _xml_refusal(name, data)
+        if refusal:
+            return refusal
+    return members
+
+
+_BRT_ROW_HEADER, _BRT_CELL_BLANK, _BRT_LAST_CELL, _BRT_BEGIN_SST = 0x0000, 0x0001, 0x000B, 0x009F
+
+
+def _biff12_records(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(record type, body offset, body length) of each BIFF12 record: type and size are
+    little-endian base-128 numbers of up to 2 and 4 bytes."""
+    pos, size = 0, len(data)
+    while pos < size:
+        kind, pos = _varint(data, pos, 2)
+        length, pos = _varint(data, pos, 4)
+        if kind < 0 or length < 0 or pos + length > size:
+            return
+        yield kind, pos, length
+        pos += length
+
+
+def _varint(data: bytes, pos: int, most: int) -> tuple[int, int]:
+    value = 0
+    for shift in range(most):
+        if pos >= len(data):
+            return -1, pos
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << (7 * shift)
+        if not byte & 0x80:
+            return value, pos
+    return value, pos
+
+
+def _biff12_extent(data: bytes) -> tuple[int, int]:
+    """(rows, columns) spanned by the cells holding a value in a .xlsb worksheet part."""
+    row = rows = columns = 0
+    for kind, body, length in _biff12_records(data):
+        if kind == _BRT_ROW_HEADER and length >= 4:
+            row = int.from_bytes(data[body:body + 4], "little")
+        elif _BRT_CELL_BLANK < kind <= _BRT_LAST_CELL and length >= 4:
+            column = int.from_bytes(data[body:body + 4], "little")
+            rows, columns = max(rows, row + 1), max(columns, column + 1)
+    return rows, columns
+
+
+def _biff12_shared_strings(data: bytes) -> int:
+    for kind, body, length in _biff12_records(data[:64]):
+        if kind == _BRT_BEGIN_SST and length >= 8:
+            return max(int.from_bytes(data[body:body + 4], "little"), int.from_bytes(data[body + 4:body + 8], "little"))
+    return 0
+
+
+# --------------------------------------------------------------------------- .ods
+
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+
+
+def inspect_ods(content: bytes, limits: Limits = Limits()) -> Union[WorkbookFacts, Refusal]:
+    """Check an OpenDocument spreadsheet: the zip and its XML parts as for .xlsx, then every
+    table's rows and cells with their repeat counts (a reader expands a repeated row that
+    holds a value; LibreOffice's trailing empty repeats hold none)."""
+    members = _checked_members(content, limits)
+    if isinstance(members, Refusal):
+        return members
+    if "content.xml" not in members:
+        return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（缺少表格内容部分）", _ADVICE_RESAVE)
+    try:
+        extents = _ods_extents(members["content.xml"])
+    except SafeET.ParseError as error:
+        return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（表格内容出错）", _ADVICE_RESAVE, _detail(error))
+    for sheet, (rows, columns) in extents.items():
+        refusal = size_refusal(sheet, rows, columns, limits)
+        if refusal:
+            return refusal
+    has_macros = any(n.startswith("Basic/") or n.startswith("Scripts/") for n in members)
+    return WorkbookFacts(kind="ods", has_macros=has_macros)
+
+
+def _ods_extents(xml: bytes) -> dict[str, tuple[int, int]]:
+    """Table name -> (rows, columns) spanned by the cells that hold a value."""
+    extents: dict[str, tuple[int, int]] = {}
+    table, row = "", 0
+    for event, element in SafeET.iterparse(io.BytesIO(xml), events=("start", "end")):
+        tag = element.tag
+        if event == "start":
+            if tag == _ODS_TABLE + "table":
+                table, row = element.get(_ODS_TABLE + "name", "?"), 0
+            continue
+        if tag != _ODS_TABLE + "table-row":
+            continue
+        repeat = _repeat(element, "number-rows-repeated")
+        last = _last_filled_column(element)
+        if last:
+            rows, columns = extents.get(table, (0, 0))
+            extents[table] = (max(rows, row + repeat), max(columns, last))
+        row += repeat
+        element.clear()
+    return extents
+
+
+def _last_filled_column(row) -> int:
+    column = last = 0
+    for cell in row:
+        if cell.tag not in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
+            continue
+        repeat = _repeat(cell, "number-columns-repeated")
+        if cell.get(_ODS_OFFICE + "value-type") or len(cell) or (cell.text or "").strip():
+            last = column + repeat
+        column += repeat
+    return last
+
+
+def _repeat(element, attribute: str) -> int:
+    try:
+        return max(1, int(element.get(_ODS_TABLE + attribute, "1")))
+    except ValueError:
+        return 1
 
 
 # --------------------------------------------------------------------------- .xls
@@ -465,7 +666,10 @@ def _has_filepass(stream: bytes) -> bool:
 
 
 def inspect_xls(content: bytes, limits: Limits = Limits()) -> Union[XlsFacts, Refusal]:
-    """Check a legacy .xls compound file: it opens, its workbook stream is of sane size."""
+    """Check a legacy .xls compound file: it opens, its workbook stream is of sane size, and
+    the cells its records place stay within a return's size (calamine builds the whole
+    rectangle a far cell spans). A FILEPASS record marks it encrypted: its records cannot be
+    judged until it is decrypted, and checked again."""
     try:
         with olefile.OleFileIO(io.BytesIO(content)) as ole:
             if ole.exists("EncryptionInfo"):
@@ -475,8 +679,57 @@ def inspect_xls(content: bytes, limits: Limits = Limits()) -> Union[XlsFacts, Re
                 return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（缺少工作簿数据）", _ADVICE_RESAVE)
             if ole.get_size(stream) > limits.max_unpacked_bytes:
                 return _bomb(ole.get_size(stream), limits)
+            has_macros = ole.exists("_VBA_PROJECT_CUR") or ole.exists("_VBA_PROJECT")
             if _has_filepass(ole.openstream(stream).read(_GLOBALS_SCAN_BYTES)):
-                return Refusal(IssueCode.ENCRYPTED_FILE, "设有打开密码", "请取消密码后重新发送。")
-            return XlsFacts(has_macros=ole.exists("_VBA_PROJECT_CUR") or ole.exists("_VBA_PROJECT"))
+                return XlsFacts(has_macros=has_macros, encrypted=True)
+            records = ole.openstream(stream).read()
     except Exception as error:                 # olefile on hostile bytes: any failure means unreadable
-        return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开", "请对方重新导出后发送。" + _detail(error))
+        return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开", "请对方重新导出后发送。", _detail(error))
+    for sheet, (rows, columns) in _biff_extents(records).items():
+        refusal = size_refusal(sheet, rows, columns, limits)
+        if refusal:
+            return refusal
+    return XlsFacts(has_macros=has_macros)
+
+
+_BOF, _BOUNDSHEET, _MULRK = 0x0809, 0x0085, 0x00BD
+# records that put a value in a cell (row and column first); BLANK/MULBLANK only format one
+_BIFF_CELL_RECORDS = {0x0006, 0x00D6, 0x00FD, 0x0203, 0x0204, 0x0205, 0x027E}
+
+
+def _biff_extents(stream: bytes) -> dict[str, tuple[int, int]]:
+    """Sheet name -> (rows, columns) spanned by the cells that hold a value, from the BIFF5/8
+    records of a workbook stream (a record walk, nothing parsed beyond row and column)."""
+    names: dict[int, str] = {}
+    extents: dict[str, tuple[int, int]] = {}
+    sheet, pos, size = None, 0, len(stream)
+    while pos + 4 <= size:
+        kind = stream[pos] | stream[pos + 1] << 8
+        length = stream[pos + 2] | stream[pos + 3] << 8
+        body = pos + 4
+        if body + length > size:              # a record cut short: nothing after it is a record
+            break
+        if kind == _BOUNDSHEET and length >= 8:
+            names[int.from_bytes(stream[body:body + 4], "little")] = _boundsheet_name(stream[body + 6:body + length])
+        elif kind == _BOF:
+            sheet = names.get(pos)
+        elif sheet is not None and length >= 4 and (kind in _BIFF_CELL_RECORDS or kind == _MULRK):
+            row = stream[body] | stream[body + 1] << 8
+            column = stream[body + 2] | stream[body + 3] << 8
+            if kind == _MULRK and length >= 6:
+                column = stream[body + length - 2] | stream[body + length - 1] << 8
+            rows, columns = extents.get(sheet, (0, 0))
+            extents[sheet] = (max(rows, row + 1), max(columns, column + 1))
+        pos = body + length
+    return extents
+
+
+def _boundsheet_name(data: bytes) -> str:
+    """A BOUNDSHEET's sheet name: BIFF8 (length, flags, UTF-16 or compressed) or BIFF5 (length, bytes)."""
+    if len(data) < 2:
+        return "?"
+    length, wide = data[0], data[1] & 1
+    if len(data) >= 2 + length * (2 if wide else 1) and data[1] in (0, 1):
+        raw = data[2:2 + length * (2 if wide else 1)]
+        return raw.decode("utf-16-le" if wide else "latin-1", "replace")
+    return data[1:1 + length].decode("cp1252", "replace")

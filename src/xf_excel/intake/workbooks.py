@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator, Optional, Union
 from ..errors import IntakeError
 from ..issues import HasIssues, Issue, IssueCode
 from .records import CellError, RawSheet, RawWorkbook, ReceivedFile
-from .safeguard import Limits, Refusal, inspect_ooxml, inspect_xls
+from .safeguard import Limits, Refusal, inspect_ods, inspect_ooxml, inspect_xls, inspect_xlsb, size_refusal
 from .sniff import ADVICE_RESAVE, ADVICE_XLSX, WORKBOOK_KINDS, WPS_REFUSAL, file_issue, identify, refusal_issue
 from .workers import Outcome, WorkerPool, WorkerStartError
 
@@ -44,6 +44,7 @@ class _Prepared:
     sheet_parts: dict[str, str]
     has_macros: bool
     content: Optional[bytes] = None    # what the worker parses, when not the file's own bytes
+    decrypted: Optional[bytes] = None  # the workbook decrypted with Excel's default key
 
 
 class WorkbookReader:
@@ -61,6 +62,7 @@ class WorkbookReader:
         self.timeout = timeout
         self.limits = limits
         self._pool = WorkerPool(size=workers, memory_mb=memory_mb)
+        self._decryptor = WorkerPool(size=1, memory_mb=memory_mb)   # started only for an encrypted file
 
     def __enter__(self) -> "WorkbookReader":
         return self
@@ -71,11 +73,12 @@ class WorkbookReader:
     def close(self) -> None:
         """Stop the worker processes."""
         self._pool.close()
+        self._decryptor.close()
 
     @property
     def workers_started(self) -> int:
         """How many worker processes were started so far (replacements included)."""
-        return self._pool.started
+        return self._pool.started + self._decryptor.started
 
     def read(self, file: ReceivedFile, *, timeout: Optional[float] = None) -> WorkbookRead:
         """Check and parse one file: its cell grids, or the one issue that says why not."""
@@ -92,12 +95,13 @@ class WorkbookReader:
 
         def jobs() -> Iterator[tuple[int, tuple, float]]:
             for index, file in enumerate(files):
-                ready = self._prepare(file)
+                ready = self._prepare_safely(file)
                 if isinstance(ready, Issue):
                     early[index] = WorkbookRead(file, None, [ready])
                 else:
                     prepared[index] = ready
-                    yield index, (ready.kind, ready.content or file.content, ready.sheet_parts), limit
+                    yield index, (ready.kind, ready.content or file.content, ready.sheet_parts,
+                                  self.limits.max_cells, self.limits.max_text), limit
 
         following = 0
         try:
@@ -113,29 +117,77 @@ class WorkbookReader:
             yield files[following], early.pop(following)
             following += 1
 
+    def _prepare_safely(self, file: ReceivedFile) -> Union[_Prepared, Issue]:
+        """`_prepare`, and a check that breaks on a file's bytes is that file's issue, never the batch's."""
+        try:
+            return self._prepare(file)
+        except WorkerStartError:
+            raise
+        except Exception as error:             # noqa: BLE001 - hostile bytes may break a check: one file's issue
+            return file_issue(IssueCode.UNREADABLE_FILE, file.display, "已损坏，无法打开（结构检查未通过）", ADVICE_RESAVE,
+                              details=f"{type(error).__name__}: {str(error)[:200]}")
+
     def _prepare(self, file: ReceivedFile) -> Union[_Prepared, Issue]:
         # A workbook kind was sniffed from the content at collection; the checks below
         # verify the structure anyway. Anything else is identified again for its issue.
         kind = file.kind
         if kind not in WORKBOOK_KINDS:
             identity = identify(file.name, file.content)
-            if identity.kind not in WORKBOOK_KINDS:
+            if identity.kind not in (*WORKBOOK_KINDS, "encrypted"):
                 refusal = identity.refusal or Refusal(IssueCode.NOT_A_RETURN, "不是单个 Excel 报表文件", ADVICE_XLSX)
                 return refusal_issue(file.display, refusal)
             kind = identity.kind
+        return self._checked(file, kind, file.content)
+
+    def _checked(self, file: ReceivedFile, kind: str, content: bytes,
+                 plain: Optional[bytes] = None) -> Union[_Prepared, Issue]:
+        """The structural checks of the workbook's kind on `content` (the decrypted bytes,
+        once decrypted: `plain`)."""
+        if kind == "encrypted":
+            return self._decrypted(file, content)
         if kind == "xls":
-            facts = inspect_xls(file.content, self.limits)
+            facts = inspect_xls(content, self.limits)
             if isinstance(facts, Refusal):
                 return refusal_issue(file.display, facts)
-            return _Prepared("xls", {}, facts.has_macros)
-        facts = inspect_ooxml(file.content, self.limits)
+            if facts.encrypted and plain is None:
+                return self._decrypted(file, content)
+            if facts.encrypted:               # still encrypted once decrypted: a scheme we cannot undo
+                return file_issue(IssueCode.ENCRYPTED_FILE, file.display, "设有打开密码", "请取消密码后重新发送。")
+            return _Prepared("xls", {}, facts.has_macros, plain, plain)
+        inspect = {"xlsb": inspect_xlsb, "ods": inspect_ods}.get(kind, inspect_ooxml)
+        facts = inspect(content, self.limits)
         if isinstance(facts, Refusal):
             return refusal_issue(file.display, facts)
-        return _Prepared(facts.kind, facts.sheet_parts, facts.has_macros, facts.reader_content)
+        return _Prepared(facts.kind, facts.sheet_parts, facts.has_macros, facts.reader_content or plain, plain)
+
+    def _decrypted(self, file: ReceivedFile, content: bytes) -> Union[_Prepared, Issue]:
+        """Decrypt with Excel's default key in a guarded worker (Excel opens such a file
+        without asking), then check the plain workbook like any other; a real password
+        stays the sender's to remove."""
+        outcome = self._decryptor.run(("decrypt", content, {}), self.timeout)
+        if outcome.status != "ok" or not isinstance(outcome.value, bytes):
+            if outcome.status == "error":
+                return file_issue(IssueCode.ENCRYPTED_FILE, file.display, "设有打开密码", "请取消密码后重新发送。",
+                                  details=f"{outcome.value[0]}: {outcome.value[1]}")
+            return _failure_issue(file, outcome, self.timeout)
+        plain = outcome.value
+        identity = identify(file.name, plain)
+        if identity.kind not in WORKBOOK_KINDS:
+            return file_issue(IssueCode.UNREADABLE_FILE, file.display, "已损坏，无法打开（解密后不是工作簿）", ADVICE_RESAVE)
+        return self._checked(file, identity.kind, plain, plain)
 
     def _finish(self, file: ReceivedFile, ready: _Prepared, outcome: Outcome, limit: float) -> WorkbookRead:
         if outcome.status == "ok":
             return WorkbookRead(file, _raw_workbook(file, ready, outcome.value), [])
+        if outcome.status == "error" and outcome.value[0] == "TextTooLarge":
+            return WorkbookRead(file, None, [file_issue(
+                IssueCode.UNSAFE_FILE, file.display, f"的单元格共有 {int(outcome.value[1]) // 10_000} 万字以上的文字，"
+                "远超正常报表（疑似“共享字符串炸弹”），为安全起见未读取", ADVICE_RESAVE)])
+        if outcome.status == "error" and outcome.value[0] == "SheetTooLarge":
+            sheet, rows, columns = (outcome.value[1].split("\t") + ["?", "0", "0"])[:3]
+            refusal = size_refusal(sheet, int(rows), int(columns), self.limits)
+            if refusal:
+                return WorkbookRead(file, None, [refusal_issue(file.display, refusal)])
         return WorkbookRead(file, None, [_failure_issue(file, outcome, limit)])
 
 
@@ -158,7 +210,7 @@ def _raw_workbook(file: ReceivedFile, ready: _Prepared, parsed: dict[str, Any]) 
     uncached = {str(name): [tuple(cell) for cell in cells]
                 for name, _, _, _, _, cells in parsed["sheets"] if cells}
     return RawWorkbook(file=file, sheets=sheets, has_macros=ready.has_macros or bool(parsed["macro_sheets"]),
-                       uncached_formulas=uncached)
+                       uncached_formulas=uncached, content=ready.decrypted)
 
 
 # Control characters other than tab and line breaks: XML 1.0 cannot hold them, so no output

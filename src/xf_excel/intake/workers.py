@@ -11,9 +11,11 @@ This module has two halves:
 
 - the parent side, `WorkerPool`: starts workers, sends jobs, enforces timeouts, turns what
   comes back into an `Outcome`;
-- the child side, `parse_workbook` and `_child_main`: run as a script
-  (`python -I reader.py MEMORY_MB`), so a worker imports only the standard library and
-  python-calamine — never the xf_excel package. Keep it free of package imports.
+- the child side, `run_job` (`parse_workbook`, `decrypt_default_key`) and `_child_main`: run
+  as a script (`python -I workers.py MEMORY_MB`), so a worker imports only the standard
+  library and the readers (python-calamine; xlrd for .xls error cells; msoffcrypto-tool for
+  a workbook encrypted with Excel's default key) — never the xf_excel package. Keep it free
+  of package imports.
 
 The child answers with plain values only (lists, str, numbers, dates), unpickled in the
 parent by an unpickler that refuses every class but the datetime types.
@@ -36,7 +38,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Literal, Optional
 
-__all__ = ["WorkerPool", "Outcome", "WorkerStartError", "parse_workbook"]
+__all__ = ["WorkerPool", "Outcome", "WorkerStartError", "parse_workbook", "decrypt_default_key", "run_job",
+           "DEFAULT_KEY"]
 
 _HEADER = struct.Struct("<Q")
 MAX_FRAME_BYTES = 256 << 20        # a worker's answer larger than this is treated as a crash
@@ -312,16 +315,81 @@ def _read_exact(stream: Any, size: int) -> Optional[bytes]:
 # Child side (runs in the worker; standard library and python-calamine only)
 
 
-def parse_workbook(kind: str, content: bytes, sheet_parts: dict[str, str]) -> dict[str, Any]:
-    """Read every worksheet of an .xlsx/.xlsm/.xls into plain data (run this in a worker).
+class SheetTooLarge(Exception):
+    """A sheet spans more cells than a return may (its text: name, rows, columns, tab-separated)."""
+
+
+DEFAULT_KEY = "VelvetSweatshop"    # the password Excel encrypts with when the user set none
+
+
+def run_job(job: tuple) -> Any:
+    """One job: (kind, content, sheet_parts[, max_cells, max_text]). Kind 'decrypt' decrypts a
+    workbook encrypted with Excel's default key and returns its bytes; any other kind is parsed."""
+    kind, content, sheet_parts = job[:3]
+    if kind == "decrypt":
+        return decrypt_default_key(content)
+    max_cells, max_text = (tuple(job[3:5]) + (None, None))[:2]
+    return parse_workbook(kind, content, sheet_parts, max_cells=max_cells, max_text=max_text)
+
+
+def decrypt_default_key(content: bytes) -> bytes:
+    """The workbook decrypted with Excel's built-in key, as Excel opens it without asking.
+    Raises (msoffcrypto's InvalidKeyError …) when a real password is needed."""
+    import msoffcrypto
+
+    office = msoffcrypto.OfficeFile(io.BytesIO(content))
+    office.load_key(password=DEFAULT_KEY)
+    plain = io.BytesIO()
+    office.decrypt(plain)
+    return plain.getvalue()
+
+
+class TextTooLarge(Exception):
+    """The cells hold far more text than a return could (its text: the number of characters)."""
+
+
+def parse_workbook(kind: str, content: bytes, sheet_parts: dict[str, str],
+                   max_cells: Optional[int] = None, max_text: Optional[int] = None) -> dict[str, Any]:
+    """Read every worksheet of an .xlsx/.xlsm/.xls/.xlsb/.ods into plain data (run this in a worker).
 
     Returns {"sheets": [(name, state, cells, merged, errors, uncached)], "macro_sheets": bool}.
     `uncached` lists (row, column) of formula cells without a cached value. `cells` is a trimmed grid from A1 in which empty cells
     are None and integral floats are int; `errors` lists (row, column, text) of error cells,
     which calamine reports as empty, found in the sheet's XML part (`sheet_parts`: sheet
     name -> part name; passing names rather than the XML keeps a job within one pipe
-    buffer, so handing it over never blocks).
+    buffer, so handing it over never blocks). A sheet spanning more than `max_cells` raises
+    SheetTooLarge before its grid is built in Python (the checks before parsing bound the
+    data; this is the second line); cells holding more than `max_text` characters in all
+    raise TextTooLarge (one shared string of a megabyte referenced by every cell costs the
+    file nothing and every consumer of its text a lot).
     """
+    parsed = _parse_either(kind, content, sheet_parts, max_cells)
+    if max_text is not None:
+        total = sum(len(v) for sheet in parsed["sheets"] for row in sheet[2] for v in row if v.__class__ is str)
+        if total > max_text:
+            raise TextTooLarge(str(total))
+    return parsed
+
+
+def _parse_either(kind: str, content: bytes, sheet_parts: dict[str, str], max_cells: Optional[int]) -> dict[str, Any]:
+    """calamine's reading, or (for an .xlsx calamine refuses) openpyxl's."""
+    try:
+        return _parse_with_calamine(kind, content, sheet_parts, max_cells)
+    except (KeyboardInterrupt, SystemExit, MemoryError, SheetTooLarge):
+        raise
+    except BaseException as refused:           # calamine refuses some files Excel writes (a Rust panic too)
+        if kind not in ("xlsx", "xlsm"):
+            raise
+        try:
+            return _parse_with_openpyxl(content, sheet_parts, max_cells)
+        except (MemoryError, SheetTooLarge):
+            raise
+        except Exception:                      # noqa: BLE001 - neither reader: the first one's words tell why
+            raise refused from None
+
+
+def _parse_with_calamine(kind: str, content: bytes, sheet_parts: dict[str, str],
+                         max_cells: Optional[int]) -> dict[str, Any]:
     from python_calamine import CalamineWorkbook, SheetTypeEnum
 
     book = CalamineWorkbook.from_filelike(io.BytesIO(content))
@@ -332,6 +400,7 @@ def parse_workbook(kind: str, content: bytes, sheet_parts: dict[str, str]) -> di
             macro_sheets = macro_sheets or meta.typ == SheetTypeEnum.MacroSheet
             continue
         sheet = book.get_sheet_by_name(meta.name)
+        _check_size(meta.name, sheet, max_cells)
         cells = _plain_grid(sheet.to_python(skip_empty_area=False))
         merged = [(r1 + 1, c1 + 1, r2 + 1, c2 + 1) for (r1, c1), (r2, c2) in (sheet.merged_cell_ranges or [])]
         errors: list[tuple[int, int, str]] = []
@@ -345,6 +414,40 @@ def parse_workbook(kind: str, content: bytes, sheet_parts: dict[str, str]) -> di
     if kind == "xls":
         _add_xls_errors(content, sheets)
     return {"sheets": sheets, "macro_sheets": macro_sheets}
+
+
+def _parse_with_openpyxl(content: bytes, sheet_parts: dict[str, str], max_cells: Optional[int]) -> dict[str, Any]:
+    """The same plain data, read by openpyxl: for the .xlsx files calamine refuses though
+    Excel opens them (an unusual number format, a shared string it cannot find, a part it
+    does not expect). Slower, and only ever the second reader."""
+    import warnings
+
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        book = openpyxl.load_workbook(io.BytesIO(content), data_only=True, keep_vba=False, keep_links=False)
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    sheets = []
+    for sheet in book.worksheets:
+        rows, columns = sheet.max_row, sheet.max_column
+        if max_cells is not None and rows * columns > max_cells:
+            raise SheetTooLarge(f"{sheet.title}\t{rows}\t{columns}")
+        cells = _plain_grid([["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)])
+        merged = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in sheet.merged_cells.ranges]
+        part = sheet_parts.get(sheet.title)
+        xml = archive.read(part) if part and part in archive.namelist() else b""
+        sheets.append((sheet.title, sheet.sheet_state, cells, merged, _error_cells(xml), _formulas_without_cache(xml)))
+    return {"sheets": sheets, "macro_sheets": False}
+
+
+def _check_size(name: str, sheet: Any, max_cells: Optional[int]) -> None:
+    end = sheet.end
+    if max_cells is None or end is None:
+        return
+    rows, columns = end[0] + 1, end[1] + 1
+    if rows * columns > max_cells:
+        raise SheetTooLarge(f"{name}\t{rows}\t{columns}")
 
 
 _STATES = {"SheetVisibleEnum.Visible": "visible", "SheetVisibleEnum.Hidden": "hidden",
@@ -428,7 +531,17 @@ def _column_number(letters: bytes) -> int:
 
 
 def _add_xls_errors(content: bytes, sheets: list) -> None:
-    """calamine reads .xls error cells as empty; xlrd (if installed) tells them apart."""
+    """calamine reads .xls error cells as empty; xlrd (if installed) tells them apart. xlrd
+    is stricter than calamine and gives up on files calamine reads (a shared-string count
+    off, a formula it cannot decode): then only the error texts are missing, not the file."""
+    try:
+        _xls_error_cells(content, sheets)
+    except Exception:                          # noqa: BLE001 - xlrd refusing is not the file being unreadable
+        for entry in sheets:
+            entry[4].clear()
+
+
+def _xls_error_cells(content: bytes, sheets: list) -> None:
     try:
         import xlrd
         from xlrd.biffh import XL_CELL_ERROR, error_text_from_code
@@ -468,12 +581,14 @@ def _child_main(argv: list[str]) -> None:
     _limit_resources(memory_mb)
     _write_frame(answers, pickle.dumps(("ready",)))
     while (frame := _read_frame(jobs, 1 << 40)) is not None:
-        kind, content, sheet_parts = pickle.loads(frame)   # from our own parent
+        job = pickle.loads(frame)                          # from our own parent
         try:
-            message: tuple = ("ok", parse_workbook(kind, content, sheet_parts))
+            message: tuple = ("ok", run_job(job))
         except MemoryError:
             message = ("memory",)
-        except Exception as error:             # the reader refused the file: report, go on
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:         # the reader refused the file (a Rust panic too): report, go on
             message = ("error", type(error).__name__, str(error)[:300])
         try:
             payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
