@@ -38,3 +38,18 @@ def master_xlsm(config, tmp_path_factory) -> Path:
     from xf_excel.fronts.excel.workbook import build_workbook
 
     return build_workbook(config, tmp_path_factory.mktemp("master-xlsm") / "xf-excel.xlsm")
+
+
+@pytest.fixture(scope="session")
+def corpus_files() -> Path:
+    """The corpus of real spreadsheets (tests/corpus/README.md); skips the test where it could not be downloaded."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("corpus_fetch", ROOT / "tests" / "corpus" / "fetch.py")
+    fetch = sys.modules["corpus_fetch"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fetch)
+    if not fetch.complete():
+        pytest.skip("测试语料库未下载（tests/corpus/files）：./run test 联网时会自动下载；"
+                    "也可运行 python tests/corpus/fetch.py，看它为何下载失败")
+    return fetch.FILES
