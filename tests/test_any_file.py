@@ -229,6 +229,10 @@ def test_nothing_but_json_reaches_stdout_when_a_library_prints(tmp_path, returns
     payload = json.loads(result.stdout)
     (outcome,) = payload["intake"]["files"]
     assert outcome["status"] == "rejected" and CJK.search(outcome["message"])
+    assert "out of range" in result.stderr                       # what openpyxl printed went to stderr
+    after = cli(tmp_path, "intake", str(inbox), "--period", str(PERIOD), "--feedback", str(tmp_path / "f"),
+                "--again", "styles.xlsx", "--json")
+    assert json.loads(after.stdout)["files"][0]["status"] == "rejected"       # --json after the command, too
 
 
 # --------------------------------------------------------------------------- every example as one batch

@@ -138,6 +138,7 @@ def test_files_excel_opens_are_read_and_attacks_are_refused(corpus_run):
     found = outcomes(json.loads(corpus_run[3].stdout))
     assert [n for n in READ_NOW if not found[f"corpus/{n}"]["read"]] == []
     assert [n for n in HOSTILE if found[f"corpus/{n}"]["issues"][0]["code"] != "unsafe-file"] == []
+    assert found["corpus/calamine__tests__data__password.ods"]["issues"][0]["code"] == "encrypted-file"
     default_key = [f for d, f in found.items() if "encrypt-standardpassword" in d]
     assert len(default_key) == 7 and all(f["read"] for f in default_key)
     numbers = [f for d, f in found.items() if ".numbers" in d]

@@ -18,7 +18,7 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import click
 
@@ -41,7 +41,6 @@ class _Context:
         self.archive = archive
         self.as_json = as_json
         self._config: Config | None = None
-        self.stdout = None                # where the result goes (with --json: the real stdout, kept for it alone)
 
     @property
     def config(self) -> Config:
@@ -52,9 +51,31 @@ class _Context:
     def emit(self, payload: dict[str, Any], text: str) -> None:
         """Print the human summary, or the JSON payload with --json."""
         if self.as_json:
-            click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str), file=self.stdout)
+            click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str), file=_result_stream())
         else:
             click.echo(text)
+
+
+_RESULT_STREAMS: list[Any] = []     # the real stdout, while --json keeps it for the JSON document alone
+
+
+@contextlib.contextmanager
+def _stdout_for_json_only(as_json: bool) -> Iterator[None]:
+    """With --json, whatever prints while the command runs (openpyxl prints on some files) goes
+    to stderr; only the JSON document reaches stdout (`_result_stream`)."""
+    if not as_json:
+        yield
+        return
+    _RESULT_STREAMS.append(sys.stdout)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        _RESULT_STREAMS.pop()
+
+
+def _result_stream() -> Any:
+    return _RESULT_STREAMS[-1] if _RESULT_STREAMS else sys.stdout
 
 
 # ---- options every command takes, before or after its name ------------------------------------
@@ -183,15 +204,16 @@ class _Group(click.Group):
         _prepare(self)
         args = list(sys.argv[1:] if args is None else args)
         as_json = "--json" in (args[:args.index("--")] if "--" in args else args)
-        try:
-            code = super().main(args, prog_name=prog_name or "xf-excel", complete_var=complete_var,
-                                standalone_mode=False, **extra)
-        except click.ClickException as exc:
-            code = _report(exc, as_json)
-        except click.Abort:
-            code = _report(_Failure(clickzh.translate("Aborted!"), EXIT_CANNOT_RUN), as_json)
-        except Exception:  # noqa: BLE001 - the last resort, e.g. a failure while parsing
-            code = _report(_unexpected(None), as_json)
+        with _stdout_for_json_only(as_json):
+            try:
+                code = super().main(args, prog_name=prog_name or "xf-excel", complete_var=complete_var,
+                                    standalone_mode=False, **extra)
+            except click.ClickException as exc:
+                code = _report(exc, as_json)
+            except click.Abort:
+                code = _report(_Failure(clickzh.translate("Aborted!"), EXIT_CANNOT_RUN), as_json)
+            except Exception:  # noqa: BLE001 - the last resort, e.g. a failure while parsing
+                code = _report(_unexpected(None), as_json)
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else EXIT_OK)
@@ -212,7 +234,7 @@ def _report(exc: click.ClickException, as_json: bool) -> int:
     exc.format_message = lambda: _full_stop(worded())   # click ends some messages with an English "."
     if as_json:
         click.echo(json.dumps({"ok": False, "exit_code": exc.exit_code, "error": exc.format_message()},
-                              ensure_ascii=False, indent=2))
+                              ensure_ascii=False, indent=2), file=_result_stream())
     exc.show()
     return exc.exit_code
 
@@ -239,9 +261,6 @@ def main(ctx: click.Context, config_path: str, archive: str, as_json: bool) -> N
       xf-excel intake inbox/第2期 --period 2
     """
     ctx.obj = _Context(config_path, archive, as_json)
-    if as_json:     # a library that prints (openpyxl does) must not break the JSON: stdout goes to stderr
-        ctx.obj.stdout = sys.stdout
-        ctx.with_resource(contextlib.redirect_stdout(sys.stderr))
 
 
 @main.group("config")

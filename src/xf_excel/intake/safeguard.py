@@ -589,6 +589,8 @@ def inspect_ods(content: bytes, limits: Limits = Limits()) -> Union[WorkbookFact
     members = _checked_members(content, limits)
     if isinstance(members, Refusal):
         return members
+    if b"encryption-data" in members.get("META-INF/manifest.xml", b""):      # ODF's own password encryption
+        return Refusal(IssueCode.ENCRYPTED_FILE, "设有打开密码", "请取消密码后重新发送。")
     if "content.xml" not in members:
         return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（缺少表格内容部分）", _ADVICE_RESAVE)
     try:
