@@ -400,3 +400,17 @@ def test_totals_equal_fsum_of_counties(config, seed, blank, magnitude):
         for city in c.cities:
             codes = [u.code for u in config.counties_of(city.code)]
             assert city.values[ind.id] == fsum_of(codes, ind.id), (city.name, ind.id)
+
+
+def test_issues_of_replaced_returns_are_history_not_current(archive):
+    """A rejected return corrected later, and a warned return replaced, leave the current list."""
+    submit(archive, D, 2, {}, accepted=False, issues=[_error(D)], at="2020-09-13T09:00:00")
+    submit(archive, D, 2, {"built": 5, "operating": 5}, at="2020-09-13T16:00:00")
+    submit(archive, A, 2, {"built": 1, "operating": 1}, issues=[_warning(A)], at="2020-09-13T09:00:00")
+    submit(archive, A, 2, {"built": 2, "operating": 1}, at="2020-09-13T10:00:00")
+    submit(archive, B, 2, {}, accepted=False, issues=[_error(B)], at="2020-09-13T09:00:00")
+    submit(archive, B, 2, {}, accepted=False, issues=[_error(B), _warning(B)], at="2020-09-13T11:00:00")
+    c = consolidate(archive, mini_config(), 2, now=NOW)
+    assert [(i.unit, i.code) for i in c.issues] == [(B, IssueCode.RULE_FAILED), (B, IssueCode.IMPLAUSIBLE_JUMP)]
+    assert sorted((i.unit, i.code.value) for i in c.issue_history) == [
+        (A, "implausible-jump"), (B, "rule-failed"), (D, "rule-failed")]

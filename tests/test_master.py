@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from xf_excel.contract import ISSUE_COLUMNS
+from xf_excel.contract import ISSUE_COLUMNS, ISSUE_HISTORY_HEADING
 from xf_excel.consolidate import consolidate
 from xf_excel.issues import Issue, IssueCode, Severity
 from xf_excel.checks.entries import check_entries, entries_without_errors, read_master_entries
@@ -176,7 +176,7 @@ def test_issues_sheet_and_no_formulas_anywhere(written):
     issues = book["校验问题"]
     assert tuple(c.value for c in issues[3]) == ISSUE_COLUMNS
     values = [[c.value for c in row] for row in issues.iter_rows(min_row=4)]
-    assert ["450103", "南宁市青秀区", HOSTILE, "填报!E12", "错误", "not-a-number", "建成专柜数", HOSTILE] == values[0][:8]
+    assert ["450103", "南宁市青秀区", HOSTILE, "填报!E12", "错误", "不是数字", "建成专柜数", HOSTILE] == values[0][:8]
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
@@ -276,3 +276,28 @@ def test_converts_to_pdf_with_libreoffice(written, soffice, tmp_path):
     if shutil.which("pdfinfo"):
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
         assert int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:"))) >= 20
+
+
+def test_issues_sheet_names_kinds_in_chinese_shows_counts_as_typed_and_keeps_history_apart(tmp_path, config):
+    """问题类型 instead of the code; a count archived as 6.0 shows as 6; a rejected return that
+    was corrected later is listed apart, and 首页 counts only the current issues."""
+    def jump(unit):
+        return Issue(IssueCode.IMPLAUSIBLE_JUMP, Severity.WARNING, "增幅过大", file="b.xlsx", sheet="填报", row=12,
+                     column=5, indicator="counters_built", value=6.0, unit=unit)
+
+    wrong = Issue(IssueCode.RULE_FAILED, Severity.ERROR, "运营专柜数大于建成专柜数", file="a.xlsx", sheet="填报",
+                  row=13, column=5, indicator="counters_operating", value=9, unit="450102")
+    with Archive(tmp_path / "xf.sqlite") as archive:
+        archive.record_submission(NewSubmission("450102", 1, accepted=False, values={}, issues=[wrong],
+                                                file_name="a.xlsx", received_at="2020-09-06T09:00:00"))
+        archive.record_submission(NewSubmission("450102", 1, accepted=True, values={"counters_built": 6},
+                                                issues=[jump("450102")], file_name="b.xlsx",
+                                                received_at="2020-09-06T15:00:00"))
+        c = consolidate(archive, config, 1, now=NOW)
+    book = load_workbook(write_master(c, tmp_path / "m.xlsx"), read_only=True)
+    rows = [tuple(row) for row in book["校验问题"].iter_rows(min_row=4, values_only=True)]
+    assert rows[0][4:8] == ("警告", "增幅异常", "建成专柜数", "6")
+    assert rows[2][0] == ISSUE_HISTORY_HEADING and rows[3][4:7] == ("错误", "逻辑校验不通过", "运营专柜数")
+    assert not any(str(code.value) in str(v) for row in rows for v in row for code in IssueCode)
+    home = {r[0]: r[1] for r in book["首页"].iter_rows(min_row=1, max_col=2, values_only=True) if r[0]}
+    assert home["校验问题（错误/全部）"] == "0 / 1"

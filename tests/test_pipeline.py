@@ -203,3 +203,89 @@ def test_validate_book_refuses_to_record_over_newer_returns(week_one):
                                           values={"counter_sales": 99.0}))
     check = validate_book(campaign, master, archive, record=True)
     assert check.recorded == [] and "可能已过时" in check.note
+
+
+# ---- the later return wins, whatever the order it is read in ----------------------------------------
+
+def _nanning_return(tmp_path, repo_root, name: str, canteens: int, at: str) -> None:
+    """良庆区's period-1 return (its own form, filled as a clerk would), saved into the inbox at `at`."""
+    import datetime as dt
+    import os
+
+    from xf_excel.demo.fill import fill_form
+    from xf_excel.outputs.forms import form_filename
+
+    config = load_config(repo_root / "examples" / "nanning" / "config.yaml")
+    forms = tmp_path / "forms"
+    form = forms / form_filename(config, "450108", 1)
+    if not form.exists():
+        make_forms(config, 1, forms)
+    path = fill_form(form, tmp_path / "inbox" / name, {"参与采购的机关食堂数": canteens, "食堂采购扶贫产品金额": 20,
+                                                        "食堂采购食材总额": 100},
+                     header={"填报人": "韦芳", "联系电话": "0771-2345678"})
+    stamp = dt.datetime.fromisoformat(at).timestamp()
+    os.utime(path, (stamp, stamp))
+
+
+def _liangqing(tmp_path, repo_root):
+    config = load_config(repo_root / "examples" / "nanning" / "config.yaml")
+    c = consolidate_period(config, 1, tmp_path / "a.sqlite")
+    row = next(r for r in c.counties if r.unit.code == "450108")
+    status = next(r for r in c.reporting if r.unit.code == "450108")
+    return c, row, status
+
+
+def test_the_later_correction_wins_though_its_name_sorts_first(tmp_path, repo_root):
+    """更正_… (15:00) sorts before 第1期_… (09:00) and is read first; still the correction counts."""
+    config = load_config(repo_root / "examples" / "nanning" / "config.yaml")
+    _nanning_return(tmp_path, repo_root, "第1期_城区片_良庆区.xlsx", 11, "2020-10-18T09:00:00")
+    _nanning_return(tmp_path, repo_root, "更正_第1期_城区片_良庆区.xlsx", 14, "2020-10-18T15:00:00")
+    report = intake_inbox(config, tmp_path / "inbox", 1, tmp_path / "a.sqlite", tmp_path / "back")
+    assert [f.display for f in report.files] == ["更正_第1期_城区片_良庆区.xlsx", "第1期_城区片_良庆区.xlsx"]
+    c, row, status = _liangqing(tmp_path, repo_root)
+    assert row.values["canteens"] == 14
+    assert (status.counted_file, status.replaced) == ("更正_第1期_城区片_良庆区.xlsx",
+                                                      [("第1期_城区片_良庆区.xlsx", "2020-10-18T09:00:00")])
+    assert any("早于已收到的「更正_第1期_城区片_良庆区.xlsx」" in n for n in report.notices)
+
+
+def test_the_later_return_wins_when_the_earlier_is_taken_in_afterwards(tmp_path, repo_root):
+    config = load_config(repo_root / "examples" / "nanning" / "config.yaml")
+    _nanning_return(tmp_path, repo_root, "良庆区_第二次.xlsx", 14, "2020-10-18T15:00:00")
+    intake_inbox(config, tmp_path / "inbox", 1, tmp_path / "a.sqlite", tmp_path / "back")
+    (tmp_path / "inbox" / "良庆区_第二次.xlsx").unlink()
+    _nanning_return(tmp_path, repo_root, "良庆区_第一次.xlsx", 11, "2020-10-18T09:00:00")
+    intake_inbox(config, tmp_path / "inbox", 1, tmp_path / "a.sqlite", tmp_path / "back")
+    _, row, status = _liangqing(tmp_path, repo_root)
+    assert (row.values["canteens"], status.counted_file) == (14, "良庆区_第二次.xlsx")
+
+
+def test_two_returns_received_at_the_same_moment_are_reported_and_asked_about(tmp_path, repo_root):
+    config = load_config(repo_root / "examples" / "nanning" / "config.yaml")
+    _nanning_return(tmp_path, repo_root, "良庆区_A.xlsx", 11, "2020-10-18T15:00:00")
+    _nanning_return(tmp_path, repo_root, "良庆区_B.xlsx", 14, "2020-10-18T15:00:00")
+    report = intake_inbox(config, tmp_path / "inbox", 1, tmp_path / "a.sqlite", tmp_path / "back")
+    c, row, status = _liangqing(tmp_path, repo_root)
+    [tie] = [i for i in c.issues if i.code.value == "same-time-returns"]
+    assert tie.unit == "450108" and tie.message in report.notices
+    assert "「良庆区_B.xlsx」与「良庆区_A.xlsx」接收时间相同（10月18日15时）" in tie.message
+    assert "核实以哪一份为准" in tie.message and tie.label == "报送时间相同"
+    assert row.values["canteens"] == 14 and status.counted_file == "良庆区_B.xlsx"
+
+
+def test_reporting_status_shows_which_return_counts_and_what_it_replaced(tmp_path, repo_root):
+    from openpyxl import load_workbook
+
+    from xf_excel.outputs.status import status_text
+
+    config = load_config(repo_root / "examples" / "nanning" / "config.yaml")
+    _nanning_return(tmp_path, repo_root, "第1期_城区片_良庆区.xlsx", 11, "2020-10-18T09:00:00")
+    _nanning_return(tmp_path, repo_root, "更正_第1期_城区片_良庆区.xlsx", 14, "2020-10-18T15:00:00")
+    intake_inbox(config, tmp_path / "inbox", 1, tmp_path / "a.sqlite", tmp_path / "back")
+    c, _, _ = _liangqing(tmp_path, repo_root)
+    said = "采用「更正_第1期_城区片_良庆区.xlsx」（10月18日15时收到），替换此前报送的「第1期_城区片_良庆区.xlsx」（10月18日9时收到）"
+    assert said in status_text(c)
+    sheet = load_workbook(write_master_workbook(c, tmp_path / "m.xlsx"), read_only=True)["报送情况"]
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=4, values_only=True)}
+    header = next(sheet.iter_rows(min_row=3, max_row=3, values_only=True))
+    assert rows["450108"][header.index("采用的报表")] == said

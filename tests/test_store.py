@@ -208,3 +208,35 @@ def test_an_archive_that_is_a_folder_or_not_a_database_is_explained(tmp_path):
         Archive(tmp_path / "folder.sqlite")
     with pytest.raises(ArchiveError, match="不是档案库文件"):
         Archive(tmp_path / "notes.sqlite")
+def test_the_later_received_return_counts_whatever_the_order_it_is_recorded_in(archive):
+    late = archive.record_submission(NewSubmission(unit_code="450102", period=1, accepted=True,
+                                                   values={"counters_built": 14}, file_name="更正.xlsx",
+                                                   received_at="2020-09-14T15:00:00"))
+    early = archive.record_submission(NewSubmission(unit_code="450102", period=1, accepted=True,
+                                                    values={"counters_built": 11}, file_name="第1期.xlsx",
+                                                    received_at="2020-09-14T09:00:00+08:00"))
+    assert archive.accepted(1)["450102"].values == {"counters_built": 14}
+    assert [(s.id, s.status) for s in archive.submissions(period=1)] == [(late, "accepted"), (early, "superseded")]
+
+
+def test_at_the_same_moment_the_file_name_decides_not_the_order(archive):
+    for name in ("b.xlsx", "a.xlsx"):
+        archive.record_submission(NewSubmission(unit_code="450102", period=1, accepted=True, values={"n": name},
+                                                file_name=name, received_at="2020-09-14T15:00:00"))
+    assert archive.accepted(1)["450102"].file_name == "b.xlsx"
+
+
+def test_withdrawing_the_counting_return_restores_the_latest_received_one(archive):
+    """Of two returns left after a withdrawal, the one received later counts, not the one read later."""
+    first = archive.begin_batch(1, "inbox/a")
+    late, _ = _filed(archive, first, b"late", counters_built=14)
+    early, _ = _filed(archive, first, b"early", counters_built=11)
+    for sub_id, at in ((late, "2020-09-06T15:00:00"), (early, "2020-09-06T09:00:00")):
+        archive.db.execute("UPDATE submissions SET received_at = ? WHERE id = ?", (at, sub_id))
+    archive.db.execute("UPDATE submissions SET status = 'superseded' WHERE id = ?", (late,))
+    archive.db.execute("UPDATE submissions SET status = 'accepted' WHERE id = ?", (early,))
+    second = archive.begin_batch(1, "inbox/b")
+    newest, _ = _filed(archive, second, b"newest", counters_built=20)
+    assert archive.accepted(1)["450102"].id == newest
+    archive.withdraw_batch(second)
+    assert archive.accepted(1)["450102"].id == late

@@ -24,6 +24,7 @@ from xf_excel.contract import ENTRY_MESSAGE_LABEL
 from xf_excel.fronts.excel import buttons as xl
 from xf_excel.archive.store import Archive
 from xf_excel.contract import BookName
+from xf_excel.issues import IssueCode
 from xf_excel.fronts.excel.workbook import EXTRA_NAMES, build_workbook
 
 CITY, COUNTY = "南宁市", "450102"
@@ -141,6 +142,9 @@ def test_validate_marks_a_typed_error_and_lists_it(filled, office, config):
     issues = written(done, sheet_position(payload, "校验问题"))
     listed = [issues[(r, 4)] for (r, c) in issues if c == 4 and r > 3]
     assert f"{CITY}!{_letter(sales_col)}{row}" in listed
+    kinds = {issues[(r, 6)] for (r, c) in issues if c == 6 and r > 3}     # 问题类型: Chinese, never a code
+    assert issues[(3, 6)] == "问题类型" and {"填写估计数", "逻辑校验不通过"} <= kinds
+    assert not kinds & {code.value for code in IssueCode}
     [message] = alerts(done)
     assert "错误 2 处" in message or "错误 3 处" in message
     with Archive(office.archive_path) as archive:

@@ -19,14 +19,14 @@ from typing import Literal, Optional
 from .config import expr
 from .config import Config, Indicator, Period, Target, Unit
 from .issues import Issue, Severity
-from .archive.store import Archive, NewSubmission, Submission
+from .archive.store import Archive, NewSubmission, Submission, moment
 from .checks.entries import ManualEntry
 from .contract import Header
 from .wording import fmt_date_cn, fmt_deadline
 
 __all__ = [
     "UnitRow", "AreaTotals", "Progress", "CityProgress", "ReportingStatus", "Consolidation", "consolidate",
-    "record_manual_entries",
+    "record_manual_entries", "split_issues",
 ]
 
 UnitState = Literal["reported", "carried", "missing"]
@@ -99,6 +99,10 @@ class ReportingStatus:
     reminder: str                         # ready-to-send 催报 or 退回 text ('' when accepted)
     reminded: int = 0                     # 催报 mails the server accepted for the period (the send log)
     contact: str = ""                     # 填报人 and 联系电话 as written on the return that decided the state
+    counted_file: str = ""                # the return whose figures count ('' when none counts)
+    counted_source: str = ""              # 'file', or 'manual' (typed into the master)
+    counted_at: Optional[str] = None      # when that return was received
+    replaced: list[tuple[str, str]] = field(default_factory=list)  # (file, received) of earlier returns it replaced
 
 
 @dataclass
@@ -116,8 +120,9 @@ class Consolidation:
     progress: list[Progress]
     city_ranking: list[CityProgress]
     reporting: list[ReportingStatus]
-    issues: list[Issue]
+    issues: list[Issue]                   # current: of the returns that count (or still wait to be redone)
     history: dict[int, dict[str, Optional[float]]] = field(default_factory=dict)  # period -> regional values
+    issue_history: list[Issue] = field(default_factory=list)  # of returns later replaced or corrected
     archive_version: int = 0              # the archive's newest submission id the figures reflect
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
 
@@ -161,13 +166,14 @@ def consolidate(archive: Archive, config: Config, period: int, *, now: Optional[
     before = tables.get(previous_period.number) if previous_period else None
     _attach_previous(this, before)
     schedule = config.campaign.time_schedule(current.cutoff)
+    issues, issue_history = split_issues(archive, period)
     return Consolidation(
         config=config, period=current, previous_period=previous_period, time_schedule=schedule,
         counties=this.counties, members=this.members, cities=this.cities, region=this.region,
         progress=[_progress(config, t, this, before, schedule) for t in config.targets],
         city_ranking=_city_ranking(config, this, schedule),
         reporting=_reporting(archive, config, current, now),
-        issues=archive.issues(period),
+        issues=issues, issue_history=issue_history,
         history={p: dict(t.region.values) for p, t in sorted(tables.items())},
         archive_version=archive.version(), generated_at=now)
 
@@ -388,19 +394,45 @@ def _reporting(archive: Archive, config: Config, period: Period, now: dt.datetim
             for unit in config.reporting_units()]
 
 
+def split_issues(archive: Archive, period: int) -> tuple[list[Issue], list[Issue]]:
+    """The period's issues as (current, history). Current: those of each unit's return that
+    counts, of a rejected return received after it (the unit still has to redo it) or, with
+    nothing accepted, of its latest rejected return; and file-level findings, unless the unit
+    has since had a return accepted. History: those of returns replaced or corrected later."""
+    by_unit: dict[str, list[Submission]] = {}
+    for submission in archive.submissions(period):
+        by_unit.setdefault(submission.unit_code, []).append(submission)
+    live = {s.id for subs in by_unit.values() for s in _live_submissions(subs)}
+    settled = {code for code, subs in by_unit.items() if any(s.status == "accepted" for s in subs)}
+    current, history = [], []
+    for source, issue in archive.issues_by_source(period):
+        is_current = source in live if source is not None else issue.unit not in settled
+        (current if is_current else history).append(issue)
+    return current, history
+
+
+def _live_submissions(submissions: list[Submission]) -> list[Submission]:
+    """A unit's submissions whose findings still stand (see `split_issues`)."""
+    accepted = next((s for s in submissions if s.status == "accepted"), None)
+    rejected = [s for s in submissions if s.status == "rejected"]
+    if accepted is None:
+        return [max(rejected, key=_received_order)] if rejected else []
+    return [accepted] + [s for s in rejected if moment(s.received_at) > moment(accepted.received_at)]
+
+
 def _unit_status(archive: Archive, config: Config, unit: Unit, period: Period, submissions: list[Submission],
                  unit_issues: list[Issue], now: dt.datetime) -> ReportingStatus:
     """One unit's 报送情况. The state follows its current accepted return; issue counts come from
     the return that decided it (for a figure typed by hand, the last accepted file's)."""
     once_accepted = [s for s in submissions if s.status in ("accepted", "superseded")]
-    rejected = [s for s in submissions if s.status == "rejected"]
+    rejected = sorted((s for s in submissions if s.status == "rejected"), key=_received_order)
     deciding = _deciding(once_accepted) or (rejected[-1] if rejected else None)
     issues = archive.issues(submission_id=deciding.id) if deciding else unit_issues
     errors = sum(1 for i in issues if i.severity is Severity.ERROR)
     warnings = sum(1 for i in issues if i.severity is Severity.WARNING)
     if once_accepted:
         first = [s for s in once_accepted if s.source == "file"] or once_accepted
-        received = min((s.received_at for s in first), key=_when)
+        received = min((s.received_at for s in first), key=moment)
         state = "warned" if warnings else "accepted"
         reminder = ""
     elif rejected:
@@ -410,9 +442,24 @@ def _unit_status(archive: Archive, config: Config, unit: Unit, period: Period, s
         received, state = None, "missing"
         reminder = _reminder_text(config, unit, period, now)
     return ReportingStatus(unit=unit, state=state, received_at=received,
-                           late=received is not None and _when(received) > period.deadline,
+                           late=received is not None and moment(received) > period.deadline,
                            submissions=len(submissions), errors=errors, warnings=warnings, reminder=reminder,
-                           contact=_contact(deciding))
+                           contact=_contact(deciding), **_counting_return(once_accepted))
+
+
+def _counting_return(once_accepted: list[Submission]) -> dict:
+    """Which return counts, and the earlier returns it replaced (报送情况 shows both)."""
+    counting = next((s for s in once_accepted if s.status == "accepted"), None)
+    if counting is None:
+        return {}
+    replaced = [(s.file_name, s.received_at) for s in sorted(once_accepted, key=_received_order)
+                if s.status == "superseded" and s.source == "file"]
+    return {"counted_file": counting.file_name, "counted_source": counting.source,
+            "counted_at": counting.received_at, "replaced": replaced}
+
+
+def _received_order(s: Submission) -> tuple:
+    return moment(s.received_at), s.file_name, s.id
 
 
 def _contact(submission: Optional[Submission]) -> str:
@@ -424,17 +471,11 @@ def _contact(submission: Optional[Submission]) -> str:
 
 
 def _deciding(once_accepted: list[Submission]) -> Optional[Submission]:
-    files = [s for s in once_accepted if s.source == "file"]
+    files = sorted((s for s in once_accepted if s.source == "file"), key=_received_order)
     current = [s for s in once_accepted if s.status == "accepted"]
     if current and current[0].source != "file" and files:
         return files[-1]
     return current[0] if current else None
-
-
-def _when(iso: str) -> dt.datetime:
-    """An archived ISO time as local wall-clock time (aware times converted to this machine's zone)."""
-    moment = dt.datetime.fromisoformat(iso)
-    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _reminder_text(config: Config, unit: Unit, period: Period, now: dt.datetime) -> str:

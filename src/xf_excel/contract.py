@@ -27,6 +27,7 @@ __all__ = [
     "FORM_TABLE_HEADER_ROW", "FORM_FIRST_BODY_ROW", "TOTAL_WORDS",
     "MasterSheet", "ENTRY_CODE_LABEL", "ENTRY_NAME_LABEL", "ENTRY_STATE_LABEL", "ENTRY_NOTE_LABEL",
     "ENTRY_UNIT_ROW_LABEL", "ENTRY_MESSAGE_LABEL", "ENTRY_HEADER_ROW", "ENTRY_FIRST_ROW", "ISSUE_COLUMNS",
+    "ISSUE_HISTORY_HEADING",
     "BookName", "Conf", "CONF_DEFAULTS", "FEEDBACK_REJECTED_PREFIX", "FEEDBACK_WARNED_PREFIX",
 ]
 
@@ -107,7 +108,9 @@ ENTRY_NOTE_LABEL = "备注"
 ENTRY_UNIT_ROW_LABEL = "计量单位"
 ENTRY_MESSAGE_LABEL = "校验提示"     # written by the 校验 button after the last header
 ENTRY_HEADER_ROW, ENTRY_FIRST_ROW = 3, 5   # as written; read back by label
-ISSUE_COLUMNS = ("单位代码", "单位名称", "文件", "单元格", "级别", "代码", "指标", "值", "说明")
+ISSUE_COLUMNS = ("单位代码", "单位名称", "文件", "单元格", "级别", "问题类型", "指标", "值", "说明")
+# 校验问题 lists the current issues, then under this heading those of returns since replaced or corrected
+ISSUE_HISTORY_HEADING = "以下是已被更正或替换的报表中的问题，仅供查阅，不计入上方统计"
 
 
 class BookName(StrEnum):

@@ -52,6 +52,7 @@ class IssueCode(str, Enum):
     UNIT_MISMATCH = "unit-mismatch"
     SENDER_MISMATCH = "sender-mismatch"
     WRONG_PERIOD = "wrong-period"
+    SAME_TIME_RETURNS = "same-time-returns"   # two accepted returns of a unit received at the same moment
     # the header block
     MISSING_HEADER = "missing-header"
     BAD_PHONE = "bad-phone"
@@ -128,6 +129,10 @@ KINDS: dict[IssueCode, Kind] = {
     IssueCode.WRONG_PERIOD: Kind("期次不符",
                                  "表中报送期次为第{stated}期，本次收取的是第{period}期报表：第{stated}期的数据不能计入"
                                  "第{period}期；请使用第{period}期下发的填报表填写截至第{period}期的数据后重新报送"),
+    IssueCode.SAME_TIME_RETURNS: Kind("报送时间相同",
+                                      "{unit_name}第{period}期的「{counted}」与「{other}」接收时间相同（{when}），"
+                                      "无法判断哪一份是后报的；目前以「{counted}」计入汇总。请与该单位核实以哪一份为准；"
+                                      "如应以「{other}」为准，请在汇总表中按该份改正数字后点击“校验”"),
     # the header block
     IssueCode.MISSING_HEADER: Kind("表头信息缺失", "未填写{label}{where}；请填写，以便核实数据时联系"),
     IssueCode.BAD_PHONE: Kind("联系电话有误",

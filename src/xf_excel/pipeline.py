@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from .archive.locking import archive_lock
-from .archive.store import Archive, Batch, EarlierOutcome, NewSubmission, sha256
+from .archive.store import Archive, Batch, EarlierOutcome, NewSubmission, moment, same_moment, sha256
 from .config import Config
 from .contract import PREVIOUS_LABEL
 from .errors import ArchiveError, IntakeError, NotConfigured, NothingToReport, XfError
 from .issues import HasIssues, Issue, IssueCode, Severity
+from .wording import fmt_deadline
 
 if TYPE_CHECKING:
     from .checks.entries import ManualEntry
@@ -239,6 +240,7 @@ def _take_in(config: Config, report: IntakeReport, files: list, skipped: list[Is
                 progress(done, len(fresh))
         archive.note_batch_outputs(batch.batch_id, [str(o.feedback) for o in outcomes.values()
                                                     if o.feedback and o.earlier is None])
+        report.notices += batch.notices
     report.files += [outcomes[id(f)] for f in files]
     report.batch_id = batch.batch_id
     _describe(config, report)
@@ -256,6 +258,7 @@ class _Batch:
     feedback_dir: Path
     batch_id: int                                             # the archive's record of this intake
     feedback_names: set[str] = field(default_factory=set)   # written in this batch: never overwrite one
+    notices: list[str] = field(default_factory=list)        # what the office should know (Chinese)
 
     def sort_out(self, files: list, again: Sequence[str]) -> tuple[list, dict[int, FileOutcome]]:
         """Store every file's raw bytes before anything parses them, and sort the batch: files
@@ -350,9 +353,27 @@ class _Batch:
                               submission_id=sub_id, issues=list(checked.issues),
                               status="rejected" if not checked.accepted else ("warned" if checked.issues else "accepted"))
         if before is not None and checked.accepted:
-            outcome.changes = _changes(before.values, checked.values)
+            self.compare_with(before, sub_id, received, checked, outcome)
         self.send_back(outcome, received, workbook, checked.unit, digest)
         return outcome
+
+    def compare_with(self, before, sub_id: int, received, checked, outcome: FileOutcome) -> None:
+        """A second accepted return of the unit: the later received counts (the archive decides);
+        say when this one came too early to count, and ask when the two cannot be told apart."""
+        counting = self.archive.accepted_for(checked.unit_code, self.period)
+        if counting.id == sub_id:
+            outcome.changes = _changes(before.values, checked.values)
+        else:
+            self.notices.append(f"「{received.display}」的接收时间早于已收到的「{before.file_name}」，已存档，"
+                                f"但不替换其数据（以后收到的一份为准）")
+        if same_moment(before.received_at, received.received_at):
+            other = before if counting.id == sub_id else self.archive.submission(sub_id)
+            tie = Issue.of(IssueCode.SAME_TIME_RETURNS, Severity.WARNING, file=counting.file_name,
+                           unit=checked.unit_code, unit_name=checked.unit.full_name, period=self.period,
+                           counted=counting.file_name, other=other.file_name,
+                           when=fmt_deadline(moment(counting.received_at)))
+            self.archive.add_issues(counting.id, [tie], batch_id=self.batch_id)
+            self.notices.append(tie.message)
 
     def send_back(self, outcome: FileOutcome, received, workbook, unit, digest: str,
                   period: Optional[int] = None) -> None:
@@ -824,11 +845,12 @@ def status_report(config: Config, period: int, archive_path: str | Path) -> Stat
     return StatusReport(consolidation, status_text(consolidation))
 
 
-def issue_sheet_rows(config: Config, issues: list[Issue]) -> list[list[str]]:
-    """The rows of the 校验问题 sheet for these issues (as the master workbook writes them)."""
-    from .outputs.master import issue_sheet_rows as rows
+def issue_sheet_rows(config: Config, issues: list[Issue], history: Optional[list[Issue]] = None) -> list[list[str]]:
+    """The rows of the 校验问题 sheet for these issues (as the master workbook writes them),
+    followed, apart, by those of `history` (returns since replaced or corrected)."""
+    from .outputs.master import issue_history_rows, issue_sheet_rows as rows
 
-    return rows(config, issues)
+    return rows(config, issues) + issue_history_rows(config, history or [])
 
 
 def blank_consolidation(config: Config, *, at: dt.datetime) -> Consolidation:
@@ -877,14 +899,15 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
 class BookCheck(HasIssues):
     """The outcome of checking a master workbook's typed figures (and, if asked, recording them).
 
-    `issues` are the typed figures' own; `return_issues` those of the period's returns (both go
-    on 校验问题); `archive_version` is the archive's version after recording, for the book."""
+    `issues` are the typed figures' own; `return_issues` the current ones of the period's returns
+    (both go on 校验问题), `return_history` those of returns since replaced or corrected; `archive_version` is the archive's version after recording, for the book."""
 
     file: str
     period: int
     entries: list[ManualEntry]
     issues: list[Issue]
     return_issues: list[Issue] = field(default_factory=list)
+    return_history: list[Issue] = field(default_factory=list)
     recorded: list[int] = field(default_factory=list)
     note: str = ""                      # why nothing was recorded, when asked to record
     archive_version: Optional[int] = None
@@ -938,6 +961,7 @@ def check_book(config: Config, file: str, entries: list[ManualEntry], issues: li
     """Check typed entries against the archive (history and peers as for returns) and, with
     `record`, archive the rows without errors when the book is current."""
     from .checks.entries import check_entries, entries_without_errors
+    from .consolidate import split_issues
 
     config.period(period)
     if not Path(archive_path).exists():
@@ -948,8 +972,9 @@ def check_book(config: Config, file: str, entries: list[ManualEntry], issues: li
         previous = {e.unit_code: _previous_values(archive, e.unit_code, period) for e in entries}
         issues = issues + check_entries(config, entries, file=file, previous=previous,
                                         peers=_peer_values(config, archive, period))
-        check = BookCheck(file=file, period=period, entries=entries, issues=issues,
-                          return_issues=archive.issues(period), archive_version=archive.version())
+        current, history = split_issues(archive, period)
+        check = BookCheck(file=file, period=period, entries=entries, issues=issues, return_issues=current,
+                          return_history=history, archive_version=archive.version())
         if record:
             _record_entries(config, archive, check, entries_without_errors(entries, issues), book_version)
     return check

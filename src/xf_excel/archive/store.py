@@ -5,9 +5,13 @@ submission (one return of one unit for one period, from a file or typed by hand)
 values, detail rows and issues. The master workbook and the briefing are views of this
 archive and can always be rebuilt from it.
 
-A later accepted submission for the same unit and period supersedes the earlier one; the
-earlier one is kept (status `superseded`). A rejected submission never displaces accepted
-figures: the unit's accepted figures stay until a corrected return arrives.
+Of a unit's accepted submissions for a period, the one received last counts (by the mail's
+Date or the file's time, `received_at`), whatever order they were taken in: a correction
+saved at 15:00 beats the first return saved at 09:00 even when it is read first. The others
+are kept (status `superseded`). Two received at the same moment are told apart by file name
+only so that the outcome never depends on the order of reading; `same_moment` lets intake
+say so and ask. A rejected submission never displaces accepted figures: the unit's accepted
+figures stay until a corrected return arrives.
 
 Each intake is a batch (`batches`). Withdrawing a batch (`withdraw_batch`: a wrong-period
 intake, the wrong folder) deletes nothing: its submissions become `withdrawn`, its issues
@@ -33,8 +37,8 @@ from ..errors import ArchiveError
 from ..issues import Issue, IssueCode, Severity
 
 __all__ = ["Archive", "Submission", "NewSubmission", "FileRecord", "SentMail", "FetchedMail", "Batch", "Withdrawal",
-           "EarlierOutcome",
-           "sha256"]
+            "EarlierOutcome",
+            "sha256", "moment", "same_moment"]
 
 SCHEMA_VERSION = 2
 
@@ -177,6 +181,24 @@ def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
 
 
+def moment(iso: str) -> dt.datetime:
+    """An archived ISO time as local wall-clock time (aware times, as mail dates are, converted
+    to this machine's zone), so a mail's Date and a file's time compare."""
+    when = dt.datetime.fromisoformat(iso)
+    return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
+
+
+def same_moment(a: Optional[str], b: Optional[str]) -> bool:
+    """Two received times that cannot tell which came later."""
+    return bool(a and b) and moment(a) == moment(b)
+
+
+def _counting_order(received_at: str, file_name: str) -> tuple[dt.datetime, str]:
+    """Which of two accepted submissions counts: the later received; at the same moment the
+    later file name, so the outcome does not depend on the order they were read in."""
+    return moment(received_at), file_name
+
+
 @dataclass(frozen=True)
 class Batch:
     """One intake as archived: which period, from which inbox, when, and whether withdrawn."""
@@ -308,6 +330,12 @@ class FetchedMail:
     status: str
     note: str
     fetched_at: str
+
+
+def _issue(r: sqlite3.Row) -> Issue:
+    return Issue(code=IssueCode(r["code"]), severity=Severity(r["severity"]), message=r["message"], file=r["file"],
+                 sheet=r["sheet"], row=r["row"], column=r["col"], indicator=r["indicator"], value=r["value"],
+                 unit=r["unit_code"])
 
 
 class Archive:
@@ -459,17 +487,23 @@ class Archive:
     def record_submission(self, new: NewSubmission) -> int:
         """Archive one submission with its values, details and issues; returns its id.
 
-        An accepted submission supersedes the unit's earlier accepted one for the period."""
+        An accepted submission received later than the unit's accepted one for the period
+        supersedes it; one received earlier is archived as `superseded` at once."""
+        received = new.received_at or _now()
         with self.transaction():
-            previous = self._accepted_id(new.unit_code, new.period) if new.accepted else None
-            if previous is not None:
+            status, previous = ("accepted" if new.accepted else "rejected"), None
+            current = self._accepted_row(new.unit_code, new.period) if new.accepted else None
+            if current is not None and (_counting_order(current["received_at"], current["file_name"])
+                                        > _counting_order(received, new.file_name)):
+                status = "superseded"          # an older return read after the newer one
+            elif current is not None:
+                previous = current["id"]
                 self.db.execute("UPDATE submissions SET status = 'superseded' WHERE id = ?", (previous,))
             cur = self.db.execute(
                 "INSERT INTO submissions (unit_code, period, received_at, source, file_sha256, file_name, sender,"
                 " template_version, status, supersedes, note, recorded_at, batch_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (new.unit_code, new.period, new.received_at or _now(), new.source, new.file_sha256, new.file_name,
-                 new.sender, new.template_version, "accepted" if new.accepted else "rejected", previous, new.note,
-                 _now(), new.batch_id))
+                (new.unit_code, new.period, received, new.source, new.file_sha256, new.file_name,
+                 new.sender, new.template_version, status, previous, new.note, _now(), new.batch_id))
             sub_id = cur.lastrowid
             self.db.executemany(
                 "INSERT INTO submission_values VALUES (?,?,?,?,?)",
@@ -501,11 +535,22 @@ class Archive:
               i.severity.value, i.file, i.sheet, i.row, i.column, i.indicator,
               None if i.value is None else str(i.value), i.message, where.get("batch_id")) for i in issues])
 
-    def _accepted_id(self, unit_code: str, period: int) -> Optional[int]:
-        row = self.db.execute(
-            "SELECT id FROM submissions WHERE unit_code = ? AND period = ? AND status = 'accepted'",
+    def add_issues(self, submission_id: int, issues: list[Issue], batch_id: Optional[int] = None) -> None:
+        """Archive findings about a submission made after it was recorded (e.g. a tie with another
+        return), as found by the intake `batch_id` (withdrawing it withdraws them)."""
+        sub = self.submission(submission_id)
+        with self.transaction():
+            self._insert_issues(issues, submission_id=submission_id, file_sha256=sub.file_sha256,
+                                period=sub.period, unit_code=sub.unit_code, batch_id=batch_id)
+
+    def _accepted_row(self, unit_code: str, period: int) -> Optional[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT id, received_at, file_name FROM submissions WHERE unit_code = ? AND period = ? AND status = 'accepted'",
             (unit_code, period)).fetchone()
-        return row[0] if row else None
+
+    def _accepted_id(self, unit_code: str, period: int) -> Optional[int]:
+        row = self._accepted_row(unit_code, period)
+        return row["id"] if row else None
 
     def submission(self, sub_id: int) -> Submission:
         row = self.db.execute("SELECT * FROM submissions WHERE id = ?", (sub_id,)).fetchone()
@@ -568,10 +613,13 @@ class Archive:
         return self._issues(sql, args)
 
     def _issues(self, where: str, args: list[Any]) -> list[Issue]:
-        return [Issue(code=IssueCode(r["code"]), severity=Severity(r["severity"]), message=r["message"],
-                      file=r["file"], sheet=r["sheet"], row=r["row"], column=r["col"], indicator=r["indicator"],
-                      value=r["value"], unit=r["unit_code"])
-                for r in self.db.execute(f"SELECT * FROM issues WHERE {where} ORDER BY id", args)]
+        return [_issue(r) for r in self.db.execute(f"SELECT * FROM issues WHERE {where} ORDER BY id", args)]
+
+    def issues_by_source(self, period: int) -> list[tuple[Optional[int], Issue]]:
+        """The period's issues that count with the submission each belongs to (None: a file that
+        made no submission), in the order they were recorded."""
+        rows = self.db.execute(f"SELECT * FROM issues WHERE {_LIVE_ISSUE} AND period = ? ORDER BY id", (period,))
+        return [(r["submission_id"], _issue(r)) for r in rows]
 
     def latest_numbers(self, period: int) -> dict[str, dict[str, float]]:
         """Each unit's figures (numbers only) from its accepted submission of the latest period
@@ -731,14 +779,15 @@ class Archive:
                           units=list(dict.fromkeys(row["unit_code"] for row in rows)), restored=restored, files=files)
 
     def _restore_accepted(self, unit_code: str, period: int) -> bool:
-        """After a withdrawal: make the unit's latest superseded submission of the period its
-        accepted one again, when none is accepted now. True when one was restored."""
+        """After a withdrawal: make the unit's latest received superseded submission of the period
+        its accepted one again, when none is accepted now. True when one was restored."""
         if self._accepted_id(unit_code, period) is not None:
             return False
-        row = self.db.execute("SELECT id FROM submissions WHERE unit_code = ? AND period = ? AND status = 'superseded'"
-                              " ORDER BY id DESC LIMIT 1", (unit_code, period)).fetchone()
-        if row is None:
+        rows = self.db.execute("SELECT id, received_at, file_name FROM submissions WHERE unit_code = ? AND period = ?"
+                               " AND status = 'superseded'", (unit_code, period)).fetchall()
+        if not rows:
             return False
+        row = max(rows, key=lambda r: (*_counting_order(r["received_at"], r["file_name"]), r["id"]))
         self.db.execute("UPDATE submissions SET status = 'accepted' WHERE id = ?", (row["id"],))
         return True
 

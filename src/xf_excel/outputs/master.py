@@ -35,17 +35,17 @@ from ..config import expr
 from ..config import Config, Indicator
 from ..contract import (
     ENTRY_CODE_LABEL, ENTRY_FIRST_ROW, ENTRY_HEADER_ROW, ENTRY_NAME_LABEL, ENTRY_NOTE_LABEL, ENTRY_STATE_LABEL,
-    ENTRY_UNIT_ROW_LABEL, ISSUE_COLUMNS, BookName, MasterSheet,
+    ENTRY_UNIT_ROW_LABEL, ISSUE_COLUMNS, ISSUE_HISTORY_HEADING, BookName, MasterSheet,
 )
 from ..consolidate import (
     Consolidation, UnitRow,
 )
 from ..issues import Issue, Severity
 from ..archive.locking import atomic_write
+from .status import counted_text, reminded_text
 from ..wording import fmt_date_full, fmt_deadline
-from .status import reminded_text
 
-__all__ = ["write_master", "add_master_sheets", "issue_sheet_rows"]
+__all__ = ["write_master", "add_master_sheets", "issue_sheet_rows", "issue_history_rows"]
 
 
 UNIT_STATE = {"reported": "已报", "carried": "沿用上期", "missing": "未报"}
@@ -223,7 +223,7 @@ def _write_home(book, styles: _Styles, c: Consolidation, folders: tuple[str, str
         ("各市工作表", "各县（市、区）填报数据，可直接修改后点击“校验”；灰色为沿用上期数据"),
         ("成员单位工作表", "各成员单位填报数据，可直接修改后点击“校验”"),
         (MasterSheet.REPORTING, "各单位报送状态、报送时间、是否逾期及催报/退回提示文本"),
-        (MasterSheet.ISSUES, "本期全部校验问题，每个问题一行"),
+        (MasterSheet.ISSUES, "本期报表的校验问题：先列当前问题，其后另列已被更正或替换的报表中的问题"),
         (MasterSheet.TARGETS, "活动方案确定的目标任务（只读）"),
     ]
     for i, (name, text) in enumerate(notes, start=guide + 1):
@@ -502,7 +502,7 @@ def _write_member_sheet(book, styles: _Styles, c: Consolidation, row: UnitRow) -
 
 _REMINDER_WIDTH = 90
 _REPORTING_COLUMNS = ["单位代码", "单位名称", "类型", "所属市", "报送状态", "报送时间", "是否逾期", "提交次数", "错误",
-                      "警告", "催报/退回提示文本", "已催报"]
+                      "警告", "催报/退回提示文本", "已催报", "采用的报表"]
 
 
 def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
@@ -511,7 +511,7 @@ def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
     missing, rejected = len(c.reporting_in("missing")), len(c.reporting_in("rejected"))
     sheet.write_string(1, 0, f"应报{len(c.reporting)}个，未报{missing}个，被退回{rejected}个；报送截止时间"
                              f"{fmt_deadline(c.period.deadline)}。提示文本可直接复制发送。", styles.note)
-    _header(sheet, styles, 2, _REPORTING_COLUMNS, [10, 18, 10, 10, 16, 17, 9, 9, 7, 7, _REMINDER_WIDTH, 10])
+    _header(sheet, styles, 2, _REPORTING_COLUMNS, [10, 18, 10, 10, 16, 17, 9, 9, 7, 7, _REMINDER_WIDTH, 10, 60])
     for r, status in enumerate(c.reporting, start=3):
         fill = _BEHIND_FILL if status.state in ("missing", "rejected") else None
         text, count = styles.get(fill=fill), styles.get("#,##0", fill=fill)
@@ -522,11 +522,13 @@ def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
                  (received if received else (status.received_at or ""), styles.get(_DATETIME, fill=fill)),
                  ("逾期" if status.late else "", text), (status.submissions, count), (status.errors, count),
                  (status.warnings, count), (status.reminder, styles.get(fill=fill, wrap=True)),
-                 (reminded_text(status.reminded), text)]
+                 (reminded_text(status.reminded), text), (counted_text(status), styles.get(fill=fill, wrap=True))]
         for col, (value, fmt) in enumerate(cells):
             _put(sheet, r, col, value, fmt)
-        if status.reminder:  # neither Excel nor LibreOffice grows a written row to fit wrapped text
-            sheet.set_row(r, 15 * math.ceil(_width(status.reminder) / _REMINDER_WIDTH))
+        lines = max(math.ceil(_width(status.reminder) / _REMINDER_WIDTH) if status.reminder else 1,
+                    math.ceil(_width(counted_text(status)) / 60))
+        if lines > 1:  # neither Excel nor LibreOffice grows a written row to fit wrapped text
+            sheet.set_row(r, 15 * lines)
     last = max(3, 2 + len(c.reporting))
     sheet.freeze_panes(3, 2)
     sheet.autofilter(2, 0, last, len(_REPORTING_COLUMNS) - 1)
@@ -544,37 +546,68 @@ def _local_time(iso: Optional[str]) -> Optional[dt.datetime]:
 
 
 def _write_issues(book, styles: _Styles, c: Consolidation) -> None:
-    """Every issue of the period: the CLI's --json rows (unit, file, cell, severity, code,
-    indicator, value, message), with the unit's and the indicator's names for people."""
+    """The period's current issues (the CLI's --json rows with the unit's and the indicator's
+    names for people), then, apart, those of returns since replaced or corrected."""
     config = c.config
     sheet = book.add_worksheet(MasterSheet.ISSUES)
     sheet.write_string(0, 0, f"校验问题　{_period_title(c)}", styles.title)
-    sheet.write_string(1, 0, f"共{len(c.issues)}条；错误{sum(1 for i in c.issues if i.blocking)}条（错误的报表不计入汇总）。",
-                       styles.note)
-    _header(sheet, styles, 2, list(ISSUE_COLUMNS), [10, 18, 30, 16, 7, 20, 22, 14, 80])
-    for r, (issue, values) in enumerate(zip(c.issues, issue_sheet_rows(config, c.issues)), start=3):
-        fill = _BEHIND_FILL if issue.blocking else None
-        fmt = styles.get(fill=fill)
-        for col, value in enumerate(values):
-            sheet.write_string(r, col, value, styles.get(fill=fill, wrap=True) if col == 8 else fmt)
-        sheet.set_row(r, 15 * max(1, math.ceil(_width(issue.message) / 78)))
+    sheet.write_string(1, 0, f"当前共{len(c.issues)}条；错误{sum(1 for i in c.issues if i.blocking)}条"
+                             "（有错误的报表已退回，不计入汇总）。", styles.note)
+    _header(sheet, styles, 2, list(ISSUE_COLUMNS), [10, 18, 30, 16, 7, 14, 22, 14, 80])
+    _write_issue_rows(sheet, styles, 3, c.issues, issue_sheet_rows(config, c.issues))
     sheet.freeze_panes(3, 0)
     sheet.autofilter(2, 0, max(3, 2 + len(c.issues)), len(ISSUE_COLUMNS) - 1)
+    if c.issue_history:
+        top = 3 + len(c.issues) + 1
+        sheet.write_string(top, 0, ISSUE_HISTORY_HEADING, styles.get(bold=True))
+        _write_issue_rows(sheet, styles, top + 1, c.issue_history, issue_sheet_rows(config, c.issue_history),
+                          grey=True)
     _print_setup(sheet, 2, landscape=True, title="校验问题")
+
+
+def _write_issue_rows(sheet, styles: _Styles, first: int, issues: list[Issue], rows: list[list[str]], *,
+                      grey: bool = False) -> None:
+    for r, (issue, values) in enumerate(zip(issues, rows), start=first):
+        fill = _BEHIND_FILL if issue.blocking and not grey else None
+        for col, value in enumerate(values):
+            sheet.write_string(r, col, value, styles.get(fill=fill, grey=grey, wrap=col == 8))
+        sheet.set_row(r, 15 * max(1, math.ceil(_width(issue.message) / 78)))
 
 
 def issue_sheet_rows(config: Config, issues: list[Issue]) -> list[list[str]]:
     """The 校验问题 rows, in `ISSUE_COLUMNS` order: each issue's --json row (`Issue.to_dict`)
-    with the unit's and the indicator's names for people. The 校验 button writes the same rows."""
-    names = {i.id: i.name for i in config.indicators}
+    with the unit's and the indicator's names and the issue's Chinese kind (问题类型) for
+    people. The 校验 button writes the same rows."""
+    indicators = {i.id: i for i in config.indicators}
     rows = []
     for issue in issues:
         row = issue.to_dict()
         unit = config.units.get(row["unit"] or "")
+        indicator = indicators.get(row["indicator"] or "")
         rows.append([row["unit"] or "", unit.full_name if unit else "", row["file"], row["cell"], row["severity"],
-                     row["code"], names.get(row["indicator"] or "", row["indicator"] or ""),
-                     "" if row["value"] is None else str(row["value"]), row["message"]])
+                     row["label"], indicator.name if indicator else (row["indicator"] or ""),
+                     _issue_value(row["value"], indicator), row["message"]])
     return rows
+
+
+def issue_history_rows(config: Config, history: list[Issue]) -> list[list[str]]:
+    """What follows the current rows on 校验问题: a blank row, the heading, the history rows."""
+    return [[""], [ISSUE_HISTORY_HEADING], *issue_sheet_rows(config, history)] if history else []
+
+
+def _issue_value(value: Any, indicator: Optional[Indicator]) -> str:
+    """The value as the clerk would read it: a count archived as 6.0 shows as 6."""
+    if value is None:
+        return ""
+    text = str(value)
+    if indicator is not None and indicator.kind == "count":
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        if math.isfinite(number) and number.is_integer():
+            return str(int(number))
+    return text
 
 
 def _write_targets(book, styles: _Styles, c: Consolidation) -> None:

@@ -399,7 +399,8 @@ def validate_button(book: xw.Book, setup: Setup) -> str:
     check = validate_grids(config, book.name, grids, period, setup.archive_path,
                            book_version=_book_version(book), record=True)
     _mark_issues(book, grids, check.issues)
-    fill_sheet(book, MasterSheet.ISSUES, issue_rows(config, period, check.issues, check.return_issues))
+    fill_sheet(book, MasterSheet.ISSUES, issue_rows(config, period, check.issues, check.return_issues,
+                                                     check.return_history))
     if check.recorded:
         _set_name_value(book, BookName.ARCHIVE_VERSION, check.archive_version)
     return _validate_message(check)
@@ -465,18 +466,20 @@ def _clear_marks(sheet, grid: list[list[Any]], column: int) -> None:
             sheet.range((r, column)).clear_contents()
 
 
-def issue_rows(config: Config, period: int, typed: list[Issue], archived: Iterable[Issue]) -> list[list[Any]]:
+def issue_rows(config: Config, period: int, typed: list[Issue], archived: Iterable[Issue],
+               history: Iterable[Issue] = ()) -> list[list[Any]]:
     """The 校验问题 sheet: title, note, header, then one row per issue (the rows the master
-    workbook writes) — the typed entries' issues first, then those of the period's returns."""
+    workbook writes) — the typed entries' issues first, then the current ones of the period's
+    returns, and apart those of returns since replaced or corrected."""
     from ...pipeline import issue_sheet_rows
 
     archived = list(archived)
     errors = sum(1 for i in typed + archived if i.blocking)
     return [
         [f"校验问题　第{period}期"],
-        [f"共{len(typed) + len(archived)}条（总表手工录入 {len(typed)} 条，报表 {len(archived)} 条）；错误{errors}条。"],
+        [f"当前共{len(typed) + len(archived)}条（总表手工录入 {len(typed)} 条，报表 {len(archived)} 条）；错误{errors}条。"],
         list(ISSUE_COLUMNS),
-        *issue_sheet_rows(config, typed + archived),
+        *issue_sheet_rows(config, typed + archived, list(history)),
     ]
 
 
