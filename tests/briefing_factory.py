@@ -179,7 +179,8 @@ def _reporting(config, rows, missing, rejected, issues) -> list[ReportingStatus]
             unit=row.unit, state=state, received_at=None if state == "missing" else "2020-09-20T10:00:00",
             late=False, submissions=0 if state == "missing" else 1,
             errors=sum(i.blocking for i in mine), warnings=sum(not i.blocking for i in mine),
-            reminder="" if state == "accepted" else f"请{row.unit.full_name}尽快报送"))
+            reminder="" if state == "accepted" else f"请{row.unit.full_name}尽快报送",
+            rejections=int(state == "rejected")))
     return result
 
 

@@ -233,12 +233,23 @@ def test_cap_exceeded(archive):
 
 # ---- ranking -----------------------------------------------------------------------------------------
 
-def test_ranking_by_value_ties_broken_by_config_order(archive):
+def test_tied_cities_share_a_rank(archive):
+    """Equal figures are equal ranks (never 1 and 2 in config order); the next rank skips (1, 1, 3)."""
     submit(archive, A, 2, {"built": 10, "operating": 10})
     submit(archive, D, 2, {"built": 10, "operating": 10})
     ranking = consolidate(archive, mini_config(), 2, now=NOW).city_ranking
-    assert [(c.name, c.rank, c.share) for c in ranking] == [("南宁市", 1, 0.5), ("柳州市", 2, 0.5)]
+    assert [(c.name, c.rank, c.share) for c in ranking] == [("南宁市", 1, 0.5), ("柳州市", 1, 0.5)]
     assert all(c.target is None and c.completion is None and not c.behind for c in ranking)
+
+
+def test_cities_equal_as_printed_tie_and_a_city_without_figures_comes_last(archive):
+    config = mini_config(missing="none", city_targets='{operating: {"450100": 30, "450200": 60}}')
+    submit(archive, A, 2, {"built": 10, "operating": 10})      # 33.3% of 30
+    submit(archive, D, 2, {"built": 20, "operating": 20.0004})  # 33.3% of 60 as printed
+    ranking = consolidate(archive, config, 2, now=NOW).city_ranking
+    assert [c.rank for c in ranking] == [1, 1]
+    submit(archive, A, 3, {"built": 10, "operating": 10})
+    assert [c.rank for c in consolidate(archive, config, 3, now=NOW).city_ranking] == [1, 2]
 
 
 def test_ranking_by_completion_of_city_targets(archive):

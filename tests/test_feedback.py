@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import io
 import zipfile
 from pathlib import Path
@@ -100,7 +102,8 @@ def test_a_rejected_return_is_marked_and_listed(config, unit, tmp_path):
 
 
 def test_the_list_sheet(config, unit, tmp_path):
-    path = write_feedback(received_workbook(), "第2期_南宁市_武鸣区.xlsx", ISSUES, config, unit, 2, tmp_path)
+    path = write_feedback(received_workbook(), "第2期_南宁市_武鸣区.xlsx", ISSUES, config, unit, 2, tmp_path,
+                          now=dt.datetime(2020, 9, 13, 16, 0))
     sheet = load_workbook(path)[LIST_SHEET]
     assert sheet["A1"].value == "请按下列问题修改后，于2020年9月14日12:00前重新报送。"
     assert sheet["A2"].value == ("填报单位：南宁市武鸣区　报送期次：第2期　收到的文件：第2期_南宁市_武鸣区.xlsx　"
@@ -175,7 +178,8 @@ def test_macros_are_not_carried(config, unit, tmp_path):
 
 def test_warnings_only_give_a_notice(config, unit, tmp_path):
     warnings_only = [i for i in ISSUES if i.severity is Severity.WARNING]
-    path = write_feedback(received_workbook(), "第2期_南宁市_武鸣区.xlsx", warnings_only, config, unit, 2, tmp_path)
+    path = write_feedback(received_workbook(), "第2期_南宁市_武鸣区.xlsx", warnings_only, config, unit, 2, tmp_path,
+                          now=dt.datetime(2020, 9, 13, 16, 0))
     assert path.name == "提示_第2期_南宁市_武鸣区.xlsx"
     sheet = load_workbook(path)[LIST_SHEET]
     assert sheet["A1"].value == "本次报送已受理。请核对下列问题；如数据有误，请于2020年9月14日12:00前修改后重新报送。"
@@ -225,3 +229,15 @@ def test_an_existing_feedback_is_replaced(config, unit, tmp_path):
     second = write_feedback(received_workbook(), "a.xlsx", ISSUES[:2], config, unit, 2, tmp_path)
     assert first == second and load_workbook(second)[LIST_SHEET].max_row == 7
     assert [p.name for p in Path(tmp_path).iterdir()] == [first.name]
+
+
+def test_past_the_deadline_the_unit_is_asked_to_resend_as_soon_as_possible(config, unit, tmp_path):
+    """9月14日12:00 has passed: no unit can resend before it any more."""
+    path = write_feedback(received_workbook(), "第2期_南宁市_武鸣区.xlsx", ISSUES, config, unit, 2, tmp_path,
+                          now=dt.datetime(2020, 9, 15, 9, 0))
+    first = load_workbook(path)[LIST_SHEET]["A1"].value
+    assert first == "请按下列问题修改后，尽快重新报送（报送截止时间2020年9月14日12:00已过）。"
+    warned = [i for i in ISSUES if not i.blocking]
+    path = write_feedback(received_workbook(), "第2期_南宁市_武鸣区.xlsx", warned, config, unit, 2, tmp_path,
+                          now=dt.datetime(2020, 9, 15, 9, 0))
+    assert "尽快修改后重新报送" in load_workbook(path)[LIST_SHEET]["A1"].value

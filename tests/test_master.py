@@ -301,3 +301,43 @@ def test_issues_sheet_names_kinds_in_chinese_shows_counts_as_typed_and_keeps_his
     assert not any(str(code.value) in str(v) for row in rows for v in row for code in IssueCode)
     home = {r[0]: r[1] for r in book["首页"].iter_rows(min_row=1, max_col=2, values_only=True) if r[0]}
     assert home["校验问题（错误/全部）"] == "0 / 1"
+
+
+def test_a_returned_unit_is_not_called_carried_on_its_sheet(written, consolidation, config):
+    """南宁市青秀区 (450103) was sent back in period 2: its period-1 figures stand in, but it is 退回待重报."""
+    c, _ = consolidation
+    sheet = written[1]["南宁市"]
+    states = {sheet.cell(r, 1).value: sheet.cell(r, 3).value for r in range(5, sheet.max_row + 1)}
+    assert states["450103"] == "退回待重报" and states["450102"] == "沿用上期"
+    assert next(r for r in c.counties if r.unit.code == "450103").state == "carried"
+
+
+def test_no_empty_city_target_columns_and_no_time_schedule_on_a_cap(written):
+    _, book = written
+    header = [c.value for c in book["各市进展"][3]]
+    assert "市级目标" not in header and "完成率" not in header and "进度" not in header
+    assert "占全区比重" in header and "排名" in header
+    region = book["全区汇总"]
+    labels = [c.value for c in region[3]]
+    cap = next(r for r in range(4, region.max_row + 1) if region.cell(r, 2).value == "人均特别消费券金额")
+    assert region.cell(cap, labels.index("目标") + 1).value == 300
+    assert region.cell(cap, labels.index("时间进度") + 1).value is None
+    operating = next(r for r in range(4, region.max_row + 1) if region.cell(r, 2).value == "运营专柜数")
+    assert region.cell(operating, labels.index("时间进度") + 1).value is not None
+
+
+def test_home_speaks_to_staff_not_developers(written):
+    _, book = written
+    texts = [str(c.value) for row in book["首页"].iter_rows() for c in row if c.value]
+    assert not any("--json" in t or "命令行" in t for t in texts)
+
+
+def test_city_targets_columns_when_cities_have_targets(tmp_path, config):
+    """With city targets the cities are ranked by completion, and the target columns are shown."""
+    targets = {"counters_operating": {city.code: 50 + 10 * i for i, city in enumerate(config.cities)}}
+    with_targets = config.model_copy(update={"city_targets": targets})
+    with Archive(tmp_path / "xf.sqlite") as archive:
+        build_archive(archive, with_targets)
+        c = consolidate(archive, with_targets, 2, now=NOW)
+    header = [cell.value for cell in load_workbook(write_master(c, tmp_path / "m.xlsx"))["各市进展"][3]]
+    assert {"市级目标", "完成率", "进度"} <= set(header)

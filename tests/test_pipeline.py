@@ -81,9 +81,16 @@ def test_taking_the_same_inbox_in_again_changes_nothing(small_demo, config):
     assert counts() == before
 
 
-def test_second_campaign_runs_through_the_same_code(tmp_path, repo_root):
-    config = load_config(repo_root / "examples" / "nanning" / "config.yaml")
-    results = run_demo(config, tmp_path, seed=3)
+@pytest.fixture(scope="module")
+def nanning_demo(tmp_path_factory):
+    from pathlib import Path
+
+    config = load_config(Path(__file__).resolve().parent.parent / "examples" / "nanning" / "config.yaml")
+    return config, run_demo(config, tmp_path_factory.mktemp("nanning"), seed=3)
+
+
+def test_second_campaign_runs_through_the_same_code(nanning_demo):
+    config, results = nanning_demo
     last = results[-1]
     assert [r.period for r in results] == [1, 2]
     sim = simulate(config, seed=3)
@@ -289,3 +296,55 @@ def test_reporting_status_shows_which_return_counts_and_what_it_replaced(tmp_pat
     rows = {r[0]: r for r in sheet.iter_rows(min_row=4, values_only=True)}
     header = next(sheet.iter_rows(min_row=3, max_row=3, values_only=True))
     assert rows["450108"][header.index("采用的报表")] == said
+
+
+# Words of the Guangxi campaign that must never appear in another campaign's outputs.
+GUANGXI_WORDS = ("全区", "广西", "自治区", "消费扶贫", "各市进展", "各市排名", "各市工作表", "各市主要", "市级", "所属市",
+                 "县（市、区）", "组委会", "城区片良庆区")
+
+
+def _workbook_text(path) -> str:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True)
+    cells = [str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for v in row if v]
+    return "\n".join(book.sheetnames + cells)
+
+
+def _docx_text(path) -> str:
+    from docx import Document
+
+    doc = Document(str(path))
+    parts = [p.text for p in doc.paragraphs] + [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return "\n".join(parts)
+
+
+def test_the_second_campaigns_outputs_speak_its_own_words(nanning_demo):
+    """南宁: two 片区 of one city. Its master and briefings name its own levels and campaign."""
+    config, results = nanning_demo
+    for result in results:
+        master = _workbook_text(result.master)
+        words = master + _docx_text(result.briefing.docx) + result.briefing.markdown.read_text(encoding="utf-8-sig")
+        assert [w for w in GUANGXI_WORDS if w in words] == [], result.period
+        assert "全市汇总" in master and "各片区进展" in master and "所属片区" in master
+    last = results[-1]
+    md = last.briefing.markdown.read_text(encoding="utf-8-sig")
+    assert "各片区由高到低依次为" in md and "全市12个县（区）" in md and "市直单位" in md
+    assert "排名前一位" not in md
+
+
+def test_config_check_names_the_campaigns_levels(repo_root):
+    out = CliRunner().invoke(main, ["--config", str(repo_root / "examples" / "nanning" / "config.yaml"),
+                                    "config", "check"]).output
+    assert "（2 个片区）" in out and "个市" not in out
+
+
+def test_the_demo_line_accounts_for_every_unit_asked(small_demo):
+    from xf_excel.fronts.cli import render_demo_period
+
+    _, results, _ = small_demo
+    for result in results:
+        states = [r.state for r in result.consolidation.reporting]
+        line = render_demo_period(result)
+        assert (f"应报 {len(states)} 个，已报 {states.count('accepted') + states.count('warned')} 个，"
+                f"退回待重报 {states.count('rejected')} 个，未报 {states.count('missing')} 个") in line

@@ -32,7 +32,7 @@ from xf_excel.outputs.briefing import (
 )
 from xf_excel.wording import (
     cn_numeral, fmt_change, fmt_count, fmt_date_cn, fmt_date_full, fmt_money_wan, fmt_number, fmt_percent,
-    quantity_name,
+    fmt_points, fmt_points_between, fmt_value, money_unit, quantity_name,
 )
 
 SMALL_CONFIG = """
@@ -153,12 +153,33 @@ def test_fmt_count(value, unit, expected):
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    (1234.56, "1,234.56万元"), (1234.5, "1,234.5万元"), (800, "800万元"), (0.005, "0.01万元"),
-    (9999.99, "9,999.99万元"), (9999.999, "1亿元"), (10000, "1亿元"), (61234.5, "6.12亿元"), (15050, "1.51亿元"),
-    (1_000_000, "100亿元"),
+    (1234.56, "1,234.56万元"), (1234.5, "1,234.50万元"), (800, "800.00万元"), (0.005, "0.01万元"),
+    (9999.99, "9,999.99万元"), (9999.999, "1.00亿元"), (10000, "1.00亿元"), (61234.5, "6.12亿元"),
+    (15050, "1.51亿元"), (1_000_000, "100.00亿元"), (-0.001, "0.00万元"),
 ])
-def test_fmt_money_wan_switches_to_yi_from_10000(value, expected):
+def test_fmt_money_wan_two_decimals_and_yi_from_10000(value, expected):
+    """One precision for money throughout a document: always two decimals."""
     assert fmt_money_wan(value) == expected
+
+
+def test_a_series_and_a_clause_keep_one_money_unit():
+    """8,485.74万元、2.93亿元、4.8亿元 is three precisions and two units: worded in the unit of
+    the series' largest member, and a change in the unit of its figure."""
+    series = [8485.74, 29300, 48000]
+    unit = money_unit(*series)
+    assert "、".join(fmt_value(v, "money", "万元", money=unit) for v in series) == "0.85亿元、2.93亿元、4.80亿元"
+    assert money_unit(4344.8, 1914.16) == "万元" and money_unit(None, 9999.999) == "亿元"
+    assert fmt_change(57_800, 47_955.65, "money", "万元") == "较上期增加0.98亿元"       # beside 5.78亿元
+    assert fmt_change(4344.8, 2430.64, "money", "万元") == "较上期增加1,914.16万元"    # beside 4,344.80万元
+
+
+def test_a_gap_is_the_difference_of_the_printed_figures():
+    """13.3% and 6.7% as printed are 6.6 points apart, though 0.13333 - 0.06667 rounds to 6.7."""
+    assert (fmt_percent(4 / 30), fmt_percent(0.06666)) == ("13.3%", "6.7%")
+    assert fmt_points(4 / 30 - 0.06666) == "6.7个百分点"
+    assert fmt_points_between(4 / 30, 0.06666) == "6.6个百分点"
+    assert fmt_change(0.81449, 0.7996, "ratio", "%") == "较上期提高1.4个百分点"      # 81.4% - 80.0%
+    assert fmt_change(4344.804, 2430.636, "money", "万元") == "较上期增加1,914.16万元"  # 4,344.80 - 2,430.64
 
 
 @pytest.mark.parametrize(("ratio", "expected"), [
@@ -178,13 +199,14 @@ def test_dates_and_numerals():
 
 
 def test_change_wording():
-    assert fmt_change(120, "count", "个") == "较上期增加120个"
-    assert fmt_change(-3, "count", "个") == "较上期减少3个"
-    assert fmt_change(0.2, "count", "个") == "与上期持平"
-    assert fmt_change(12000, "money", "万元") == "较上期增加1.2亿元"
-    assert fmt_change(0.015, "ratio", "%") == "较上期提高1.5个百分点"
-    assert fmt_change(-0.015, "ratio", "%") == "较上期降低1.5个百分点"
-    assert fmt_change(None, "count", "个") == ""
+    assert fmt_change(220, 100, "count", "个") == "较上期增加120个"
+    assert fmt_change(97, 100, "count", "个") == "较上期减少3个"
+    assert fmt_change(100.2, 100, "count", "个") == "与上期持平"
+    assert fmt_change(24000, 12000, "money", "万元") == "较上期增加1.20亿元"
+    assert fmt_change(0.515, 0.5, "ratio", "%") == "较上期提高1.5个百分点"
+    assert fmt_change(0.485, 0.5, "ratio", "%") == "较上期降低1.5个百分点"
+    assert fmt_change(191.21, 180, "number", "元") == "较上期增加11.21元"
+    assert fmt_change(None, 3, "count", "个") == "" and fmt_change(3, None, "count", "个") == ""
 
 
 def test_quantity_name_drops_the_number_suffix_for_counts():
@@ -210,8 +232,8 @@ def test_overview_states_cutoff_reporting_figures_and_time_schedule(small):
     # missing returns are carried forward (config default), so every county counts
     counters = sum(v["counters"] for v in COUNTIES.values())
     increase = counters - sum(v["counters"] for v in PREVIOUS.values())
-    assert text.startswith("截至5月15日，全省5个县（市、区）中已有3个报送本期进展情况，1个成员单位中已有1个报送，"
-                           "2个单位本期沿用上期数据。")
+    assert text.startswith("截至5月15日，全省5个县（市、区）中已有3个报送本期进展情况，需报送数据的1个成员单位均已报送，"
+                           "2个单位本期未报送或报表被退回，暂沿用此前报送的数据。")
     assert f"全省累计运营专柜{counters:,}个，完成目标任务的{counters / 100 * 100:.1f}%，较上期增加{increase}个。" in text
     assert text.endswith(f"时间进度为{15 / 20 * 100:.1f}%。")
 
@@ -223,21 +245,22 @@ def test_activity_sections_in_config_order_with_caps_and_group_ratios(small):
     sales = math.fsum(v["sales"] for v in COUNTIES.values())
     sales_increase = sales - math.fsum(v["sales"] for v in PREVIOUS.values())
     assert f"专柜销售额{sales / 10000:.2f}亿元，完成目标任务的{sales / 20000 * 100:.1f}%，" \
-           f"较上期增加{sales_increase:,.2f}万元" in first
+           f"较上期增加{round(sales / 10000, 2) - round((sales - sales_increase) / 10000, 2):.2f}亿元" in first
     rate = (40 + 21) / (50 + 30)
     previous_rate = (30 + 15) / 80
-    assert f"2个重点帮扶县产品上架率为{_half_up(rate * 100)}%，距80.0%的目标要求还差{_half_up((0.8 - rate) * 100)}个百分点，" \
+    gap = Decimal("80.0") - Decimal(_half_up(rate * 100))          # the printed figures' difference
+    assert f"2个重点帮扶县产品上架率为{_half_up(rate * 100)}%，距80.0%的目标要求还差{gap}个百分点，" \
            f"较上期提高{_half_up((rate - previous_rate) * 100)}个百分点" in first
     per_member = 805 * 10000 / 30000
-    assert f"人均消费券金额{per_member:.2f}元，未超过300元上限" in second
+    assert f"人均消费券金额{per_member:.2f}元，未超过300元上限" in second   # the plan's limit as the plan says it
     assert "消费券发放30,000人，较上期增加20,000人" in second
 
 
 def test_cap_exceeded_is_worded_and_listed_as_a_problem(small_config):
     c = make_consolidation(small_config, 3, COUNTIES, {"M1": {"members": 1000, "amount": 40}})
     ctx = build_context(c)
-    assert "人均消费券金额400元，超过300元上限" in ctx["activities"][1]["text"]
-    assert any("人均消费券金额为400元，超过300元上限" in p["text"] for p in ctx["problems"])
+    assert "人均消费券金额400.00元，超过300元上限" in ctx["activities"][1]["text"]
+    assert any("人均消费券金额为400.00元，超过300元上限" in p["text"] for p in ctx["problems"])
 
 
 def test_cities_table_ranked_with_shares(small):
@@ -251,7 +274,7 @@ def test_cities_table_ranked_with_shares(small):
         {"name": "东城市", "value": str(east), "share": fmt_percent(east / total), "rank": "2"},
     ]
     assert cities["total"] == {"name": "全省合计", "value": str(total), "share": "100.0%", "rank": ""}
-    assert cities["sentence"].startswith(f"从运营专柜数看，排名前一位的是西城市（{west}个）；排名后一位的是东城市（{east}个）")
+    assert cities["sentence"] == f"从运营专柜数看，各市由高到低依次为西城市（{west}个）、东城市（{east}个）。"
 
 
 def test_cities_without_figures_are_not_ranked_in_words(small_config):
@@ -260,7 +283,7 @@ def test_cities_without_figures_are_not_ranked_in_words(small_config):
     c = make_consolidation(small_config, 3, counties)
     sentence = build_context(c)["cities"]["sentence"]
     west = sum(COUNTIES[code]["counters"] for code in ("990201", "990202", "990203"))
-    assert sentence.startswith(f"从运营专柜数看，排名前一位的是西城市（{west}个）；东城市暂无数据")
+    assert sentence == f"从运营专柜数看，各市由高到低依次为西城市（{west}个）；东城市暂无数据。"
     assert "东城市（" not in sentence
 
 
@@ -274,10 +297,11 @@ def test_missing_units_grouped_by_city_and_data_problems_counted(small_config):
     problems = {p["heading"]: p["text"] for p in build_context(c)["problems"]}
     assert list(problems) == ["（一）部分单位未按时报送", "（二）部分报表数据存在问题"]  # nothing behind schedule
     missing = problems["（一）部分单位未按时报送"]
-    assert "尚有3个县（市、区）和1个成员单位未报送本期进展情况：东城市（乙区），西城市（丁县、戊市）；示范省总工会。" in missing
+    assert "尚有3个县（市、区）和1个成员单位未报送本期进展情况：东城市（乙区）、西城市（丁县、戊市）、示范省总工会。" in missing
     data = problems["（二）部分报表数据存在问题"]
-    assert "数据问题4处（错误3处、警告1处），主要是不是数字2处、" in data
-    assert "1个单位的报表因存在错误已退回修改：西城市丙县" in data
+    assert "数据问题4处（错误3处、警告1处），主要是不是数字2处等" in data      # kinds with 1处 are not named
+    assert "逻辑校验不通过" not in data and "数字格式已规范" not in data
+    assert "1个单位的报表因存在错误被退回修改，尚未重新报送：西城市丙县" in data
 
 
 def test_behind_schedule_target_is_a_problem(small_config):
@@ -475,7 +499,8 @@ def test_docx_text_has_the_figures_table_and_charts(rendered, small):
     for section in ctx["activities"]:
         assert section["heading"] in text and section["text"] in text
     assert "西城市|62|" in text and "全省合计|104|100.0%|" in text
-    assert "（一）加快推进进度滞后的工作。" in text  # 下一步工作 comes from the template
+    for step in ctx["next_steps"]:                      # 下一步工作 follows the data
+        assert step["heading"] + step["text"] in text
     with zipfile.ZipFile(rendered.docx) as z:
         assert len([n for n in z.namelist() if n.startswith("word/media/")]) == 3
 
@@ -586,3 +611,150 @@ def test_a_killed_renders_scratch_folder_is_cleared_next_time(small, tmp_path):
     render_briefing(small, out, issue_date=ISSUE_DATE)
     assert not stale.exists() and recent.exists()
     assert zipfile.is_zipfile(out / "简报_第3期.docx")
+
+
+# ---- sentences that must be true of the archive they come from --------------------------------------
+
+def _archived(config, tmp_path, returns, *, now=dt.datetime(2021, 5, 18, 9, 0)):
+    """Consolidate a period from a real archive. `returns`: (unit, period, values, accepted, received)."""
+    from xf_excel.archive.store import Archive, NewSubmission
+    from xf_excel.consolidate import consolidate
+
+    with Archive(tmp_path / "xf.sqlite") as archive:
+        for unit, period, values, accepted, at in returns:
+            archive.record_submission(NewSubmission(unit, period, accepted=accepted, values=values, received_at=at,
+                                                    file_name=f"{unit}_{period}.xlsx"))
+        period = max(r[1] for r in returns)
+        return consolidate(archive, config, period, now=now)
+
+
+def _everyone(period, at, **changes):
+    rows = [(code, period, {**values, **changes.get(code, {})}, True, at) for code, values in COUNTIES.items()]
+    return rows + [("M1", period, {**MEMBERS["M1"], **changes.get("M1", {})}, True, at)]
+
+
+def test_units_late_at_the_deadline_are_counted_and_named(small_config, tmp_path):
+    """At the deadline 3 had not reported: 2 came in later (named), 1 is still missing."""
+    on_time, late = "2021-05-16T09:00:00", "2021-05-16T15:00:00"
+    returns = [r for r in _everyone(3, on_time) if r[0] not in ("990102", "990202", "990203")]
+    returns += [("990102", 3, COUNTIES["990102"], True, late), ("990202", 3, COUNTIES["990202"], True, late)]
+    problems = build_context(_archived(small_config, tmp_path, returns))["problems"]
+    [missing] = [p["text"] for p in problems if p["heading"].endswith("部分单位未按时报送")]
+    assert missing.startswith("截至报送截止时间（5月16日12时），尚有3个县（市、区）未报送本期进展情况，"
+                              "其中2个县（市、区）在截止时间后补报：东城市（乙区）、西城市（丁县）；"
+                              "截至目前仍未报送的有1个县（市、区）：西城市（戊市）。西城市戊市暂无数据，未计入汇总。")
+
+
+def test_nothing_is_said_to_be_carried_where_nothing_could_be(small_config, tmp_path):
+    """Period 1 has nothing earlier; a unit whose only earlier return was rejected has nothing either."""
+    first = _archived(small_config, tmp_path, [r for r in _everyone(1, "2021-05-06T09:00:00") if r[0] != "990202"])
+    text = " ".join(p["text"] for p in build_context(first)["problems"])
+    assert "沿用" not in text and "西城市丁县暂无数据，未计入汇总" in text
+    returns = _everyone(1, "2021-05-06T09:00:00")
+    returns = [r if r[0] != "990203" else (r[0], 1, r[2], False, r[4]) for r in returns]     # 戊市 sent back
+    returns += [r for r in _everyone(2, "2021-05-11T09:00:00") if r[0] not in ("990203", "990101")]
+    c = _archived(small_config, tmp_path / "b", returns)
+    text = " ".join(p["text"] for p in build_context(c)["problems"])
+    assert "东城市甲县暂沿用第1期数据" in text and "西城市戊市暂无数据" in text
+
+
+def test_a_figure_only_carried_is_not_updated_rather_than_unchanged(small_config, tmp_path):
+    """总工会's period-3 return was sent back: its figures stand in, and the briefing says they are
+    not this period's (not 与上期持平)."""
+    returns = _everyone(2, "2021-05-11T09:00:00") + [r for r in _everyone(3, "2021-05-16T09:00:00") if r[0] != "M1"]
+    returns.append(("M1", 3, {"members": 99_999}, False, "2021-05-16T09:00:00"))
+    c = _archived(small_config, tmp_path, returns)
+    union = build_context(c)["activities"][1]["text"]
+    assert "与上期持平" not in union
+    assert "消费券发放30,000人，本期未更新（沿用此前报送的数据）" in union
+    assert "运营专柜" in build_context(c)["overview"] and "本期未更新" not in build_context(c)["overview"]
+
+
+def test_tied_cities_share_a_rank_and_say_so(small_config, tmp_path):
+    even = {"990101": {"counters": 20}, "990102": {"counters": 10}, "990201": {"counters": 10},
+            "990202": {"counters": 10}, "990203": {"counters": 10}}
+    c = _archived(small_config, tmp_path, [(code, 3, v, True, "2021-05-16T09:00:00") for code, v in even.items()])
+    assert sorted(r.rank for r in c.city_ranking) == [1, 1]
+    east, west = 30, 30
+    cities = build_context(c)["cities"]
+    assert [r["rank"] for r in cities["rows"]] == ["1", "1"]
+    assert cities["sentence"] == f"从运营专柜数看，各市由高到低依次为东城市（{east}个，并列第一）、西城市（{west}个，并列第一）。"
+
+
+def test_cities_ranked_by_their_targets_show_target_and_completion(small_config, tmp_path):
+    config = parse_config(SMALL_CONFIG.replace("ranking_indicator: counters",
+                                               'ranking_indicator: counters\ncity_targets: {counters: {"990100": 50, "990200": 40}}'))
+    c = _archived(config, tmp_path, _everyone(3, "2021-05-16T09:00:00"))
+    cities = build_context(c)["cities"]
+    assert cities["by_target"] and cities["columns"] == ["市", "市目标（个）", "运营专柜数（个）", "完成率", "排名"]
+    west, east = 62, 42
+    assert cities["rows"] == [
+        {"name": "西城市", "target": "40", "value": str(west), "completion": fmt_percent(west / 40), "rank": "1"},
+        {"name": "东城市", "target": "50", "value": str(east), "completion": fmt_percent(east / 50), "rank": "2"}]
+    assert cities["total"]["target"] == "90"
+    assert "完成目标任务的155.0%" in cities["sentence"]
+
+
+def test_trend_series_keeps_one_unit(config):
+    """Each series is worded in one unit (never 8,485.74万元、2.93亿元), money with two decimals."""
+    text = build_context(realistic_consolidation(config, 3))["trend"]["text"]
+    series = [clause.split("分别为")[1] for clause in text.rstrip("。").split("；")]
+    money = [s for s in series if "元" in s]
+    assert money and all(len({re.sub(r"[\d.,]", "", v) for v in s.split("、")}) == 1 for s in money)
+    assert all(re.fullmatch(r"[\d,]+\.\d\d(万元|亿元)", v) for s in money for v in s.split("、"))
+
+
+def test_the_last_period_reads_as_the_campaigns_result(small_config, tmp_path):
+    last = parse_config(SMALL_CONFIG.replace('- {number: 3, cutoff: 2021-05-15, deadline: "2021-05-16 12:00"}',
+                                             '- {number: 3, cutoff: 2021-05-20, deadline: "2021-05-21 12:00", final: true}'))
+    slow = {code: {**values, "counters": 10} for code, values in COUNTIES.items()}
+    c = _archived(last, tmp_path, [(code, 3, v, True, "2021-05-21T09:00:00") for code, v in slow.items()]
+                  + [("M1", 3, MEMBERS["M1"], True, "2021-05-21T09:00:00")], now=dt.datetime(2021, 5, 22))
+    ctx = build_context(c)
+    assert ctx["title"] == "2021年示范省消费帮扶周活动开展情况"
+    assert ctx["headings"]["overview"] == "总体情况"
+    assert ctx["overview"].startswith("活动期间（5月1日至5月20日），全省累计运营专柜50个，完成目标任务的50.0%")
+    assert "时间进度" not in ctx["overview"] and "较上期" not in ctx["overview"]
+    problems = {p["heading"]: p["text"] for p in ctx["problems"]}
+    assert "运营专柜完成目标任务的50.0%，距目标任务还差50个" in problems["（一）部分目标任务未完成"]
+    steps = " ".join(s["heading"] + s["text"] for s in ctx["next_steps"])
+    assert "倒排工期" not in steps and "活动总结" in steps and "对运营专柜、产品上架率等未完成目标任务的工作" in steps
+
+
+def test_next_steps_follow_the_data(small_config, tmp_path):
+    ahead = {code: {**values, "counters": 60, "sales": 9000} for code, values in COUNTIES.items()}
+    c = _archived(small_config, tmp_path, [(code, 3, v, True, "2021-05-16T09:00:00") for code, v in ahead.items()]
+                  + [("M1", 3, MEMBERS["M1"], True, "2021-05-16T09:00:00")])
+    steps = [s["heading"] for s in build_context(c)["next_steps"]]
+    assert steps == ["（一）保持工作力度。", "（二）继续做好进展情况报送。", "（三）加强宣传引导。"]
+    behind = small_consolidation(small_config, counties={k: {**v, "counters": 10} for k, v in COUNTIES.items()})
+    first = build_context(behind)["next_steps"][0]
+    assert first["heading"] == "（一）加快推进进度滞后的工作。" and first["text"].startswith("运营专柜等工作进度低于时间进度")
+
+
+def test_the_imprint_lines_office_date_and_copies(rendered, small_config):
+    ctx = build_context(small_consolidation(small_config), issue_date=ISSUE_DATE)
+    assert ctx["tail"] == {"lines": [], "office": "示范省消费帮扶周活动办公室", "date": "2021年5月16日印发", "copies": ""}
+    configured = parse_config(SMALL_CONFIG.replace("  template_version: \"2021.1\"", '  template_version: "2021.1"\n'
+                                                   "  distribution: {report_to: [省领导], send_to: [各成员单位, 省直有关单位], "
+                                                   "issue_to: [各市], copies: 40}"))
+    tail = build_context(small_consolidation(configured), issue_date=ISSUE_DATE)["tail"]
+    assert tail["lines"] == [{"label": "报", "text": "省领导。"}, {"label": "送", "text": "各成员单位，省直有关单位。"},
+                             {"label": "发", "text": "各市。"}]
+    assert tail["copies"] == "（共印40份）"
+
+
+def test_the_imprint_sits_between_rules_at_the_end(small_config, tmp_path):
+    configured = parse_config(SMALL_CONFIG.replace("  template_version: \"2021.1\"", '  template_version: "2021.1"\n'
+                                                   "  distribution: {report_to: [省领导], send_to: [各成员单位], copies: 40}"))
+    result = render_briefing(small_consolidation(configured), tmp_path, issue_date=ISSUE_DATE, chart_fonts=())
+    doc = Document(str(result.docx))
+    table = doc.tables[-1]
+    assert [row.cells[0].text for row in table.rows] == ["报：省领导。", "送：各成员单位。",
+                                                        "示范省消费帮扶周活动办公室\t2021年5月16日印发", "（共印40份）"]
+    assert table._tbl.getnext() is doc.paragraphs[-1]._p            # nothing of the text follows it
+    borders = table._tbl.tblPr.find(qn("w:tblBorders"))
+    sizes = {edge: borders.find(qn(f"w:{edge}")).get(qn("w:sz")) for edge in ("top", "bottom", "insideH")}
+    assert sizes == {"top": "8", "bottom": "8", "insideH": "6"}       # 0.35 mm, 0.35 mm, 0.25 mm
+    md = result.markdown.read_text(encoding="utf-8-sig")
+    assert "报：省领导。" in md and "示范省消费帮扶周活动办公室　　2021年5月16日印发　（共印40份）" in md

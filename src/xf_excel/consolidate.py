@@ -22,7 +22,7 @@ from .issues import Issue, Severity
 from .archive.store import Archive, NewSubmission, Submission, moment
 from .checks.entries import ManualEntry
 from .contract import Header
-from .wording import fmt_date_cn, fmt_deadline
+from .wording import fmt_date_cn, fmt_deadline, printed_figure
 
 __all__ = [
     "UnitRow", "AreaTotals", "Progress", "CityProgress", "ReportingStatus", "Consolidation", "consolidate",
@@ -55,6 +55,7 @@ class AreaTotals:
     previous: dict[str, Optional[float]]
     units_total: int = 0
     units_reported: int = 0               # reported this period (not carried)
+    not_updated: set[str] = field(default_factory=set)  # indicators whose figure is only carried forward
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Progress:
     completion: Optional[float]           # value / target for '>=' targets; None for caps
     time_schedule: float                  # share of the campaign elapsed (时间进度)
     status: Literal["met", "ahead", "behind", "within-cap", "over-cap", "no-data"]
+    not_updated: bool = False             # the figure is only carried forward: no unit behind it reported this period
 
 
 @dataclass
@@ -81,7 +83,7 @@ class CityProgress:
     target: Optional[float]               # the city's own target (city_targets) or None
     completion: Optional[float]           # value / city target, when a city target exists
     share: Optional[float]                # the city's share of the regional total
-    rank: int                             # 1 = first
+    rank: int                             # 1 = first; cities equal as printed share a rank (1, 2, 2, 4)
     behind: bool                          # below the time schedule (only with a city target)
 
 
@@ -103,6 +105,7 @@ class ReportingStatus:
     counted_source: str = ""              # 'file', or 'manual' (typed into the master)
     counted_at: Optional[str] = None      # when that return was received
     replaced: list[tuple[str, str]] = field(default_factory=list)  # (file, received) of earlier returns it replaced
+    rejections: int = 0                   # returns of the period sent back (退回), whether redone since or not
 
 
 @dataclass
@@ -301,8 +304,44 @@ def _build_tables(config: Config, period: int, rows: dict[str, UnitRow]) -> _Tab
                                  units_total=len(own), units_reported=_reported(own)))
     region = AreaTotals(code=config.campaign.region.code, name=config.campaign.region.short_name,
                         values=_region_values(config, counties, members), previous={},
-                        units_total=len(rows), units_reported=_reported(list(rows.values())))
+                        units_total=len(rows), units_reported=_reported(list(rows.values())),
+                        not_updated=_not_updated(config, lambda ind: _source_rows(ind, counties, members)))
     return _Tables(period=period, counties=counties, members=members, cities=cities, region=region)
+
+
+def _source_rows(ind: Indicator, counties: list[UnitRow], members: list[UnitRow]) -> list[UnitRow]:
+    """The rows whose figures make the regional total of a base indicator."""
+    return counties if ind.source == "counties" else [m for m in members if m.unit.code in ind.source]
+
+
+def _not_updated(config: Config, source_rows) -> set[str]:
+    """Indicators whose figure comes only from rows carried forward: nobody behind it reported
+    this period, so the figure is not news (and not 与上期持平). `source_rows(indicator)` gives
+    the rows that make a base indicator's figure; a derived one follows its inputs."""
+    present, fresh = set(), set()
+    for ind in config.indicators:
+        if ind.derived or not ind.numeric:
+            continue
+        rows = [r for r in source_rows(ind) if r.values.get(ind.id) is not None]
+        if rows:
+            present.add(ind.id)
+        if any(r.state == "reported" for r in rows):
+            fresh.add(ind.id)
+    stale = present - fresh
+    for ind in config.indicators:
+        inputs = _base_inputs(config, ind) & present
+        if ind.derived and inputs and not inputs & fresh:
+            stale.add(ind.id)
+    return stale
+
+
+def _base_inputs(config: Config, ind: Indicator) -> set[str]:
+    """The reported indicators a derived one is computed from (itself for a reported one)."""
+    if ind.compute_expr is not None:
+        return set().union(*(_base_inputs(config, config.indicator(n)) for n in expr.names(ind.compute_expr)))
+    if ind.count_meeting is not None:
+        return _base_inputs(config, config.indicator(ind.count_meeting.indicator))
+    return {ind.id}
 
 
 def _reported(rows: list[UnitRow]) -> int:
@@ -332,6 +371,13 @@ def _scope_values(config: Config, tables: _Tables, scope: str) -> dict[str, Opti
     return _county_area(config, [r for r in tables.counties if r.unit.code in members])
 
 
+def _scope_not_updated(config: Config, tables: _Tables, scope: str) -> set[str]:
+    if scope == "region":
+        return tables.region.not_updated
+    members = set(config.group_members(scope))
+    return _not_updated(config, lambda ind: [r for r in tables.counties if r.unit.code in members])
+
+
 def _progress(config: Config, target: Target, this: _Tables, before: Optional[_Tables], schedule: float) -> Progress:
     value = _scope_values(config, this, target.scope).get(target.indicator)
     previous = _scope_values(config, before, target.scope).get(target.indicator) if before else None
@@ -339,7 +385,8 @@ def _progress(config: Config, target: Target, this: _Tables, before: Optional[_T
     completion = value / target.value if value is not None and not target.is_cap and target.value else None
     return Progress(target=target, indicator=config.indicator(target.indicator), value=value, previous=previous,
                     increase=increase, completion=completion, time_schedule=schedule,
-                    status=_status(target, value, completion, schedule))
+                    status=_status(target, value, completion, schedule),
+                    not_updated=target.indicator in _scope_not_updated(config, this, target.scope))
 
 
 def _status(target: Target, value: Optional[float], completion: Optional[float], schedule: float) -> str:
@@ -349,14 +396,20 @@ def _status(target: Target, value: Optional[float], completion: Optional[float],
         return "within-cap" if value <= target.value else "over-cap"
     if value >= target.value:
         return "met"
-    if completion is not None and completion >= schedule:
+    if completion is not None and not _below(completion, schedule):
         return "ahead"
     return "behind"
 
 
+def _below(completion: float, schedule: float) -> bool:
+    """Behind the time schedule as printed (13.3% is not below 13.3%, whatever the digits after)."""
+    return printed_figure(completion, "ratio", "%") < printed_figure(schedule, "ratio", "%")
+
+
 def _city_ranking(config: Config, this: _Tables, schedule: float) -> list[CityProgress]:
     """Cities on `ranking_indicator`: by completion of their own target when city targets
-    exist, else by value; ties (and blanks, last) in config order."""
+    exist, else by value. Cities equal as printed share a rank (1, 2, 2, 4) and are listed in
+    config order; cities without a figure come last, all at the rank after the others."""
     indicator = config.ranking_indicator
     if not indicator:
         return []
@@ -370,11 +423,18 @@ def _city_ranking(config: Config, this: _Tables, schedule: float) -> list[CityPr
         share = value / total if value is not None and total else None
         standings.append(CityProgress(code=city.code, name=city.name, value=value, target=target,
                                       completion=completion, share=share, rank=0,
-                                      behind=completion is not None and completion < schedule))
-    key = (lambda c: c.completion) if targets else (lambda c: c.value)
-    order = sorted(range(len(standings)), key=lambda i: (key(standings[i]) is None, -(key(standings[i]) or 0), i))
-    for rank, i in enumerate(order, start=1):
-        standings[i].rank = rank
+                                      behind=completion is not None and _below(completion, schedule)))
+    ind = config.indicator(indicator)
+
+    def key(c: CityProgress):
+        if targets:
+            return None if c.completion is None else printed_figure(c.completion, "ratio", "%")
+        return None if c.value is None else printed_figure(c.value, ind.kind, ind.unit)
+
+    known = [key(c) for c in standings if key(c) is not None]
+    for c in standings:
+        k = key(c)
+        c.rank = 1 + (sum(1 for other in known if other > k) if k is not None else len(known))
     return standings
 
 
@@ -444,7 +504,7 @@ def _unit_status(archive: Archive, config: Config, unit: Unit, period: Period, s
     return ReportingStatus(unit=unit, state=state, received_at=received,
                            late=received is not None and moment(received) > period.deadline,
                            submissions=len(submissions), errors=errors, warnings=warnings, reminder=reminder,
-                           contact=_contact(deciding), **_counting_return(once_accepted))
+                           contact=_contact(deciding), rejections=len(rejected), **_counting_return(once_accepted))
 
 
 def _counting_return(once_accepted: list[Submission]) -> dict:

@@ -19,13 +19,17 @@ clerk, the master writer, the .xlsm builder, the buttons) takes its names from h
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Config
 
 __all__ = [
     "FORM_SHEET", "META_SHEET", "LISTS_SHEET", "Header", "HEADER_LABELS", "Meta",
     "SERIAL_LABEL", "INDICATOR_LABEL", "UNIT_LABEL", "PREVIOUS_LABEL", "VALUE_LABEL", "HELP_LABEL", "HINT_LABEL",
     "TABLE_HEADERS", "FORM_DATE_FORMAT", "FORM_TITLE_ROW", "FORM_HEADER_ROWS", "FORM_NOTE_ROW",
     "FORM_TABLE_HEADER_ROW", "FORM_FIRST_BODY_ROW", "TOTAL_WORDS",
-    "MasterSheet", "ENTRY_CODE_LABEL", "ENTRY_NAME_LABEL", "ENTRY_STATE_LABEL", "ENTRY_NOTE_LABEL",
+    "MasterSheet", "region_sheet", "cities_sheet", "ENTRY_CODE_LABEL", "ENTRY_NAME_LABEL", "ENTRY_STATE_LABEL", "ENTRY_NOTE_LABEL",
     "ENTRY_UNIT_ROW_LABEL", "ENTRY_MESSAGE_LABEL", "ENTRY_HEADER_ROW", "ENTRY_FIRST_ROW", "ISSUE_COLUMNS",
     "ISSUE_HISTORY_HEADING",
     "BookName", "Conf", "CONF_DEFAULTS", "FEEDBACK_REJECTED_PREFIX", "FEEDBACK_WARNED_PREFIX",
@@ -89,16 +93,25 @@ FEEDBACK_WARNED_PREFIX = "提示_"     # accepted, with warnings to look at
 
 
 class MasterSheet(StrEnum):
-    """Sheets of the master workbook with fixed names (city and member-unit sheets are named
-    after the city and the unit's short name)."""
+    """Sheets of the master workbook with fixed names. The region's and the cities' sheets are
+    named after the campaign's levels (`region_sheet`, `cities_sheet`); city and member-unit
+    sheets after the city and the unit's short name."""
 
     HOME = "首页"
-    REGION = "全区汇总"
-    CITIES = "各市进展"
     REPORTING = "报送情况"
     ISSUES = "校验问题"
     TARGETS = "目标"
     CONF = "xlwings.conf"
+
+
+def region_sheet(config: "Config") -> str:
+    """The regional totals' sheet: 全区汇总 (全市汇总 where the region is a city)."""
+    return f"{config.campaign.region.short_name}汇总"
+
+
+def cities_sheet(config: "Config") -> str:
+    """The cities' progress sheet: 各市进展 (各片区进展 where the middle level is 片区)."""
+    return f"各{config.campaign.levels.city}进展"
 
 
 ENTRY_CODE_LABEL = "单位代码"

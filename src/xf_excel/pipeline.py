@@ -49,6 +49,7 @@ def config_summary(config: Config) -> dict[str, Any]:
                     for p in config.periods],
         "units": {"total": len(counties) + len(members), "counties": len(counties), "cities": len(config.cities),
                   "members": len(members)},
+        "levels": {"region": config.campaign.region.short_name, **config.campaign.levels.model_dump()},
         "activities": [{"id": a.id, "name": a.short_name,
                         "reported": sum(1 for i in config.indicators if i.activity == a.id and not i.derived),
                         "derived": sum(1 for i in config.indicators if i.activity == a.id and i.derived)}
@@ -56,7 +57,8 @@ def config_summary(config: Config) -> dict[str, Any]:
         "targets": [{"indicator": t.indicator, "name": config.indicator(t.indicator).name, "op": t.op,
                      "value": _target_text(t.value, config.indicator(t.indicator).kind),
                      "unit": "" if config.indicator(t.indicator).kind == "ratio" else config.indicator(t.indicator).unit,
-                     "scope": "全区" if t.scope == "region" else config.county_groups[t.scope].name}
+                     "scope": config.campaign.region.short_name if t.scope == "region"
+                     else config.county_groups[t.scope].name}
                     for t in config.targets],
         "rules": len(config.rules),
         "details": [d.name for d in config.details],
@@ -172,14 +174,15 @@ class IntakeReport:
 
 def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: str | Path,
                  feedback_dir: str | Path, progress: Optional[Callable[[int, int], None]] = None,
-                 again: Sequence[str] = ()) -> IntakeReport:
+                 again: Sequence[str] = (), now: Optional[dt.datetime] = None) -> IntakeReport:
     """Read, check and archive every return in `inbox` for `period`; write feedback workbooks.
 
     Each file's raw bytes are archived (by hash) before it is parsed; the same file taken in
     twice is not checked again: its outcome is the one archived then (a rerun after a crash
     reports every file). `again` names files (as listed, or by file name) to take in again on
     purpose: a file skipped by its name, or one taken in before. A file that cannot be read
-    becomes issues, and the rest of the batch goes on.
+    becomes issues, and the rest of the batch goes on. `now` is when the feedback workbooks
+    are sent (default: now).
 
         >>> report = intake_inbox(config, "inbox/第2期", 2, "data/xf.sqlite", "out/退回")
         >>> report.summary()["rejected"]
@@ -191,7 +194,7 @@ def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: s
     config.period(period)
     files, skipped = collect_inbox(inbox, take=again)
     report = _take_in(config, IntakeReport(period=period, inbox=inbox), files, skipped, archive_path, feedback_dir,
-                      progress, again)
+                      progress, again, now)
     if report.empty:
         report.notices.append(f"收件文件夹 {inbox} 是空的，没有找到任何文件；请先把收到的附件（或整封邮件）保存到该文件夹，再重新收取")
     return report
@@ -220,10 +223,10 @@ def intake_uploads(config: Config, uploads: list[tuple[str, bytes]], period: int
 
 def _take_in(config: Config, report: IntakeReport, files: list, skipped: list[Issue], archive_path: str | Path,
              feedback_dir: str | Path, progress: Optional[Callable[[int, int], None]],
-             again: Sequence[str] = ()) -> IntakeReport:
+             again: Sequence[str] = (), now: Optional[dt.datetime] = None) -> IntakeReport:
     """The files collected from an inbox folder or a mailbox: archived raw first, then read,
     checked, recorded, fed back — one outcome each, in the order collected; each with its
-    one Chinese sentence."""
+    one Chinese sentence. `now` is when the feedback goes out."""
     from .intake.workbooks import WorkbookReader
 
     report.files += [FileOutcome(display=i.file, status=_file_status(i), issues=[i]) for i in skipped]
@@ -231,7 +234,8 @@ def _take_in(config: Config, report: IntakeReport, files: list, skipped: list[Is
         if archive.notice:
             report.notices.append(archive.notice)
         batch = _Batch(config, archive, report.period, _peer_values(config, archive, report.period),
-                       Path(feedback_dir), archive.begin_batch(report.period, str(report.inbox)))
+                       Path(feedback_dir), archive.begin_batch(report.period, str(report.inbox)),
+                       now=now or dt.datetime.now())
         fresh, outcomes = batch.sort_out(files, again)
         digests = {id(f): digest for f, digest in fresh}
         for done, (received, read) in enumerate(reader.read_many([f for f, _ in fresh]), start=1):
@@ -257,6 +261,7 @@ class _Batch:
     peers: dict[str, list[float]]
     feedback_dir: Path
     batch_id: int                                             # the archive's record of this intake
+    now: dt.datetime = field(default_factory=dt.datetime.now)   # when the feedback goes out
     feedback_names: set[str] = field(default_factory=set)   # written in this batch: never overwrite one
     notices: list[str] = field(default_factory=list)        # what the office should know (Chinese)
 
@@ -388,7 +393,7 @@ class _Batch:
         try:
             outcome.feedback = write_feedback(content, received.name, outcome.issues, self.config, unit,
                                               period, self.feedback_dir, received=workbook,
-                                              taken=self.feedback_names)
+                                              taken=self.feedback_names, now=self.now)
             self.archive.record_feedback(digest, period, outcome.feedback, outcome.feedback.read_bytes())
         except (XfError, sqlite3.Error):
             raise

@@ -1,9 +1,16 @@
 """Numbers, dates and section numbers worded as an official Chinese document words them.
 
-Rules (GB/T 9704 practice for statistics in a 简报): Arabic numerals with thousands
-separators (``1,036个``); money in 万元, switching to 亿元 from 10,000 万元 on, with up to
-two decimals; percentages with one decimal; dates as ``9月18日`` / ``2020年9月18日``;
-section numbers in Chinese numerals (一、二、…, （一）（二）…).
+Rules (GB/T 9704 practice for statistics in a 简报, and what a careful clerk checks):
+
+- Arabic numerals with thousands separators (``1,036个``); counts whole.
+- Money always with two decimals (one precision throughout a document, as official
+  statistics print it): ``4,344.80万元``, ``6.09亿元``; in 亿元 from 10,000 万元 on.
+- One unit within a clause or a series: a figure's change is worded in the figure's unit
+  (``5.78亿元，较上期增加0.98亿元``), a series in the unit of its largest member
+  (``0.85亿元、2.93亿元、4.80亿元``): pass `money_unit` (see `money_unit`).
+- Percentages with one decimal; a gap or a change is the difference of the figures as
+  printed (13.3% and 6.7% are 6.6个百分点 apart, whatever the unrounded figures say).
+- Dates as ``9月18日`` / ``2020年9月18日``; section numbers in Chinese numerals.
 
 Rounding is half-up on the decimal text of the figure (``Decimal(repr(x))``), as a person
 rounding by hand would, never Python's half-to-even on binary floats::
@@ -12,6 +19,8 @@ rounding by hand would, never Python's half-to-even on binary floats::
     '1,036个'
     >>> fmt_money_wan(61234.5)
     '6.12亿元'
+    >>> fmt_money_wan(4344.8)
+    '4,344.80万元'
     >>> fmt_percent(0.6)
     '60.0%'
 """
@@ -23,8 +32,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Optional
 
 __all__ = [
-    "fmt_number", "fmt_count", "fmt_money_wan", "fmt_percent", "fmt_points", "fmt_value",
-    "fmt_change", "fmt_date_cn", "fmt_date_full", "fmt_deadline", "fmt_deadline_full", "cn_numeral", "quantity_name",
+    "fmt_number", "fmt_count", "fmt_money_wan", "money_unit", "fmt_percent", "fmt_points", "fmt_points_between",
+    "fmt_value", "fmt_plan_value", "printed_figure", "fmt_change", "fmt_date_cn", "fmt_date_full", "fmt_deadline", "fmt_deadline_full",
+    "cn_numeral", "quantity_name",
 ]
 
 _WAN_PER_YI = 10_000
@@ -35,15 +45,16 @@ def _round(value: float, decimals: int) -> Decimal:
     return Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
-def fmt_number(value: float, unit: str = "", *, decimals: int = 2) -> str:
-    """Thousands separators and up to `decimals` decimals, trailing zeros dropped:
-    ``fmt_number(1234.50, "元") -> '1,234.5元'``, ``fmt_number(268.0) -> '268'``."""
+def fmt_number(value: float, unit: str = "", *, decimals: int = 2, fixed: bool = False) -> str:
+    """Thousands separators and `decimals` decimals; trailing zeros dropped unless `fixed`:
+    ``fmt_number(1234.50, "元") -> '1,234.5元'``, ``fmt_number(268.0) -> '268'``,
+    ``fmt_number(268.0, fixed=True) -> '268.00'``."""
     text = f"{_round(value, decimals):,.{decimals}f}"
-    if "." in text:
+    if "." in text and not fixed:
         text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        text = "0"
-    return text + unit
+    if text.lstrip("-").strip("0.,") == "":
+        text = text.lstrip("-")          # no '-0' or '-0.00'
+    return (text or "0") + unit
 
 
 def fmt_count(value: float, unit: str = "") -> str:
@@ -51,11 +62,20 @@ def fmt_count(value: float, unit: str = "") -> str:
     return fmt_number(value, unit, decimals=0)
 
 
-def fmt_money_wan(value: float) -> str:
-    """Money given in 万元: ``'1,234.56万元'``; from 10,000 万元 on in 亿元 (``'6.12亿元'``)."""
-    if abs(_round(value, 2)) >= _WAN_PER_YI:  # 9,999.999万元 rounds to 1亿元, not 10,000万元
-        return fmt_number(value / _WAN_PER_YI, "亿元")
-    return fmt_number(value, "万元")
+def money_unit(*values: Optional[float]) -> str:
+    """The unit a clause or series of amounts in 万元 is worded in: 亿元 when its largest
+    member reaches 10,000 万元 as printed, else 万元."""
+    known = [abs(v) for v in values if v is not None]
+    return "亿元" if known and _round(max(known), 2) >= _WAN_PER_YI else "万元"
+
+
+def fmt_money_wan(value: float, unit: Optional[str] = None) -> str:
+    """Money given in 万元, two decimals: ``'1,234.50万元'``; from 10,000 万元 on in 亿元
+    (``'6.12亿元'``). `unit` ('万元' or '亿元') forces the unit of the clause or series."""
+    unit = unit or money_unit(value)
+    if unit == "亿元":
+        return fmt_number(value / _WAN_PER_YI, "亿元", fixed=True)
+    return fmt_number(value, "万元", fixed=True)
 
 
 def fmt_percent(ratio: float) -> str:
@@ -68,30 +88,67 @@ def fmt_points(ratio_difference: float) -> str:
     return f"{_round(abs(ratio_difference) * 100, 1):,.1f}个百分点"
 
 
-def fmt_value(value: float, kind: str, unit: str) -> str:
-    """A figure in its indicator's kind and unit (count, money in 万元, ratio, other numbers)."""
+def fmt_points_between(a: float, b: float) -> str:
+    """How far apart two fractions are as printed: 0.1333… and 0.0667… print as 13.3% and
+    6.7%, so ``'6.6个百分点'`` (not the 6.7 of the unrounded difference)."""
+    gap = abs(_round(a * 100, 1) - _round(b * 100, 1))
+    return f"{gap:,.1f}个百分点"
+
+
+def fmt_value(value: float, kind: str, unit: str, *, money: Optional[str] = None) -> str:
+    """A figure in its indicator's kind and unit: a count whole, money in 万元/亿元 with two
+    decimals (`money` forces one of them, see `money_unit`), a ratio as a percentage, other
+    numbers with two decimals."""
     if kind == "ratio":
         return fmt_percent(value)
     if kind == "money" and unit == "万元":
-        return fmt_money_wan(value)
+        return fmt_money_wan(value, money)
     if kind == "count":
         return fmt_count(value, unit)
+    return fmt_number(value, unit, fixed=True)
+
+
+def fmt_plan_value(value: float, kind: str, unit: str) -> str:
+    """A target or limit as the plan states it (300元, 5,000万元, 70.0%): not a measured figure,
+    so without the measured figures' fixed decimals."""
+    if kind == "ratio":
+        return fmt_percent(value)
+    if kind == "money" and unit == "万元" and money_unit(value) == "亿元":
+        return fmt_number(value / _WAN_PER_YI, "亿元")
     return fmt_number(value, unit)
 
 
-def fmt_change(increase: Optional[float], kind: str, unit: str) -> str:
-    """The 环比 clause: ``较上期增加120个`` / ``较上期减少3个`` / ``与上期持平``;
-    ratios in percentage points (``较上期提高1.2个百分点``); '' when there is no previous figure."""
-    if increase is None:
-        return ""
+def printed_figure(value: float, kind: str, unit: str, money: Optional[str] = None) -> Decimal:
+    """The figure as `fmt_value` prints it, as a number (in 亿元 when worded in 亿元)."""
     if kind == "ratio":
-        if _round(increase * 100, 1) == 0:
-            return "与上期持平"
-        return f"较上期{'提高' if increase > 0 else '降低'}{fmt_points(increase)}"
-    decimals = 0 if kind == "count" else 2
-    if _round(increase, decimals) == 0:
+        return _round(value * 100, 1)
+    if kind == "count":
+        return _round(value, 0)
+    if kind == "money" and unit == "万元" and money == "亿元":
+        return _round(value / _WAN_PER_YI, 2)
+    return _round(value, 2)
+
+
+def fmt_change(value: Optional[float], previous: Optional[float], kind: str, unit: str, *,
+               money: Optional[str] = None) -> str:
+    """The 环比 clause, the difference of the two figures as printed, in the figure's unit:
+    ``较上期增加120个`` / ``较上期减少3个`` / ``与上期持平``; money in the unit the figure is
+    worded in (``较上期增加0.98亿元`` beside 5.78亿元); ratios in percentage points
+    (``较上期提高1.2个百分点``); '' when either figure is missing."""
+    if value is None or previous is None:
+        return ""
+    money = money or money_unit(value)
+    change = printed_figure(value, kind, unit, money) - printed_figure(previous, kind, unit, money)
+    if change == 0:
         return "与上期持平"
-    return f"较上期{'增加' if increase > 0 else '减少'}{fmt_value(abs(increase), kind, unit)}"
+    if kind == "ratio":
+        return f"较上期{'提高' if change > 0 else '降低'}{abs(change):,.1f}个百分点"
+    verb = "增加" if change > 0 else "减少"
+    if kind == "money" and unit == "万元":
+        return f"较上期{verb}{fmt_number(float(abs(change)), money, fixed=True)}"
+    if kind == "count":
+        return f"较上期{verb}{fmt_count(float(abs(change)), unit)}"
+    return f"较上期{verb}{fmt_number(float(abs(change)), unit, fixed=True)}"
 
 
 def fmt_date_cn(day: dt.date) -> str:

@@ -26,7 +26,7 @@ from ..errors import ConfigError, NotConfigured
 from ..issues import Severity
 
 __all__ = [
-    "Config", "Campaign", "Period", "City", "County", "CountyGroup", "MemberUnit", "Activity",
+    "Config", "Campaign", "Levels", "Distribution", "Period", "City", "County", "CountyGroup", "MemberUnit", "Activity",
     "Indicator", "ReportedBy", "CountMeeting", "DetailList", "DetailColumn", "DetailTotal",
     "Rule", "Plausibility", "Target", "Unit", "Contact", "MailSettings", "ImapSettings", "SmtpSettings",
     "load_config", "parse_config",
@@ -43,6 +43,26 @@ class Region(_Model):
     short_name: str = Field(description="Name in tables, e.g. 全区.")
 
 
+class Levels(_Model):
+    """What the campaign calls its levels, as its documents say them (defaults: a province of
+    cities and counties, as Guangxi)."""
+
+    city: str = Field("市", description="The middle level: 市 (prefecture cities), or e.g. 片区. Used in 各市进展, 所属市, 市级目标.")
+    county: str = Field("县（市、区）", description="The reporting places below it, as counted: 111个县（市、区）.")
+    member: str = Field("成员单位", description="The member units that report figures only they hold.")
+    city_in_names: bool = Field(True, description="A county's full name begins with its city's (南宁市武鸣区); false "
+                                                 "where the middle level is no part of a place's name (片区).")
+
+
+class Distribution(_Model):
+    """The briefing's 版记: who it goes to and how many copies are printed."""
+
+    report_to: list[str] = Field(default_factory=list, description="报： the leaders and offices it is reported to.")
+    send_to: list[str] = Field(default_factory=list, description="送： the units it is sent to.")
+    issue_to: list[str] = Field(default_factory=list, description="发： the units it is issued to.")
+    copies: Optional[int] = Field(None, ge=1, description="Print run (共印N份); none printed when not set.")
+
+
 class Campaign(_Model):
     name: str = Field(description="Name of the campaign, e.g. 2020年消费扶贫月活动.")
     theme: str = Field("", description="Theme of the campaign, quoted in the briefing.")
@@ -57,6 +77,8 @@ class Campaign(_Model):
     missing_returns: Literal["carry", "none"] = Field(
         "carry", description="carry: a unit without a return this period keeps its last accepted figures (marked); none: left empty.")
     contact: str = Field("", description="Contact line printed on forms and reminders.")
+    levels: Levels = Field(default_factory=Levels, description="What the campaign calls its levels (市/片区, 县（市、区）…).")
+    distribution: Distribution = Field(default_factory=Distribution, description="The briefing's 版记 (报/送/发, copies).")
 
     @property
     def days(self) -> int:
@@ -231,11 +253,12 @@ class Unit(_Model):
     city_code: Optional[str] = None
     city_name: Optional[str] = None
     groups: tuple[str, ...] = ()
+    city_in_name: bool = True             # `Levels.city_in_names`
 
     @property
     def full_name(self) -> str:
-        """南宁市武鸣区, or 自治区总工会."""
-        return f"{self.city_name}{self.name}" if self.kind == "county" else self.name
+        """南宁市武鸣区, or 自治区总工会 (a county's name alone where its city is no part of it: 良庆区)."""
+        return f"{self.city_name}{self.name}" if self.kind == "county" and self.city_in_name else self.name
 
 
 class Config(_Model):
@@ -304,7 +327,8 @@ class Config(_Model):
         for county in self.counties:
             groups = set(county.groups) | {g for g, grp in self.county_groups.items() if county.code in grp.members}
             units[county.code] = Unit(code=county.code, name=county.name, kind="county", city_code=county.city,
-                                      city_name=self.city_names[county.city], groups=tuple(sorted(groups)))
+                                      city_name=self.city_names[county.city], groups=tuple(sorted(groups)),
+                                      city_in_name=self.campaign.levels.city_in_names)
         for member in self.member_units:
             units[member.code] = Unit(code=member.code, name=member.name, kind="member")
         return units

@@ -87,7 +87,9 @@ def _period(sim, config: Config, number: int, out_dir: Path, archive_path: Path,
         inbox = folder / "2_收件箱" / f"第{batch}批"
         write_inbox(sim, number, batch, folder / "1_填报表", inbox)
         if servers is None:
-            reports.append(intake_inbox(config, inbox, number, archive_path, folder / "3_退回"))
+            # the office reads batch 1 at first_intake_at, the corrections a day later
+            at = first_intake_at(config, number) + dt.timedelta(days=batch - 1)
+            reports.append(intake_inbox(config, inbox, number, archive_path, folder / "3_退回", now=at))
             continue
         servers.deliver(mail_inbox(sim, number, batch, folder / "1_填报表"))
         fetched.append(fetch_mail(config, number, archive_path, folder / "3_退回"))

@@ -25,7 +25,7 @@ import click
 from .. import __version__
 from ..config import Config, load_config
 from ..errors import ConfigError, NothingToReport, XfError, describe_os_error
-from ..wording import fmt_date_cn
+from ..wording import fmt_date_cn, fmt_percent, fmt_value
 from . import clickzh
 from .logbook import log_beside, log_traceback
 
@@ -292,8 +292,9 @@ def _render_config_summary(s: dict[str, Any]) -> str:
     lines = [f"{s['campaign']}（{s['start']} 至 {s['end']}）配置有效", "",
              f"报送期次 {len(s['periods'])} 期："]
     lines += [f"  第{p['number']}期  截至 {p['cutoff']}  报送截止 {p['deadline']}" for p in s["periods"]]
-    lines += ["", f"填报单位 {s['units']['total']} 个：县级 {s['units']['counties']} 个（{s['units']['cities']} 个市），"
-              f"成员单位 {s['units']['members']} 个"]
+    levels = s["levels"]
+    lines += ["", f"填报单位 {s['units']['total']} 个：{levels['county']} {s['units']['counties']} 个"
+              f"（{s['units']['cities']} 个{levels['city']}），{levels['member']} {s['units']['members']} 个"]
     lines += ["", "指标（填报 / 计算）："]
     lines += [f"  {a['name']}：{a['reported']} / {a['derived']}" for a in s["activities"]]
     lines += ["", f"目标任务 {len(s['targets'])} 项："]
@@ -689,7 +690,8 @@ def render_demo_period(r) -> str:
     rejected = sum(i.summary()["rejected"] for i in r.intake)
     states = [s.state for s in r.consolidation.reporting]
     line = (f"  第{r.period}期：发出填报表 {r.forms} 份，收到文件 {received} 个，退回 {rejected} 个；"
-            f"已报 {states.count('accepted') + states.count('warned')} 个，未报 {states.count('missing')} 个")
+            f"应报 {len(states)} 个，已报 {states.count('accepted') + states.count('warned')} 个，"
+            f"退回待重报 {states.count('rejected')} 个，未报 {states.count('missing')} 个")
     mail = [_render_demo_mail(r)] if r.sent or r.fetched else []
     return "\n".join([line, *mail, *[f"    提示：{n}" for n in r.briefing.notes]])
 
@@ -705,13 +707,13 @@ def _render_demo_mail(r) -> str:
 def render_demo_summary(results, out_dir: Path) -> str:
     last = results[-1]
     c = last.consolidation
-    lines = ["", f"演示完成。第{last.period}期（截至{fmt_date_cn(c.period.cutoff)}）全区进展："]
+    lines = ["", f"演示完成。第{last.period}期（截至{fmt_date_cn(c.period.cutoff)}）{c.region.name}进展："]
     for p in c.progress:
         if p.value is None:
             continue
-        shown = f"{p.value:.1%}" if p.indicator.kind == "ratio" else f"{p.value:,.2f}".rstrip("0").rstrip(".")
-        done = f"，完成 {p.completion:.1%}" if p.completion is not None else ""
-        lines.append(f"  {p.indicator.name}：{shown}{'' if p.indicator.kind == 'ratio' else p.indicator.unit}{done}")
+        shown = fmt_value(p.value, p.indicator.kind, p.indicator.unit)
+        done = f"，完成 {fmt_percent(p.completion)}" if p.completion is not None else ""
+        lines.append(f"  {p.indicator.name}：{shown}{done}")
     lines += ["", "查看：",
               f"  汇总表    {last.master}",
               *[f"  简报      {p}" for p in last.briefing.paths[:2]],

@@ -7,7 +7,7 @@ checked against the context before anything is written, so a misspelt placeholde
 
     >>> result = render_briefing(consolidation, Path("out/简报"))
     >>> [p.name for p in result.paths]
-    ['简报_第3期.docx', '简报_第3期.md', '图1_各项活动完成进度.png', '图2_各市排名.png', '图3_进展趋势.png']
+    ['简报_第3期.docx', '简报_第3期.md', '图1_各项活动完成进度.png', '图2_排名.png', '图3_进展趋势.png']
 
 docxtpl, Jinja2 and matplotlib are imported only when rendering, to keep them off other commands.
 """
@@ -15,6 +15,7 @@ docxtpl, Jinja2 and matplotlib are imported only when rendering, to keep them of
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import shutil
@@ -27,14 +28,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from ..config import Config, Indicator, Target
+from ..config import Config, Indicator, Target, Unit
 from ..consolidate import Consolidation, Progress
 from ..errors import RenderError
-from ..issues import issue_label
 from .textfile import write_text_file
 from ..wording import (
-    cn_numeral, fmt_change, fmt_count, fmt_date_cn, fmt_date_full, fmt_number, fmt_percent, fmt_points,
-    fmt_value, quantity_name,
+    cn_numeral, fmt_change, fmt_count, fmt_date_cn, fmt_date_full, fmt_deadline, fmt_number, fmt_percent,
+    fmt_plan_value, fmt_points_between, fmt_value, money_unit, printed_figure, quantity_name,
 )
 
 __all__ = [
@@ -44,10 +44,8 @@ __all__ = [
 
 DOCX_TEMPLATE = "briefing.docx"
 MARKDOWN_TEMPLATE = "briefing.md.j2"
-CHART_FILES = {"progress": "图1_各项活动完成进度.png", "ranking": "图2_各市排名.png", "trend": "图3_进展趋势.png"}
-_CHART_TITLES = {"progress": "各项活动完成进度", "ranking": "各市排名", "trend": "进展趋势"}
+CHART_FILES = {"progress": "图1_各项活动完成进度.png", "ranking": "图2_排名.png", "trend": "图3_进展趋势.png"}
 _REPORTED = ("accepted", "warned")
-_COUNTY_WORD = "县（市、区）"
 TYPE_AREA_WIDTH_MM = 156   # GB/T 9704 type area: charts are inserted at this width
 
 
@@ -74,15 +72,20 @@ def build_context(c: Consolidation, *, issue_date: Optional[dt.date] = None) -> 
 
     `issue_date` is the masthead date (成文日期); it defaults to the day the consolidation
     was made (`c.generated_at`), because a 简报 is dated when it is issued — the data date
-    is stated separately in the text (截至9月18日).
+    is stated separately in the text (截至9月18日). The campaign's last period reads as the
+    campaign's result (活动期间累计…), not as a plan.
 
     Names the templates can use (all text unless noted):
       campaign.{name, theme, region, office}; period.{number, cutoff, cutoff_full, time_schedule};
       masthead.{title, issue, office, date}; title; overview;
       numbering.{overview, activities, cities, trend, problems, next_steps} ("一、" …, by the sections present);
+      headings.{same keys}: each section's heading without its number;
       activities: list of {heading, text}; problems: list of {heading ('' when single), text};
-      cities: {indicator, columns (4), rows: list of {name, value, share, rank}, total, caption, sentence} or None;
+      cities: {indicator, by_target (bool), columns, rows, total, caption, sentence} or None; a row is
+        {name, value, share, rank}, or with city targets {name, target, value, completion, rank};
       trend: {text} or None (before the second period);
+      next_steps: list of {heading, text} (heading with its number and a full stop);
+      tail: the 版记, {lines: list of {label, text} (报/送/发), office, date, copies};
       charts.{progress, ranking, trend}: chart file name, '' when not drawn; captions.{…}: 图1　… .
     """
     config = c.config
@@ -91,21 +94,24 @@ def build_context(c: Consolidation, *, issue_date: Optional[dt.date] = None) -> 
     sections = ["overview", "activities"] + (["cities"] if cities else []) + (["trend"] if trend else []) \
         + ["problems", "next_steps"]
     charts = {key: "" for key in CHART_FILES}
+    issued = issue_date or c.generated_at.date()
     context = {
         "campaign": {"name": config.campaign.name, "theme": config.campaign.theme,
                      "region": config.campaign.region.short_name, "office": config.campaign.office},
         "period": {"number": str(c.period.number), "cutoff": fmt_date_cn(c.period.cutoff),
                    "cutoff_full": fmt_date_full(c.period.cutoff), "time_schedule": fmt_percent(c.time_schedule)},
         "masthead": {"title": config.campaign.briefing_title, "issue": f"第{c.period.number}期",
-                     "office": f"{config.campaign.office}编",
-                     "date": fmt_date_full(issue_date or c.generated_at.date())},
-        "title": f"{config.campaign.name}进展情况",
+                     "office": f"{config.campaign.office}编", "date": fmt_date_full(issued)},
+        "title": f"{config.campaign.name}{'开展情况' if _final(c) else '进展情况'}",
         "numbering": {key: f"{cn_numeral(i)}、" for i, key in enumerate(sections, start=1)},
+        "headings": _headings(c),
         "overview": _overview(c),
         "activities": _activity_sections(c),
         "cities": cities,
         "trend": trend,
         "problems": _problems(c),
+        "next_steps": _next_steps(c),
+        "tail": _tail(config, issued),
         "charts": charts,
         "captions": {},
     }
@@ -122,6 +128,20 @@ def _clean(value: Any) -> Any:
     if isinstance(value, list):
         return [_clean(v) for v in value]
     return value
+
+
+def _final(c: Consolidation) -> bool:
+    """The campaign's last period (or one whose cut-off is the campaign's end): its result."""
+    return c.period.final or c.period.cutoff >= c.config.campaign.end
+
+
+def _headings(c: Consolidation) -> dict[str, str]:
+    city = c.config.campaign.levels.city
+    if _final(c):
+        return {"overview": "总体情况", "activities": "各项活动开展情况", "cities": f"各{city}完成情况",
+                "trend": "活动期间进展", "problems": "存在的问题", "next_steps": "下一步工作"}
+    return {"overview": "总体进展", "activities": "各项活动进展", "cities": f"各{city}进展",
+            "trend": "进展趋势", "problems": "存在的问题", "next_steps": "下一步工作"}
 
 
 def _progress_by_indicator(c: Consolidation) -> dict[str, Progress]:
@@ -155,47 +175,62 @@ def _scope_prefix(config: Config, target: Optional[Target]) -> str:
     return f"{len(config.group_members(target.scope))}个{name}" if name else ""
 
 
-def _figure_clause(config: Config, indicator: Indicator, value: Optional[float], increase: Optional[float],
-                   progress: Optional[Progress]) -> str:
-    """One clause: 运营专柜1,036个，完成目标任务的103.6%，较上期增加120个."""
-    target = progress.target if progress else None
+@dataclass
+class _Figure:
+    """One indicator's figure as the briefing words it: in the target's scope when it has a
+    target, else region-wide; with the previous period's and whether anything behind it is new."""
+
+    indicator: Indicator
+    value: Optional[float]
+    previous: Optional[float]
+    progress: Optional[Progress]
+    not_updated: bool
+
+
+def _figure(c: Consolidation, indicator: Indicator, progress: Optional[Progress]) -> _Figure:
+    if progress is not None:
+        return _Figure(indicator, progress.value, progress.previous, progress, progress.not_updated)
+    value = c.region.values.get(indicator.id)
+    previous = c.region.previous.get(indicator.id) if c.previous_period else None
+    return _Figure(indicator, value, previous, None, indicator.id in c.region.not_updated)
+
+
+def _figure_clause(c: Consolidation, f: _Figure) -> str:
+    """One clause: 运营专柜1,036个，完成目标任务的103.6%，较上期增加120个. A figure carried
+    forward only (its units' returns missing or sent back) is 本期未更新, never 与上期持平; the
+    last period's result has no 环比."""
+    config, indicator = c.config, f.indicator
+    target = f.progress.target if f.progress else None
     subject = _scope_prefix(config, target) + quantity_name(indicator.name, indicator.kind)
-    if value is None:
-        return f"{subject}暂无数据" if progress else ""
-    shown = fmt_value(value, indicator.kind, indicator.unit)
+    if f.value is None:
+        return f"{subject}暂无数据" if f.progress else ""
+    money = money_unit(f.value)
+    shown = fmt_value(f.value, indicator.kind, indicator.unit, money=money)
     parts = [f"{subject}为{shown}" if indicator.kind == "ratio" else f"{subject}{shown}"]
     if target is not None:
-        parts.append(_target_phrase(indicator, value, target, progress))
-    change = fmt_change(increase, indicator.kind, indicator.unit)
-    if change:
-        parts.append(change)
+        parts.append(_target_phrase(indicator, f.value, target, f.progress))
+    if f.not_updated and c.previous_period is not None:
+        parts.append("本期未更新（沿用此前报送的数据）")
+    elif not _final(c):
+        parts.append(fmt_change(f.value, f.previous, indicator.kind, indicator.unit, money=money))
     return "，".join(p for p in parts if p)
 
 
 def _target_phrase(indicator: Indicator, value: float, target: Target, progress: Progress) -> str:
-    limit = fmt_value(target.value, indicator.kind, indicator.unit)
+    limit = fmt_plan_value(target.value, indicator.kind, indicator.unit)
     if target.is_cap:
         return f"{'超过' if value > target.value else '未超过'}{limit}上限"
     if indicator.kind == "ratio":
         if value >= target.value:
             return f"达到{limit}的目标要求"
-        return f"距{limit}的目标要求还差{fmt_points(target.value - value)}"
+        return f"距{limit}的目标要求还差{fmt_points_between(target.value, value)}"
     if progress.completion is None:
         return ""
     return f"完成目标任务的{fmt_percent(progress.completion)}"
 
 
-def _indicator_figures(c: Consolidation, indicator: Indicator, progress: Optional[Progress]):
-    """(value, increase) in the target's scope when there is a target, else region-wide."""
-    if progress is not None:
-        return progress.value, progress.increase
-    value = c.region.values.get(indicator.id)
-    previous = c.region.previous.get(indicator.id) if c.previous_period else None
-    return value, (value - previous if value is not None and previous is not None else None)
-
-
 def _reporting_counts(c: Consolidation, kind: str) -> tuple[int, int]:
-    """(reported, total) among county or member units this period."""
+    """(reported, asked) among county or member units this period."""
     if c.reporting:
         rows = [r for r in c.reporting if r.unit.kind == kind]
         return sum(r.state in _REPORTED for r in rows), len(rows)
@@ -203,31 +238,42 @@ def _reporting_counts(c: Consolidation, kind: str) -> tuple[int, int]:
     return sum(r.state == "reported" for r in rows), len(rows)
 
 
-def _overview(c: Consolidation) -> str:
-    """总体进展: cut-off, who reported, headline figures with completion and 环比, time schedule."""
-    config = c.config
-    region = config.campaign.region.short_name
+def _who_reported(c: Consolidation, what: str = "本期进展情况") -> str:
+    """全区111个县（市、区）中已有110个报送本期进展情况，需报送数据的8个成员单位均已报送，…"""
+    camp = c.config.campaign
+    levels = camp.levels
     counties_in, counties_all = _reporting_counts(c, "county")
     members_in, members_all = _reporting_counts(c, "member")
-    reported = f"{region}{counties_all}个{_COUNTY_WORD}中已有{counties_in}个报送本期进展情况"
+    if counties_in == counties_all:
+        text = f"{camp.region.short_name}{counties_all}个{levels.county}均已报送{what}"
+    else:
+        text = f"{camp.region.short_name}{counties_all}个{levels.county}中已有{counties_in}个报送{what}"
     if members_all:
-        reported += f"，{members_all}个成员单位中已有{members_in}个报送"
+        asked = f"需报送数据的{members_all}个{levels.member}"
+        text += f"，{asked}均已报送" if members_in == members_all else f"，{asked}中已有{members_in}个报送"
     carried = sum(r.state == "carried" for r in c.counties + c.members)
     if carried:
-        reported += f"，{carried}个单位本期沿用上期数据"
+        text += f"，{carried}个单位本期未报送或报表被退回，暂沿用此前报送的数据"
+    return text
+
+
+def _overview(c: Consolidation) -> str:
+    """总体进展: cut-off, who reported, headline figures with completion and 环比, time schedule;
+    for the last period the campaign's result."""
+    config = c.config
+    camp = config.campaign
     progress = _progress_by_indicator(c)
     clauses = []
     for target in _headline_targets(config):
         indicator = config.indicator(target.indicator)
-        p = progress.get(indicator.id)
-        value, increase = _indicator_figures(c, indicator, p)
-        clause = _figure_clause(config, indicator, value, increase, p)
+        clause = _figure_clause(c, _figure(c, indicator, progress.get(indicator.id)))
         if clause:
             clauses.append(clause)
-    text = f"截至{fmt_date_cn(c.period.cutoff)}，{reported}。"
-    if clauses:
-        text += f"{region}累计" + "；".join(clauses) + "。"
-    return text + f"时间进度为{fmt_percent(c.time_schedule)}。"
+    figures = f"{camp.region.short_name}累计" + "；".join(clauses) + "。" if clauses else ""
+    if _final(c):
+        span = f"活动期间（{fmt_date_cn(camp.start)}至{fmt_date_cn(camp.end)}）"
+        return f"{span}，{figures or '暂无汇总数据。'}{_who_reported(c, f'第{c.period.number}期进展情况')}。"
+    return f"截至{fmt_date_cn(c.period.cutoff)}，{_who_reported(c)}。{figures}时间进度为{fmt_percent(c.time_schedule)}。"
 
 
 def _activity_sections(c: Consolidation) -> list[dict[str, str]]:
@@ -240,9 +286,7 @@ def _activity_sections(c: Consolidation) -> list[dict[str, str]]:
         for indicator in config.indicators:
             if indicator.activity != activity.id or not indicator.numeric:
                 continue
-            p = progress.get(indicator.id)
-            value, increase = _indicator_figures(c, indicator, p)
-            clause = _figure_clause(config, indicator, value, increase, p)
+            clause = _figure_clause(c, _figure(c, indicator, progress.get(indicator.id)))
             if clause:
                 clauses.append((indicator, clause))
         text = _cumulative_sentence(clauses) if clauses else "本期暂无相关数据。"
@@ -259,50 +303,85 @@ def _cumulative_sentence(clauses: list[tuple[Indicator, str]]) -> str:
     return ("累计" if lead else "") + "；".join(text for _, text in clauses) + "。"
 
 
+# ---- the cities ---------------------------------------------------------------------------------
+
 def _cities(c: Consolidation) -> Optional[dict[str, Any]]:
-    """The cities' table (name, value, share, rank) and the ranking sentence; None without a ranking."""
+    """The cities' table and the ranking sentence; None without a ranking. Ranked by completion
+    of their own targets, the table shows each city's target and completion beside its figure."""
     config = c.config
     if not c.city_ranking or not config.ranking_indicator:
         return None
     indicator = config.indicator(config.ranking_indicator)
-    ranked = sorted(c.city_ranking, key=lambda r: (r.rank, r.code))
+    city = config.campaign.levels.city
+    ranked = sorted(c.city_ranking, key=lambda r: r.rank)        # stable: config order within a rank
+    by_target = any(r.target is not None for r in ranked)
     unit = "" if indicator.kind == "ratio" else indicator.unit
-    rows = [{"name": r.name, "value": _table_number(r.value, indicator), "share": _optional_percent(r.share),
-             "rank": str(r.rank)} for r in ranked]
-    total = {"name": f"{config.campaign.region.short_name}合计",
-             "value": _table_number(c.region.values.get(indicator.id), indicator), "share": "100.0%", "rank": ""}
     header = f"{indicator.name}（{unit}）" if unit else indicator.name
-    return {"indicator": indicator.name, "columns": ["市", header, "占比", "排名"], "rows": rows, "total": total,
-            "caption": f"表1　各市{indicator.name}及排名", "sentence": _ranking_sentence(config, indicator, ranked)}
+    total = {"name": f"{config.campaign.region.short_name}合计",
+             "value": _table_number(c.region.values.get(indicator.id), indicator)}
+    if by_target:
+        targets = [r.target for r in ranked if r.target is not None]
+        columns = [city, f"{city}目标（{unit}）" if unit else f"{city}目标", header, "完成率", "排名"]
+        rows = [{"name": r.name, "target": _table_number(r.target, indicator),
+                 "value": _table_number(r.value, indicator), "completion": _optional_percent(r.completion),
+                 "rank": _rank_text(r)} for r in ranked]
+        total |= {"target": _table_number(math.fsum(targets), indicator) if targets else "—", "completion": "",
+                  "rank": ""}
+    else:
+        columns = [city, header, "占比", "排名"]
+        rows = [{"name": r.name, "value": _table_number(r.value, indicator), "share": _optional_percent(r.share),
+                 "rank": _rank_text(r)} for r in ranked]
+        total |= {"share": "100.0%", "rank": ""}
+    return {"indicator": indicator.name, "by_target": by_target, "columns": columns, "rows": rows, "total": total,
+            "caption": f"表1　各{city}{indicator.name}{'目标任务完成情况' if by_target else ''}及排名",
+            "sentence": _ranking_sentence(config, indicator, ranked, by_target)}
+
+
+def _rank_text(r) -> str:
+    return "—" if r.value is None or (r.target is not None and r.completion is None) else str(r.rank)
 
 
 def _table_number(value: Optional[float], indicator: Indicator) -> str:
+    """A figure in a table cell, without its unit (the column header carries it)."""
     if value is None:
         return "—"
     if indicator.kind == "ratio":
         return fmt_percent(value)
-    return fmt_count(value) if indicator.kind == "count" else fmt_number(value)
+    return fmt_count(value) if indicator.kind == "count" else fmt_number(value, fixed=True)
 
 
 def _optional_percent(value: Optional[float]) -> str:
     return "—" if value is None else fmt_percent(value)
 
 
-def _ranking_sentence(config: Config, indicator: Indicator, ranked) -> str:
-    """从运营专柜数看，排名前三位的是南宁市（150个）、…；排名靠后的是…。"""
-    def item(r) -> str:
-        shown = "暂无数据" if r.value is None else fmt_value(r.value, indicator.kind, indicator.unit)
-        extra = f"，完成目标任务的{fmt_percent(r.completion)}" if r.completion is not None else ""
-        return f"{r.name}（{shown}{extra}）"
+def _ranking_sentence(config: Config, indicator: Indicator, ranked, by_target: bool) -> str:
+    """从运营专柜数看，排名前三位的是南宁市（150个）、…；排名后三位的是…。 Tied cities say so
+    (并列第三); with fewer than six cities all are named in order; those without a figure apart."""
+    city = config.campaign.levels.city
+    placed = [r for r in ranked if _rank_text(r) != "—"]
+    without = [r.name for r in ranked if _rank_text(r) == "—"]
+    money = money_unit(*(r.value for r in placed))
+    shared = Counter(r.rank for r in placed)
 
-    # only cities with a figure are ranked in words; those without are named apart
-    with_data = [r for r in ranked if r.value is not None]
-    without = [r.name for r in ranked if r.value is None]
-    size = 3 if len(with_data) >= 6 else max(1, len(with_data) // 2)
-    top, bottom = with_data[:size], with_data[-size:] if len(with_data) > size else []
-    text = f"从{indicator.name}看，排名前{cn_numeral(len(top))}位的是" + "、".join(item(r) for r in top) if top else ""
-    if bottom:
-        text += "；排名后" + cn_numeral(len(bottom)) + "位的是" + "、".join(item(r) for r in bottom)
+    def item(r) -> str:
+        shown = fmt_value(r.value, indicator.kind, indicator.unit, money=money)
+        extra = f"，完成目标任务的{fmt_percent(r.completion)}" if by_target else ""
+        tie = f"，并列第{cn_numeral(r.rank)}" if shared[r.rank] > 1 else ""
+        return f"{r.name}（{shown}{extra}{tie}）"
+
+    basis = f"从{indicator.name}{'目标任务完成情况' if by_target else ''}看"
+    if not placed:
+        text = ""
+    elif len(placed) < 6:
+        order = "按完成目标任务的比例" if by_target else ""
+        text = f"{basis}，各{city}{order}由高到低依次为" + "、".join(item(r) for r in placed)
+    else:
+        top = [r for r in placed if r.rank <= 3]
+        threshold = placed[-3].rank
+        bottom = [r for r in placed if r.rank >= threshold and r not in top]
+        text = f"{basis}，排名前三位的是" + "、".join(item(r) for r in top)
+        if bottom:
+            text += "；排名后三位的是" + "、".join(item(r) for r in bottom)
     if without:
         text += ("；" if text else "") + f"{'、'.join(without)}暂无数据"
     behind = [r.name for r in ranked if r.behind]
@@ -311,8 +390,11 @@ def _ranking_sentence(config: Config, indicator: Indicator, ranked) -> str:
     return text + "。"
 
 
+# ---- trend -----------------------------------------------------------------------------------------
+
 def _trend_text(c: Consolidation) -> Optional[dict[str, str]]:
-    """进展趋势: each headline figure period by period; None before there are two periods."""
+    """进展趋势: each headline figure period by period, each series in one unit; None before
+    there are two periods."""
     series = _history(c)
     if len(series) < 2:
         return None
@@ -324,7 +406,9 @@ def _trend_text(c: Consolidation) -> Optional[dict[str, str]]:
         values = [series[p].get(indicator.id) for p in periods]
         if all(v is None for v in values):
             continue
-        shown = "、".join("—" if v is None else fmt_value(v, indicator.kind, indicator.unit) for v in values)
+        money = money_unit(*values)
+        shown = "、".join("—" if v is None else fmt_value(v, indicator.kind, indicator.unit, money=money)
+                         for v in values)
         clauses.append(f"{quantity_name(indicator.name, indicator.kind)}分别为{shown}")
     span = f"第{periods[0]}期至第{periods[-1]}期"
     text = f"{span}，" + "；".join(clauses) + "。" if clauses else f"{span}暂无可比数据。"
@@ -338,16 +422,27 @@ def _history(c: Consolidation) -> dict[int, dict[str, Optional[float]]]:
     return series
 
 
+# ---- problems -----------------------------------------------------------------------------------
+
 def _problems(c: Consolidation) -> list[dict[str, str]]:
-    """存在的问题: work behind schedule, units not reported, data problems (each a sub-section)."""
+    """存在的问题: work behind schedule (or, at the end, targets not met), units that did not
+    report in time, data problems (each a sub-section)."""
     found = [(heading, text) for heading, text in (
-        ("部分工作进度滞后", _behind_text(c)),
+        ("部分目标任务未完成" if _final(c) else "部分工作进度滞后", _behind_text(c)),
         ("部分单位未按时报送", _missing_text(c)),
         ("部分报表数据存在问题", _validation_text(c)),
     ) if text]
     if not found:
-        return [{"heading": "", "text": "本期各项工作均按时间进度推进，各单位均已按时报送，未发现突出问题。"}]
+        done = "活动期间各项目标任务均已完成" if _final(c) else "本期各项工作均按时间进度推进"
+        return [{"heading": "", "text": f"{done}，各单位均已按时报送，未发现突出问题。"}]
     return [{"heading": f"（{cn_numeral(i)}）{heading}", "text": text} for i, (heading, text) in enumerate(found, 1)]
+
+
+def _lagging(c: Consolidation) -> list[Progress]:
+    """Targets to reach that are behind: below the time schedule, or at the end not reached."""
+    if _final(c):
+        return [p for p in c.progress if not p.target.is_cap and p.completion is not None and p.status != "met"]
+    return [p for p in c.progress if p.status == "behind" and p.completion is not None]
 
 
 def _behind_text(c: Consolidation) -> str:
@@ -356,12 +451,11 @@ def _behind_text(c: Consolidation) -> str:
     for p in c.progress:
         ind = p.indicator
         subject = _scope_prefix(config, p.target) + quantity_name(ind.name, ind.kind)
-        if p.status == "behind" and p.completion is not None:
-            items.append(f"{subject}完成目标任务的{fmt_percent(p.completion)}，"
-                         f"低于时间进度{fmt_points(c.time_schedule - p.completion)}")
+        if p in _lagging(c):
+            items.append(_lag_clause(c, p, subject))
         elif p.status == "over-cap" and p.value is not None:
             items.append(f"{subject}为{fmt_value(p.value, ind.kind, ind.unit)}，"
-                         f"超过{fmt_value(p.target.value, ind.kind, ind.unit)}上限")
+                         f"超过{fmt_plan_value(p.target.value, ind.kind, ind.unit)}上限")
         elif p.status == "no-data":
             items.append(f"{subject}暂无数据")
     behind_cities = [r.name for r in c.city_ranking if r.behind]
@@ -371,13 +465,25 @@ def _behind_text(c: Consolidation) -> str:
     return ("；".join(items) + "。") if items else ""
 
 
-def _missing_text(c: Consolidation) -> str:
-    """Units with nothing this period, counties grouped by city: 南宁市（兴宁区、青秀区）."""
-    missing = [r.unit for r in c.reporting if r.state == "missing"]
-    if not missing:
-        return ""
-    counties = [u for u in missing if u.kind == "county"]
-    members = [u for u in missing if u.kind == "member"]
+def _lag_clause(c: Consolidation, p: Progress, subject: str) -> str:
+    """低于时间进度6.6个百分点 (the printed figures' difference); at the end, what is still missing."""
+    ind = p.indicator
+    done = f"{subject}完成目标任务的{fmt_percent(p.completion)}"
+    if not _final(c):
+        return f"{done}，低于时间进度{fmt_points_between(c.time_schedule, p.completion)}"
+    if ind.kind in ("count", "money"):
+        money = money_unit(p.target.value)
+        gap = printed_figure(p.target.value, ind.kind, ind.unit, money) - printed_figure(p.value, ind.kind, ind.unit, money)
+        rest = fmt_count(float(gap), ind.unit) if ind.kind == "count" else fmt_number(float(gap), money, fixed=True)
+        return f"{done}，距目标任务还差{rest}"
+    return f"{done}，未完成目标任务"
+
+
+def _unit_list(c: Consolidation, units: list[Unit]) -> tuple[str, str]:
+    """('3个县（市、区）和1个成员单位', '南宁市（兴宁区、青秀区），河池市（凤山县）；自治区党委宣传部')."""
+    levels = c.config.campaign.levels
+    counties = [u for u in units if u.kind == "county"]
+    members = [u for u in units if u.kind == "member"]
     by_city: dict[str, list[str]] = {}
     for unit in counties:
         by_city.setdefault(unit.city_name or "", []).append(unit.name)
@@ -385,30 +491,144 @@ def _missing_text(c: Consolidation) -> str:
     groups = [f"{city}（{'、'.join(names)}）" for city, names in sorted(by_city.items(), key=lambda kv: city_order.get(kv[0], 99))]
     counted = []
     if counties:
-        counted.append(f"{len(counties)}个{_COUNTY_WORD}")
+        counted.append(f"{len(counties)}个{levels.county}")
     if members:
-        counted.append(f"{len(members)}个成员单位")
-    listed = "；".join(filter(None, ["，".join(groups), "、".join(u.name for u in members)]))
-    text = f"截至报送截止时间，尚有{'和'.join(counted)}未报送本期进展情况：{listed}。"
-    if c.config.campaign.missing_returns == "carry":
-        text += "以上单位本期暂沿用上期数据。"
-    return text
+        counted.append(f"{len(members)}个{levels.member}")
+    return "和".join(counted), "、".join(groups + [u.name for u in members])
+
+
+def _missing_text(c: Consolidation) -> str:
+    """Who had not reported at the deadline: those who came in late (named) and those still
+    missing (named, with what stands in for their figures)."""
+    late = [r.unit for r in c.reporting if r.late]
+    missing = [r.unit for r in c.reporting if r.state == "missing"]
+    if not late and not missing:
+        return ""
+    if c.generated_at <= c.period.deadline:
+        counted, listed = _unit_list(c, missing)
+        return (f"截至{fmt_deadline(c.generated_at)}，尚有{counted}未报送本期进展情况：{listed}。"
+                + _stand_in(c, missing, "以上单位"))
+    counted, _ = _unit_list(c, late + missing)
+    text = f"截至报送截止时间（{fmt_deadline(c.period.deadline)}），尚有{counted}未报送本期进展情况"
+    if late:
+        late_counted, late_listed = _unit_list(c, late)
+        text += (f"，均已在截止时间后补报：{late_listed}。" if not missing else
+                 f"，其中{late_counted}在截止时间后补报：{late_listed}")
+    if missing:
+        still_counted, still_listed = _unit_list(c, missing)
+        text += (f"；截至目前仍未报送的有{still_counted}：{still_listed}。" if late else f"：{still_listed}。")
+    return text + _stand_in(c, missing, "仍未报送的单位" if late else "以上单位")
+
+
+def _stand_in(c: Consolidation, units: list[Unit], these: str) -> str:
+    """What the consolidation shows for units without a return: X暂沿用第2期数据，Y暂无数据。"""
+    if not units:
+        return ""
+    rows = {r.unit.code: r for r in c.counties + c.members}
+    carried: dict[int, list[str]] = {}
+    empty = []
+    for unit in units:
+        row = rows.get(unit.code)
+        if row is not None and row.state == "carried" and row.carried_from:
+            carried.setdefault(row.carried_from, []).append(unit.full_name)
+        else:
+            empty.append(unit.full_name)
+    if not carried:
+        return f"{these if len(units) > 1 else empty[0]}暂无数据，未计入汇总。"
+    parts = [f"{'、'.join(names)}暂沿用第{period}期数据" for period, names in sorted(carried.items())]
+    if empty:
+        parts.append(f"{'、'.join(empty)}暂无数据")
+    return (f"{these}中，" if len(units) > 1 else "") + "，".join(parts) + "。"
 
 
 def _validation_text(c: Consolidation) -> str:
-    """Counts of data problems by kind, and the returns sent back (退回修改)."""
+    """Data problems found this period (the main kinds by name) and the returns sent back:
+    which have since been redone and which are still awaited."""
     parts = []
-    if c.issues:
-        errors = sum(1 for i in c.issues if i.blocking)
-        kinds = Counter(i.code for i in c.issues)
-        top = "、".join(f"{issue_label(code)}{n}处" for code, n in
-                        sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0].value))[:6])
-        parts.append(f"本期校验发现数据问题{len(c.issues)}处（错误{errors}处、警告{len(c.issues) - errors}处），"
-                     f"主要是{top}")
-    rejected = [r.unit.full_name for r in c.reporting if r.state == "rejected"]
-    if rejected:
-        parts.append(f"{len(rejected)}个单位的报表因存在错误已退回修改：{'、'.join(rejected)}")
+    found = c.issues + c.issue_history
+    if found:
+        errors = sum(1 for i in found if i.blocking)
+        text = f"本期校验发现数据问题{len(found)}处（错误{errors}处、警告{len(found) - errors}处）"
+        kinds = Counter(i.label for i in found).most_common()
+        main = [(label, n) for label, n in kinds if n >= _MAIN_KIND][:3]
+        if main:
+            text += "，主要是" + "、".join(f"{label}{n}处" for label, n in main) + ("等" if len(kinds) > len(main) else "")
+        parts.append(text)
+    returned = [r for r in c.reporting if r.rejections]
+    waiting = [r for r in returned if r.state == "rejected"]
+    if returned:
+        text = f"{len(returned)}个单位的报表因存在错误被退回修改"
+        if not waiting:
+            text += "，均已修改后重新报送"
+        elif len(waiting) == len(returned):
+            text += f"，尚未重新报送：{_names_with_stand_in(c, waiting)}"
+        else:
+            text += f"，其中{len(returned) - len(waiting)}个已修改后重新报送，{len(waiting)}个尚未重新报送：" \
+                    f"{_names_with_stand_in(c, waiting)}"
+        parts.append(text)
     return ("；".join(parts) + "。") if parts else ""
+
+
+_MAIN_KIND = 2   # a kind of problem named in the briefing once it occurs at least this often
+
+
+def _names_with_stand_in(c: Consolidation, statuses) -> str:
+    rows = {r.unit.code: r for r in c.counties + c.members}
+    names = []
+    for status in statuses:
+        row = rows.get(status.unit.code)
+        carried = f"（暂沿用第{row.carried_from}期数据）" if row and row.state == "carried" and row.carried_from else ""
+        names.append(status.unit.full_name + carried)
+    return "、".join(names)
+
+
+# ---- next steps and the 版记 ---------------------------------------------------------------------
+
+def _next_steps(c: Consolidation) -> list[dict[str, str]]:
+    """下一步工作, following the data: what is behind, who has not reported, publicity; at the
+    end of the campaign its summing-up."""
+    levels = c.config.campaign.levels
+    lagging = _some_of([quantity_name(p.indicator.name, p.indicator.kind) for p in _lagging(c)])
+    unreported = any(r.late or r.state in ("missing", "rejected") for r in c.reporting)
+    units = f"各{levels.county}和各{levels.member}"
+    steps: list[tuple[str, str]] = []
+    if _final(c):
+        steps.append(("认真做好活动总结", f"{units}要全面总结活动开展情况和成效，梳理典型做法和经验，按要求报送活动总结材料。"))
+        if lagging:
+            steps.append(("抓好未完成任务的后续落实", f"对{lagging}未完成目标任务的工作，要认真分析原因，继续抓好落实。"))
+        if unreported:
+            steps.append(("及时补报有关数据", "未按时报送或报表被退回的单位要尽快补报、重报，确保活动数据完整准确。"))
+        steps.append(("巩固拓展活动成果", "推动活动中形成的好经验好做法常态化、长效化，持续巩固拓展活动成果。"))
+    else:
+        if lagging:
+            steps.append(("加快推进进度滞后的工作", f"{lagging}工作进度低于时间进度，各地各有关单位要对照活动方案确定的目标任务"
+                                             "和时间进度，查找差距，倒排工期，确保按时保质完成各项目标任务。"))
+        else:
+            steps.append(("保持工作力度", "各项工作均达到时间进度要求，各地各有关单位要保持工作力度，确保活动期间各项目标任务全面完成。"))
+        if unreported:
+            steps.append(("及时准确报送进展情况", f"未按时报送或报表被退回的单位要尽快补报、重报；{units}要严格按照报送期次"
+                                           "和时间要求报送数据，认真核对，确保数据真实准确。"))
+        else:
+            steps.append(("继续做好进展情况报送", f"{units}要继续按照报送期次和时间要求报送数据，认真核对，确保数据真实准确。"))
+        steps.append(("加强宣传引导", "充分利用各类媒体平台，广泛宣传活动成效和典型经验，营造全社会参与的良好氛围。"))
+    return [{"heading": f"（{cn_numeral(i)}）{heading}。", "text": text} for i, (heading, text) in enumerate(steps, 1)]
+
+
+def _some_of(names: list[str], most: int = 3) -> str:
+    """运营专柜等 / 运营专柜、专区等 / 运营专柜、专馆、专区等10项: the first few, and how many in all."""
+    if not names:
+        return ""
+    shown = "、".join(names[:most])
+    return f"{shown}等{len(names)}项" if len(names) > most else f"{shown}等"
+
+
+def _tail(config: Config, issued: dt.date) -> dict[str, Any]:
+    """版记: the 报/送/发 lines from config, the compiling office and the date it was issued, the print run."""
+    tail = config.campaign.distribution
+    lines = [{"label": label, "text": "，".join(names) + "。"}
+             for label, names in (("报", tail.report_to), ("送", tail.send_to), ("发", tail.issue_to)) if names]
+    return {"lines": lines, "office": config.campaign.office, "date": f"{fmt_date_full(issued)}印发",
+            "copies": f"（共印{tail.copies}份）" if tail.copies else ""}
 
 
 # ---- templates --------------------------------------------------------------------------------
@@ -437,8 +657,8 @@ def _jinja_env(*, markdown: bool):
 
 
 # Top-level names the templates may use (see build_context); listed in RenderError messages.
-CONTEXT_KEYS = ("campaign", "period", "masthead", "title", "numbering", "overview", "activities", "cities",
-                "trend", "problems", "charts", "captions")
+CONTEXT_KEYS = ("campaign", "period", "masthead", "title", "numbering", "headings", "overview", "activities",
+                "cities", "trend", "problems", "next_steps", "tail", "charts", "captions")
 
 
 def _missing_names(names: set[str], template: Path) -> None:
@@ -560,9 +780,14 @@ def _render_charts(c: Consolidation, context: dict[str, Any], out_dir: Path, pre
         getattr(ch, f"chart_{key}")(path, **data[key], font=font)
         figure += 1
         context["charts"][key] = path.name
-        context["captions"][key] = f"图{figure}　{_CHART_TITLES[key]}"
+        context["captions"][key] = f"图{figure}　{_chart_title(c, key)}"
         written.append(path)
     return written, font, notes
+
+
+def _chart_title(c: Consolidation, key: str) -> str:
+    return {"progress": "各项活动完成进度", "ranking": f"各{c.config.campaign.levels.city}排名",
+            "trend": "进展趋势"}[key]
 
 
 def _chart_data(c: Consolidation) -> dict[str, Optional[dict[str, Any]]]:
@@ -575,7 +800,7 @@ def _chart_data(c: Consolidation) -> dict[str, Optional[dict[str, Any]]]:
     ranking = None
     if c.city_ranking and config.ranking_indicator:
         ind = config.indicator(config.ranking_indicator)
-        ranked = sorted(c.city_ranking, key=lambda r: (r.rank, r.code))
+        ranked = sorted(c.city_ranking, key=lambda r: r.rank)
         unit = "" if ind.kind == "ratio" else ind.unit
         ranking = {"names": [r.name for r in ranked], "values": [r.value or 0 for r in ranked],
                    "value_labels": [_table_number(r.value, ind) for r in ranked],

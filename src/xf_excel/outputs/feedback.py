@@ -17,6 +17,7 @@ opened (a legacy .xls, an .ods, a damaged file) the workbook holds the list alon
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import warnings
@@ -55,14 +56,15 @@ _FIRST_LIST_ROW = 6
 
 def write_feedback(raw_content: bytes, file_name: str, issues: list[Issue], config: Config, unit: Optional[Unit],
                    period: int, out_dir: Path, *, received: Optional[RawWorkbook] = None,
-                   taken: Optional[set[str]] = None) -> Path:
+                   taken: Optional[set[str]] = None, now: Optional[dt.datetime] = None) -> Path:
     """Write the feedback workbook for one received return and return its path.
 
     `raw_content` is the file as received, `file_name` its name (shown in the list and used
     for the output name when the unit is unknown). `received`, the same file as intake read
     it, supplies the cached results of formulas (else the file is parsed a second time for
     them). `taken`: names already written in this batch; a clash gets ` (2)` rather than
-    replacing another unit's feedback (a name from an earlier run is replaced). Example::
+    replacing another unit's feedback (a name from an earlier run is replaced). `now`: when it is
+    sent (default: now); past the period's deadline the unit is asked to resend 尽快. Example::
 
         >>> write_feedback(received.content, received.name, checked.issues, config, checked.unit, 2, Path("out"))
         PosixPath('out/退回_第2期_南宁市_武鸣区.xlsx')
@@ -77,7 +79,7 @@ def write_feedback(raw_content: bytes, file_name: str, issues: list[Issue], conf
         workbook, cached = opened
         _neutralise(workbook, _cached_lookup(cached, received))
         _mark_cells(workbook, ordered)
-    _write_list(workbook, ordered, config, unit, period, file_name, rejected)
+    _write_list(workbook, ordered, config, unit, period, file_name, rejected, now or dt.datetime.now())
     out_dir = Path(out_dir)
     name = feedback_name(unit, period, file_name, rejected)
     path = out_dir / (unique_name(name, taken) if taken is not None else name)
@@ -218,15 +220,13 @@ def _top_left(sheet: Worksheet, row: int, column: int) -> Cell:
 # ---- the 问题清单 sheet ------------------------------------------------------------------------------
 
 def _write_list(workbook: Workbook, issues: list[Issue], config: Config, unit: Optional[Unit], period: int,
-                file_name: str, rejected: bool) -> None:
+                file_name: str, rejected: bool, now: dt.datetime) -> None:
     sheet = workbook.create_sheet(LIST_SHEET, 0)
     for other in workbook.worksheets[1:]:
         other.sheet_view.tabSelected = False
     workbook.active = 0
-    deadline = _deadline(config, period)
     errors = sum(1 for i in issues if i.blocking)
-    instruction = (f"请按下列问题修改后，于{deadline}前重新报送。" if rejected else
-                   f"本次报送已受理。请核对下列问题；如数据有误，请于{deadline}前修改后重新报送。")
+    instruction = _instruction(config, period, rejected, now)
     who = unit.full_name if unit else "（未能确定）"
     lines = [
         (instruction, Font(bold=True, size=14, color="FFC00000" if rejected else "FF000000")),
@@ -329,9 +329,16 @@ def _shown(value: Any) -> Any:
     return str(value)
 
 
-def _deadline(config: Config, period: int) -> str:
+def _instruction(config: Config, period: int, rejected: bool, now: dt.datetime) -> str:
+    """When to resend: by the deadline, or 尽快 once it has passed (as the reminders say)."""
     try:
-        deadline = config.period(period).deadline
+        deadline: Optional[dt.datetime] = config.period(period).deadline
     except NotConfigured:
-        return "规定时间"
-    return fmt_deadline_full(deadline)
+        deadline = None
+    if deadline is not None and now > deadline:
+        passed = f"（报送截止时间{fmt_deadline_full(deadline)}已过）"
+        return (f"请按下列问题修改后，尽快重新报送{passed}。" if rejected else
+                "本次报送已受理。请核对下列问题；如数据有误，请尽快修改后重新报送。")
+    by = f"于{fmt_deadline_full(deadline)}前" if deadline is not None else "于规定时间内"
+    return (f"请按下列问题修改后，{by}重新报送。" if rejected else
+            f"本次报送已受理。请核对下列问题；如数据有误，请{by}修改后重新报送。")

@@ -1,6 +1,7 @@
 """Consolidation -> the master workbook (XlsxWriter).
 
-Sheets, in order: 首页, 全区汇总, 各市进展, one sheet per city (named as the city), one sheet per
+Sheets, in order: 首页, the region's 汇总 and the cities' 进展 (named after the campaign's levels:
+全区汇总/各市进展, 全市汇总/各片区进展, see `contract.region_sheet`), one sheet per city (named as the city), one sheet per
 member unit that reports (named by its short name), 报送情况, 校验问题, 目标 (protected).
 Every number is written as a value taken from the `Consolidation` (the archive); nothing is a
 formula, so any reader sees the totals. Every received text goes through `write_string`, so
@@ -35,7 +36,7 @@ from ..config import expr
 from ..config import Config, Indicator
 from ..contract import (
     ENTRY_CODE_LABEL, ENTRY_FIRST_ROW, ENTRY_HEADER_ROW, ENTRY_NAME_LABEL, ENTRY_NOTE_LABEL, ENTRY_STATE_LABEL,
-    ENTRY_UNIT_ROW_LABEL, ISSUE_COLUMNS, ISSUE_HISTORY_HEADING, BookName, MasterSheet,
+    ENTRY_UNIT_ROW_LABEL, ISSUE_COLUMNS, ISSUE_HISTORY_HEADING, BookName, MasterSheet, cities_sheet, region_sheet,
 )
 from ..consolidate import (
     Consolidation, UnitRow,
@@ -49,6 +50,7 @@ __all__ = ["write_master", "add_master_sheets", "issue_sheet_rows", "issue_histo
 
 
 UNIT_STATE = {"reported": "已报", "carried": "沿用上期", "missing": "未报"}
+RETURNED_STATE = "退回待重报"     # a unit whose return was sent back, whatever stands in for its figures
 REPORT_STATE = {"accepted": "已报送", "warned": "已报送（有警告）", "rejected": "被退回", "missing": "未报送"}
 PROGRESS_STATUS = {"met": "已完成", "ahead": "快于时间进度", "behind": "慢于时间进度",
                    "within-cap": "未超上限", "over-cap": "超过上限", "no-data": "暂无数据"}
@@ -217,11 +219,13 @@ def _write_home(book, styles: _Styles, c: Consolidation, folders: tuple[str, str
             book.define_name(name, f"='{MasterSheet.HOME}'!$B${i + 1}")
     guide = 3 + len(rows) + 1
     sheet.write_string(guide, 0, "工作表说明", styles.get(bold=True, header=True))
+    camp = c.config.campaign
+    region, levels = camp.region.short_name, camp.levels
     notes = [
-        (MasterSheet.REGION, "全区各项指标累计、环比、目标完成率与时间进度"),
-        (MasterSheet.CITIES, "各市主要指标、排名指标的占比与排名"),
-        ("各市工作表", "各县（市、区）填报数据，可直接修改后点击“校验”；灰色为沿用上期数据"),
-        ("成员单位工作表", "各成员单位填报数据，可直接修改后点击“校验”"),
+        (region_sheet(c.config), f"{region}各项指标累计、环比、目标完成率与时间进度"),
+        (cities_sheet(c.config), f"各{levels.city}主要指标、排名指标的占比与排名"),
+        (f"各{levels.city}工作表", f"各{levels.county}填报数据，可直接修改后点击“校验”；灰色为沿用上期数据"),
+        (f"{levels.member}工作表", f"各{levels.member}填报数据，可直接修改后点击“校验”"),
         (MasterSheet.REPORTING, "各单位报送状态、报送时间、是否逾期及催报/退回提示文本"),
         (MasterSheet.ISSUES, "本期报表的校验问题：先列当前问题，其后另列已被更正或替换的报表中的问题"),
         (MasterSheet.TARGETS, "活动方案确定的目标任务（只读）"),
@@ -269,7 +273,7 @@ def _source_text(config: Config, ind: Indicator) -> str:
     if ind.count_meeting:
         return "计算：达标县数"
     if ind.source == "counties":
-        return "各县（市、区）汇总"
+        return f"各{config.campaign.levels.county}汇总"
     return "、".join(config.unit(code).name for code in ind.source)
 
 
@@ -278,8 +282,9 @@ def _scope_text(config: Config, scope: str) -> str:
 
 
 def _write_region(book, styles: _Styles, c: Consolidation) -> None:
-    sheet = book.add_worksheet(MasterSheet.REGION)
-    sheet.write_string(0, 0, f"全区消费扶贫月活动进展汇总　{_period_title(c)}", styles.title)
+    name = region_sheet(c.config)
+    sheet = book.add_worksheet(name)
+    sheet.write_string(0, 0, f"{c.config.campaign.name}{name}　{_period_title(c)}", styles.title)
     sheet.write_string(1, 0, f"时间进度 {c.time_schedule:.1%}；红底为慢于时间进度或超过上限的指标；完成率以数据条显示。",
                        styles.note)
     _header(sheet, styles, 2, _REGION_COLUMNS, [20, 30, 8, 14, 14, 12, 12, 10, 10, 14, 14, 28])
@@ -294,7 +299,7 @@ def _write_region(book, styles: _Styles, c: Consolidation) -> None:
                  (row["value"], number), (row["previous"], number), (row["increase"], number),
                  (target.value if target else None, number),
                  (row.get("completion"), styles.get("0.0%", fill=fill)),
-                 (row.get("schedule"), styles.get("0.0%", fill=fill)),
+                 (None if target is None or target.is_cap else row.get("schedule"), styles.get("0.0%", fill=fill)),
                  (PROGRESS_STATUS.get(row.get("status"), "") if target else "", text),
                  (row["scope"], text), (row["source"], text)]
         for col, (value, fmt) in enumerate(cells):
@@ -305,7 +310,7 @@ def _write_region(book, styles: _Styles, c: Consolidation) -> None:
     sheet.freeze_panes(3, 2)
     sheet.autofilter(2, 0, last, len(_REGION_COLUMNS) - 1)
     _completion_chart(book, sheet, styles, c, last + 3)
-    _print_setup(sheet, 2, landscape=True, title="全区汇总")
+    _print_setup(sheet, 2, landscape=True, title=name)
 
 
 def _completion_chart(book, sheet, styles: _Styles, c: Consolidation, top: int) -> None:
@@ -325,8 +330,8 @@ def _completion_chart(book, sheet, styles: _Styles, c: Consolidation, top: int) 
     first, last = _header_row + 1, _header_row + len(reach)
     chart = book.add_chart({"type": "bar"})
     for col, name, color in ((2, "完成率", "#5B9BD5"), (3, "时间进度", "#ED7D31")):
-        chart.add_series({"name": name, "categories": [MasterSheet.REGION, first, 1, last, 1],
-                          "values": [MasterSheet.REGION, first, col, last, col], "fill": {"color": color},
+        chart.add_series({"name": name, "categories": [region_sheet(c.config), first, 1, last, 1],
+                          "values": [region_sheet(c.config), first, col, last, col], "fill": {"color": color},
                           "data_labels": {"value": True, "num_format": "0%"} if col == 2 else {}})
     chart.set_title({"name": "目标完成率与时间进度", "name_font": {"size": 12}})
     highest = max([p.completion or 0 for p in reach] + [p.time_schedule for p in reach])
@@ -358,17 +363,21 @@ def _key_indicators(config: Config) -> list[Indicator]:
 
 def _write_cities(book, styles: _Styles, c: Consolidation) -> None:
     config = c.config
-    sheet = book.add_worksheet(MasterSheet.CITIES)
+    camp = config.campaign
+    city_word, region = camp.levels.city, camp.region.short_name
+    name = cities_sheet(config)
+    sheet = book.add_worksheet(name)
     key = _key_indicators(config)
     ranking = {p.code: p for p in c.city_ranking}
     rank_name = config.indicator(config.ranking_indicator).name if config.ranking_indicator else ""
-    sheet.write_string(0, 0, f"各市进展　{_period_title(c)}", styles.title)
-    sheet.write_string(1, 0, f"排名指标：{rank_name}（有市级目标时按完成率排名，否则按累计值排名）；时间进度 "
-                             f"{c.time_schedule:.1%}", styles.note)
-    labels = ["市", "县（市、区）数", "本期已报"] + [i.name for i in key] + [
-        f"{rank_name}（排名）", "市级目标", "完成率", "占全区比重", "排名", "进度"]
+    by_target = _ranked_by_target(c)
+    sheet.write_string(0, 0, f"{name}　{_period_title(c)}", styles.title)
+    basis = f"按完成{city_word}级目标的比例排名" if by_target else "按累计值排名"
+    sheet.write_string(1, 0, f"排名指标：{rank_name}（{basis}）；时间进度 {c.time_schedule:.1%}", styles.note)
+    standing_labels, standing_widths = _standing_columns(c, by_target)
+    labels = [city_word, f"{camp.levels.county}数", "本期已报"] + [i.name for i in key] + standing_labels
     _header(sheet, styles, 2, labels, [10, 8, 8] + [min(max(_width(i.name) * 0.5, 10), 14) for i in key]
-            + [14, 10, 9, 10, 6, 12])
+            + standing_widths)
     sheet.set_row(2, 48)
     for r, city in enumerate(c.cities, start=3):
         standing = ranking.get(city.code)
@@ -376,48 +385,74 @@ def _write_cities(book, styles: _Styles, c: Consolidation) -> None:
         cells: list[tuple[Any, Any]] = [(city.name, styles.get(fill=fill)), (city.units_total, styles.get("#,##0", fill=fill)),
                                         (city.units_reported, styles.get("#,##0", fill=fill))]
         cells += [(city.values.get(i.id), styles.get(_fmt(i), fill=fill)) for i in key]
-        cells += _standing_cells(styles, c, standing, fill)
+        cells += _standing_cells(styles, c, standing, fill, by_target)
         for col, (value, fmt) in enumerate(cells):
             _put(sheet, r, col, value, fmt)
     total_row = 3 + len(c.cities)
-    _write_cities_total(sheet, styles, c, key, total_row)
+    _write_cities_total(sheet, styles, c, key, total_row, len(standing_labels))
     sheet.freeze_panes(3, 1)
     if config.ranking_indicator:
         _city_chart(book, sheet, c, 3 + len(key), total_row + 2, rank_name)
-    _print_setup(sheet, 2, landscape=True, title="各市进展")
+    _print_setup(sheet, 2, landscape=True, title=name)
 
 
-def _standing_cells(styles: _Styles, c: Consolidation, standing, fill) -> list[tuple[Any, Any]]:
+def _ranked_by_target(c: Consolidation) -> bool:
+    """Cities ranked by completion of their own targets (config has city targets for the ranking indicator)."""
+    return any(p.target is not None for p in c.city_ranking)
+
+
+def _standing_columns(c: Consolidation, by_target: bool) -> tuple[list[str], list[float]]:
+    """The ranking columns of 各市进展: without city targets no empty 市级目标/完成率/进度 columns."""
+    if not c.config.ranking_indicator:
+        return [], []
+    camp = c.config.campaign
+    rank_name = c.config.indicator(c.config.ranking_indicator).name
+    share = f"占{camp.region.short_name}比重"
+    if by_target:
+        return ([f"{rank_name}（排名）", f"{camp.levels.city}级目标", "完成率", share, "排名", "进度"],
+                [14, 10, 9, 10, 6, 12])
+    return [f"{rank_name}（排名）", share, "排名"], [14, 10, 6]
+
+
+def _standing_cells(styles: _Styles, c: Consolidation, standing, fill, by_target: bool) -> list[tuple[Any, Any]]:
+    width = len(_standing_columns(c, by_target)[0])
     if standing is None:
-        return [(None, styles.get(fill=fill))] * 6
+        return [(None, styles.get(fill=fill))] * width
     ind = c.config.indicator(c.config.ranking_indicator)
+    rank = standing.rank if standing.value is not None else None
+    value = (standing.value, styles.get(_fmt(ind), fill=fill))
+    share = (standing.share, styles.get("0.0%", fill=fill))
+    ranked = (rank, styles.get("0", fill=fill, align="center"))
+    if not by_target:
+        return [value, share, ranked]
     progress = "" if standing.completion is None else ("慢于时间进度" if standing.behind else "快于时间进度")
-    return [(standing.value, styles.get(_fmt(ind), fill=fill)), (standing.target, styles.get(_fmt(ind), fill=fill)),
-            (standing.completion, styles.get("0.0%", fill=fill)), (standing.share, styles.get("0.0%", fill=fill)),
-            (standing.rank, styles.get("0", fill=fill, align="center")), (progress, styles.get(fill=fill))]
+    return [value, (standing.target, styles.get(_fmt(ind), fill=fill)),
+            (standing.completion, styles.get("0.0%", fill=fill)), share,
+            (rank if standing.completion is not None else None, ranked[1]), (progress, styles.get(fill=fill))]
 
 
-def _write_cities_total(sheet, styles: _Styles, c: Consolidation, key: list[Indicator], row: int) -> None:
-    """全区 row: the regional value of each column counted from the counties (others left blank,
-    as a member unit's figure there would not be the sum of the rows above)."""
+def _write_cities_total(sheet, styles: _Styles, c: Consolidation, key: list[Indicator], row: int,
+                        standing_columns: int) -> None:
+    """The region's row (全区): the regional value of each column counted from the counties (others
+    left blank, as a member unit's figure there would not be the sum of the rows above)."""
     bold = styles.get(bold=True, fill=_TOTAL_FILL)
-    sheet.write_string(row, 0, "全区", bold)
+    sheet.write_string(row, 0, c.config.campaign.region.short_name, bold)
     _put(sheet, row, 1, sum(city.units_total for city in c.cities), styles.get("#,##0", bold=True, fill=_TOTAL_FILL))
     _put(sheet, row, 2, sum(city.units_reported for city in c.cities), styles.get("#,##0", bold=True, fill=_TOTAL_FILL))
     for col, ind in enumerate(key, start=3):
         value = c.region.values.get(ind.id) if ind.derived or ind.source == "counties" else None
         _put(sheet, row, col, value, styles.get(_fmt(ind), bold=True, fill=_TOTAL_FILL))
-    for col in range(3 + len(key), 3 + len(key) + 6):
+    for col in range(3 + len(key), 3 + len(key) + standing_columns):
         sheet.write_blank(row, col, None, bold)
 
 
 def _city_chart(book, sheet, c: Consolidation, value_col: int, top: int, rank_name: str) -> None:
     first, last = 3, 3 + len(c.cities) - 1
     chart = book.add_chart({"type": "column"})
-    chart.add_series({"name": rank_name, "categories": [MasterSheet.CITIES, first, 0, last, 0],
-                      "values": [MasterSheet.CITIES, first, value_col, last, value_col], "fill": {"color": "#5B9BD5"},
+    chart.add_series({"name": rank_name, "categories": [cities_sheet(c.config), first, 0, last, 0],
+                      "values": [cities_sheet(c.config), first, value_col, last, value_col], "fill": {"color": "#5B9BD5"},
                       "data_labels": {"value": True}})
-    chart.set_title({"name": f"各市{rank_name}", "name_font": {"size": 12}})
+    chart.set_title({"name": f"各{c.config.campaign.levels.city}{rank_name}", "name_font": {"size": 12}})
     chart.set_legend({"none": True})
     chart.set_size({"width": 900, "height": 340})
     sheet.insert_chart(top, 0, chart)
@@ -447,12 +482,17 @@ def _write_entry_header(sheet, styles: _Styles, title: str, note: str, indicator
     sheet.freeze_panes(ENTRY_FIRST_ROW - 1, 3)
 
 
-def _write_unit_row(sheet, styles: _Styles, r: int, row: UnitRow, indicators: list[Indicator], reports: set[str]) -> None:
+def _write_unit_row(sheet, styles: _Styles, r: int, row: UnitRow, indicators: list[Indicator], reports: set[str],
+                    returned: bool) -> None:
+    """One unit's row; `returned`: its return was sent back (退回待重报, even where its last
+    accepted figures stand in)."""
     grey = row.state == "carried"
     text = styles.get(grey=grey)
     sheet.write_string(r, 0, row.unit.code, text)
     sheet.write_string(r, 1, row.unit.name, text)
-    sheet.write_string(r, 2, UNIT_STATE[row.state], styles.get(grey=grey, fill=_BEHIND_FILL if row.state == "missing" else None))
+    state = RETURNED_STATE if returned else UNIT_STATE[row.state]
+    alarm = row.state == "missing" or returned
+    sheet.write_string(r, 2, state, styles.get(grey=grey, fill=_BEHIND_FILL if alarm else None))
     for col, ind in enumerate(indicators, start=3):
         # a cell the unit does not fill in is shaded, so staff see it is not theirs to type
         fill = None if ind.id in reports else _TOTAL_FILL
@@ -465,12 +505,13 @@ def _write_city_sheet(book, styles: _Styles, c: Consolidation, city_code: str, c
     config = c.config
     sheet = book.add_worksheet(city_name)
     indicators = _county_indicators(config)
-    _write_entry_header(sheet, styles, f"{city_name}各县（市、区）填报数据　{_period_title(c)}",
+    _write_entry_header(sheet, styles, f"{city_name}各{config.campaign.levels.county}填报数据　{_period_title(c)}",
                         "可直接修改数值后点击“校验”；灰色斜体为沿用上期数据；请勿修改表头和单位代码列。", indicators)
     rows = [r for r in c.counties if r.unit.city_code == city_code]
     r = ENTRY_FIRST_ROW - 1
     for r, row in enumerate(rows, start=ENTRY_FIRST_ROW - 1):
-        _write_unit_row(sheet, styles, r, row, indicators, {i.id for i in config.indicators_for(row.unit)})
+        _write_unit_row(sheet, styles, r, row, indicators, {i.id for i in config.indicators_for(row.unit)},
+                        _returned(c, row))
     total = next(t for t in c.cities if t.code == city_code)
     bold = styles.get(bold=True, fill=_TOTAL_FILL)
     tr = r + 1
@@ -483,6 +524,10 @@ def _write_city_sheet(book, styles: _Styles, c: Consolidation, city_code: str, c
     _print_setup(sheet, ENTRY_FIRST_ROW - 2, landscape=True, title=city_name)
 
 
+def _returned(c: Consolidation, row: UnitRow) -> bool:
+    return any(r.unit.code == row.unit.code and r.state == "rejected" for r in c.reporting)
+
+
 def _write_member_sheet(book, styles: _Styles, c: Consolidation, row: UnitRow) -> None:
     config = c.config
     member = next(m for m in config.member_units if m.code == row.unit.code)
@@ -490,19 +535,22 @@ def _write_member_sheet(book, styles: _Styles, c: Consolidation, row: UnitRow) -
     indicators = [i for i in config.indicators_for(row.unit) if i.numeric]
     counted = [i.name for i in indicators if i.source != "counties" and row.unit.code in i.source]
     shown = [i.name for i in indicators if i.name not in counted]
-    note = "计入全区合计：" + ("、".join(counted) or "无")
+    region = config.campaign.region.short_name
+    note = f"计入{region}合计：" + ("、".join(counted) or "无")
     if shown:
-        note += "；仅作参考（全区合计以县级数据为准）：" + "、".join(shown)
+        note += f"；仅作参考（{region}合计以县级数据为准）：" + "、".join(shown)
     _write_entry_header(sheet, styles, f"{member.name}填报数据　{_period_title(c)}", note, indicators)
-    _write_unit_row(sheet, styles, ENTRY_FIRST_ROW - 1, row, indicators, {i.id for i in indicators})
+    _write_unit_row(sheet, styles, ENTRY_FIRST_ROW - 1, row, indicators, {i.id for i in indicators},
+                    _returned(c, row))
     _print_setup(sheet, ENTRY_FIRST_ROW - 2, landscape=len(indicators) > 5, title=member.name)
 
 
 # ---- 报送情况, 校验问题, 目标 ------------------------------------------------------------------------
 
 _REMINDER_WIDTH = 90
-_REPORTING_COLUMNS = ["单位代码", "单位名称", "类型", "所属市", "报送状态", "报送时间", "是否逾期", "提交次数", "错误",
-                      "警告", "催报/退回提示文本", "已催报", "采用的报表"]
+def _reporting_columns(config: Config) -> list[str]:
+    return ["单位代码", "单位名称", "类型", f"所属{config.campaign.levels.city}", "报送状态", "报送时间", "是否逾期",
+            "提交次数", "错误", "警告", "催报/退回提示文本", "已催报", "采用的报表"]
 
 
 def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
@@ -511,13 +559,15 @@ def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
     missing, rejected = len(c.reporting_in("missing")), len(c.reporting_in("rejected"))
     sheet.write_string(1, 0, f"应报{len(c.reporting)}个，未报{missing}个，被退回{rejected}个；报送截止时间"
                              f"{fmt_deadline(c.period.deadline)}。提示文本可直接复制发送。", styles.note)
-    _header(sheet, styles, 2, _REPORTING_COLUMNS, [10, 18, 10, 10, 16, 17, 9, 9, 7, 7, _REMINDER_WIDTH, 10, 60])
+    columns = _reporting_columns(c.config)
+    _header(sheet, styles, 2, columns, [10, 18, 10, 10, 16, 17, 9, 9, 7, 7, _REMINDER_WIDTH, 10, 60])
     for r, status in enumerate(c.reporting, start=3):
         fill = _BEHIND_FILL if status.state in ("missing", "rejected") else None
         text, count = styles.get(fill=fill), styles.get("#,##0", fill=fill)
         unit = status.unit
         received = _local_time(status.received_at)
-        cells = [(unit.code, text), (unit.full_name, text), ("县级" if unit.kind == "county" else "成员单位", text),
+        kind = "县级" if unit.kind == "county" else c.config.campaign.levels.member
+        cells = [(unit.code, text), (unit.full_name, text), (kind, text),
                  (unit.city_name or "", text), (REPORT_STATE[status.state], text),
                  (received if received else (status.received_at or ""), styles.get(_DATETIME, fill=fill)),
                  ("逾期" if status.late else "", text), (status.submissions, count), (status.errors, count),
@@ -531,7 +581,7 @@ def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
             sheet.set_row(r, 15 * lines)
     last = max(3, 2 + len(c.reporting))
     sheet.freeze_panes(3, 2)
-    sheet.autofilter(2, 0, last, len(_REPORTING_COLUMNS) - 1)
+    sheet.autofilter(2, 0, last, len(columns) - 1)
     _print_setup(sheet, 2, landscape=True, title="报送情况")
 
 
@@ -627,7 +677,7 @@ def _write_targets(book, styles: _Styles, c: Consolidation) -> None:
     r += 2
     for ind_id, by_city in config.city_targets.items():
         ind = config.indicator(ind_id)
-        sheet.write_string(r, 0, f"市级目标：{ind.name}", styles.get(bold=True))
+        sheet.write_string(r, 0, f"{config.campaign.levels.city}级目标：{ind.name}", styles.get(bold=True))
         for r, (code, value) in enumerate(by_city.items(), start=r + 1):
             sheet.write_string(r, 0, config.city_names.get(code, code), styles.get())
             _put(sheet, r, 3, value, styles.get(_fmt(ind)))

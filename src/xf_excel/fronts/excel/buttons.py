@@ -494,7 +494,7 @@ def _validate_message(check) -> str:
         if len(issues) > _MAX_ALERT_LINES:
             lines.append(f"  ……共 {len(issues)} 条")
     if check.recorded:
-        lines.append(f"已将 {len(check.recorded)} 个单位的修改记入档案库；点击“汇总”刷新全区汇总，点击“生成简报”更新简报。")
+        lines.append(f"已将 {len(check.recorded)} 个单位的修改记入档案库；点击“汇总”刷新各汇总表，点击“生成简报”更新简报。")
     if check.note:
         lines.append(check.note.replace("请先重新汇总", "请先点击“汇总”刷新"))
     return "\n".join(lines)

@@ -35,7 +35,7 @@ from typing import Optional
 import xlsxwriter
 
 from ...config import Config
-from ...contract import CONF_DEFAULTS, BookName, Conf, MasterSheet
+from ...contract import CONF_DEFAULTS, BookName, Conf, MasterSheet, cities_sheet, region_sheet
 from ...errors import require
 from ...pipeline import add_master_sheets, blank_consolidation, write_atomically
 from .vbaproject import VbaModule, build_vba_project, document_module, load_modules, xlwings_vba_modules
@@ -61,7 +61,7 @@ class Button:
 
 BUTTONS = (
     Button("make_forms", "XfMakeForms", "生成填报表", "按“报送期次”为每个填报单位生成填报表（预填上期数据），写入输出文件夹。"),
-    Button("validate", "XfValidate", "校验", "检查各市、各成员单位工作表中手工录入或修改的数字，标出有问题的单元格，并刷新“校验问题”表。"),
+    Button("validate", "XfValidate", "校验", "检查各填报数据工作表中手工录入或修改的数字，标出有问题的单元格，并刷新“校验问题”表。"),
     Button("consolidate", "XfConsolidate", "汇总", "收取收件文件夹中的报表（逐一校验、存档，有错误的生成退回表），然后汇总并刷新各表。"),
     Button("undo", "XfUndo", "撤销上次收取", "本期最近一次“汇总”收取的报表作废（档案库中保留记录），退回表移入“已撤销”；之后可重新收取同一批文件。"),
     Button("brief", "XfBrief", "生成简报", "按当前期次生成工作简报（Word 和 Markdown，含图表），写入输出文件夹。"),
@@ -96,7 +96,7 @@ def macros_dir() -> Path:
 def workbook_sheets(config: Config) -> list[str]:
     """The master workbook's sheet names in order (as the master writer writes them)."""
     members = {m.code: m.short_name for m in config.member_units}
-    return [MasterSheet.HOME, MasterSheet.REGION, MasterSheet.CITIES, *(c.name for c in config.cities),
+    return [MasterSheet.HOME, region_sheet(config), cities_sheet(config), *(c.name for c in config.cities),
             *(members[u.code] for u in config.reporting_units() if u.kind == "member"),
             MasterSheet.REPORTING, MasterSheet.ISSUES, MasterSheet.TARGETS]
 
@@ -177,17 +177,18 @@ def _display_width(text: str) -> int:
 
 
 def _instructions(config: Config) -> list[str]:
+    levels = config.campaign.levels
     return [
         "使用说明",
         "1. 在“期次”中填写要处理的期次；把收到的报表附件（或整封邮件 .eml/.msg、压缩包 .zip）保存到“收件文件夹”。",
         "2. 点击“汇总”：逐一读取、校验、存档收到的报表，有错误的报表在输出文件夹的“退回”中生成校验反馈表；"
         "各表随之刷新，汇总表文件同时写入输出文件夹。",
-        "3. 核对各表；需要手工录入或更正（如电话报送的数字）时，直接在各市或成员单位工作表中修改，然后点击“校验”："
+        f"3. 核对各表；需要手工录入或更正（如电话报送的数字）时，直接在各{levels.city}或{levels.member}工作表中修改，然后点击“校验”："
         "有问题的单元格标红或标黄，原因写在该行的“校验提示”列，全部问题列在“校验问题”表；没有错误的修改记入档案库。",
         "4. 点击“生成简报”，在输出文件夹的“简报”中得到 Word 和 Markdown 格式的工作简报。",
         "收取错了（如报送期次选错、收件文件夹选错）：点击“撤销上次收取”，本期最近一次收取的报表即作废（档案库中保留记录），"
         "改正后再点击“汇总”重新收取。",
-        "5. 每期开始时点击“生成填报表”，把生成的填报表发给各县（市、区）和各成员单位。",
+        f"5. 每期开始时点击“生成填报表”，把生成的填报表发给各{levels.county}和各{levels.member}。",
         "6. 配置了办公邮箱时：“发送填报表”由邮箱逐一发出填报表；“汇总”先收取邮箱中的新邮件（无需手工保存附件）；"
         "“发送退回”“发送催报”通知被退回和未报送的单位。",
         "相对路径以本工作簿所在文件夹为准（服务器模式下以服务器的工作文件夹为准）。",

@@ -15,6 +15,9 @@ Layout per GB/T 9704-2012 (see the project's notes/briefing-format.md):
 - Masthead: briefing name in large red 小标宋, 第N期, a line with the office left and the
   date right, and a red rule across the type area (that paragraph's bottom border).
 - Page numbers `— 1 —` in 4号 宋体: odd pages right, even pages left (one character in).
+- 版记 at the end: the 报/送/发 lines, then the compiling office and the date it was issued
+  (and the print run), 4号 仿宋, between a thick first and last rule (0.35 mm) with thin
+  rules (0.25 mm) between the items.
 - Chinese fonts are set as w:eastAsia on every style and run, not only the Latin name,
   or Word would fall back to another face.
 - Every font used is declared in fontTable.xml with its panose, charset and an alternative
@@ -58,19 +61,10 @@ TYPE_WIDTH = Mm(156)
 STYLE_IDS = {
     "报头名称": "XfMasthead", "报头期号": "XfIssue", "报头单位日期": "XfOfficeDate", "简报标题": "XfTitle",
     "一级标题": "XfHeading1", "二级标题": "XfHeading2", "图片": "XfPicture", "图表标题": "XfCaption",
-    "表格文字": "XfTableText", "表头文字": "XfTableHead", "页码": "XfPageNumber",
+    "表格文字": "XfTableText", "表头文字": "XfTableHead", "页码": "XfPageNumber", "版记": "XfImprint",
+    "版记锚点": "XfImprintAnchor",
 }
-
-NEXT_STEPS = [
-    ("（一）加快推进进度滞后的工作。",
-     "各地各有关单位要对照活动方案确定的目标任务和时间进度，查找差距，倒排工期，"
-     "确保按时保质完成各项目标任务。"),
-    ("（二）及时准确报送进展情况。",
-     "各县（市、区）和各成员单位要严格按照报送期次和时间要求报送数据，认真核对，确保数据真实准确。"),
-    ("（三）加强宣传引导。",
-     "充分利用各类媒体平台，广泛宣传活动成效和典型经验，营造全社会参与的良好氛围。"),
-]
-
+THICK_RULE, THIN_RULE = 8, 6   # eighths of a point: 0.35 mm and 0.25 mm (GB/T 9704 版记)
 
 # ---- fonts and paragraph properties ---------------------------------------------------------
 
@@ -214,6 +208,22 @@ def setup_styles(doc) -> None:
     for name, font in (("表格文字", FANGSONG), ("表头文字", HEITI)):
         cell = paragraph_style(doc, name, font=font, size=SMALL_PT, align=center, indent_chars=0)
         cell.paragraph_format.line_spacing = Pt(22)
+    imprint = paragraph_style(doc, "版记", font=FANGSONG, size=SMALL_PT, align=WD_ALIGN_PARAGRAPH.LEFT,
+                              indent_chars=0)
+    imprint.paragraph_format.line_spacing = Pt(22)
+    # one character in; a wrapped 报：/送：/发： line continues under its text, not under the label
+    ind = imprint.element.get_or_add_pPr().get_or_add_ind()
+    for attr in ("w:firstLine", "w:firstLineChars"):
+        ind.attrib.pop(qn(attr), None)
+    ind.set(qn("w:left"), str(3 * SMALL_PT * 20))
+    ind.set(qn("w:hanging"), str(2 * SMALL_PT * 20))
+    imprint.paragraph_format.tab_stops.add_tab_stop(TYPE_WIDTH - Pt(2 * SMALL_PT), WD_TAB_ALIGNMENT.RIGHT)
+    anchor = paragraph_style(doc, "版记锚点", font=FANGSONG, size=1, indent_chars=0)
+    anchor.paragraph_format.line_spacing = Pt(1)
+    # off the line grid, or the 1 pt line takes a grid line and may start a page of its own
+    snap = OxmlElement("w:snapToGrid")
+    snap.set(qn("w:val"), "0")
+    anchor.element.get_or_add_pPr().insert_element_before(snap, *_AFTER_PBDR[_AFTER_PBDR.index("w:spacing"):])
     page_number = paragraph_style(doc, "页码", font=SONGTI, size=SMALL_PT, indent_chars=0, exact=False)
     page_number.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
@@ -333,8 +343,8 @@ def tag(doc, text: str) -> None:
     doc.add_paragraph(text)
 
 
-def heading(doc, number_key: str, text: str) -> None:
-    para(doc, "{{ numbering.%s }}%s" % (number_key, text), "一级标题", font=HEITI)
+def heading(doc, key: str) -> None:
+    para(doc, "{{ numbering.%s }}{{ headings.%s }}" % (key, key), "一级标题", font=HEITI)
 
 
 def chart(doc, key: str) -> None:
@@ -344,41 +354,109 @@ def chart(doc, key: str) -> None:
     tag(doc, "{%p endif %}")
 
 
-def cities_table(doc) -> None:
-    """Header row, one templated row per city ({%tr for %}), and the region's total row."""
-    columns = [Mm(40), Mm(56), Mm(32), Mm(28)]   # 156 mm: the type area
-    table = doc.add_table(rows=5, cols=4)
+def _table(doc, widths_mm: list[int], rows: list[list[tuple[str, str, str]]]):
+    """A centred grid table of fixed column widths (156 mm: the type area), header row repeated."""
+    columns = [Mm(w) for w in widths_mm]
+    table = doc.add_table(rows=len(rows), cols=len(columns))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     for column, width in zip(table.columns, columns):
         column.width = width
-    header_row = table.rows[0]
-    repeat = OxmlElement("w:tblHeader")
-    header_row._tr.get_or_add_trPr().append(repeat)
-    cells = {
-        0: [("{{ cities.columns[%d] }}" % i, "表头文字", HEITI) for i in range(4)],
-        1: [("{%tr for r in cities.rows %}", "表格文字", FANGSONG)] + [("", "表格文字", FANGSONG)] * 3,
-        2: [("{{ r.%s }}" % f, "表格文字", FANGSONG) for f in ("name", "value", "share", "rank")],
-        3: [("{%tr endfor %}", "表格文字", FANGSONG)] + [("", "表格文字", FANGSONG)] * 3,
-        4: [("{{ cities.total.%s }}" % f, "表头文字", HEITI) for f in ("name", "value", "share", "rank")],
-    }
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
     for r, row in enumerate(table.rows):
         for c, cell in enumerate(row.cells):
             cell.width = columns[c]
-            text, style, font = cells[r][c]
+            text, style, font = rows[r][c]
             paragraph = cell.paragraphs[0]
             paragraph.style = doc.styles[style]
             if text:
                 add_text(paragraph, text, font=font, size=SMALL_PT)
+    return table
+
+
+def cities_table(doc, fields: tuple[str, ...], widths_mm: list[int]) -> None:
+    """Header row, one templated row per city ({%tr for %}), and the region's total row."""
+    n = len(fields)
+    head = [("{{ cities.columns[%d] }}" % i, "表头文字", HEITI) for i in range(n)]
+    blank = [("", "表格文字", FANGSONG)] * (n - 1)
+    _table(doc, widths_mm, [
+        head,
+        [("{%tr for r in cities.rows %}", "表格文字", FANGSONG)] + blank,
+        [("{{ r.%s }}" % f, "表格文字", FANGSONG) for f in fields],
+        [("{%tr endfor %}", "表格文字", FANGSONG)] + blank,
+        [("{{ cities.total.%s }}" % f, "表头文字", HEITI) for f in fields],
+    ])
+
+
+def cities_tables(doc) -> None:
+    """By value (with each city's share), or, with city targets, by completion (with the target)."""
+    tag(doc, "{%p if cities.by_target %}")
+    cities_table(doc, ("name", "target", "value", "completion", "rank"), [32, 36, 40, 26, 22])
+    tag(doc, "{%p else %}")
+    cities_table(doc, ("name", "value", "share", "rank"), [40, 56, 32, 28])
+    tag(doc, "{%p endif %}")
 
 
 def next_steps(doc) -> None:
-    """下一步工作: fixed text, for staff to reword in Word (inline 楷体 lead-in, 仿宋 body)."""
-    for lead, body in NEXT_STEPS:
-        paragraph = doc.add_paragraph(style="Normal")
-        add_text(paragraph, lead, font=KAITI, size=BODY_PT)
-        add_text(paragraph, body, font=FANGSONG, size=BODY_PT)
+    """下一步工作, from the data: each item an inline 楷体 lead-in and its 仿宋 text."""
+    tag(doc, "{%p for s in next_steps %}")
+    paragraph = doc.add_paragraph(style="Normal")
+    add_text(paragraph, "{{ s.heading }}", font=KAITI, size=BODY_PT)
+    add_text(paragraph, "{{ s.text }}", font=FANGSONG, size=BODY_PT)
+    tag(doc, "{%p endfor %}")
+
+
+# successors in CT_TblPr's schema order (Word rejects a table whose properties are out of order)
+_AFTER_TBLBORDERS = ("w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription",
+                     "w:tblPrChange")
+
+
+def _rules(table) -> None:
+    """Thick rules above the first row and below the last, thin ones between, nothing vertical
+    (whichever rows the template's loops leave)."""
+    borders = OxmlElement("w:tblBorders")
+    for edge, eighths in (("top", THICK_RULE), ("left", 0), ("bottom", THICK_RULE), ("right", 0),
+                          ("insideH", THIN_RULE), ("insideV", 0)):
+        line = OxmlElement(f"w:{edge}")
+        line.set(qn("w:val"), "single" if eighths else "nil")
+        if eighths:
+            for key, value in (("w:sz", str(eighths)), ("w:space", "0"), ("w:color", "000000")):
+                line.set(qn(key), value)
+        borders.append(line)
+    table._tbl.tblPr.insert_element_before(borders, *_AFTER_TBLBORDERS)
+
+
+def imprint(doc) -> None:
+    """版记: a one-column table of the 报/送/发 lines and the office-and-date line, thick rules
+    first and last and thin ones between, right after the text. (Floated to the foot of the page,
+    where GB/T 9704 places it, it makes LibreOffice add a blank page after it; in Word it can be
+    moved down before printing.)"""
+    rows = ["{%tr for l in tail.lines %}", "{{ l.label }}：{{ l.text }}", "{%tr endfor %}",
+            "{{ tail.office }}\t{{ tail.date }}", "{%tr if tail.copies %}", "{{ tail.copies }}", "{%tr endif %}"]
+    table = doc.add_table(rows=len(rows), cols=1)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    table.columns[0].width = TYPE_WIDTH
+    for row, text in zip(table.rows, rows):
+        cell = row.cells[0]
+        cell.width = TYPE_WIDTH
+        paragraph = cell.paragraphs[0]
+        paragraph.style = doc.styles["版记"]
+        if text == "{{ tail.copies }}":
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        for i, part in enumerate(text.split("\t")):
+            if i:
+                paragraph.add_run().add_tab()
+            if part:
+                add_text(paragraph, part, font=FANGSONG, size=SMALL_PT)
+    _rules(table)
+    width = table._tbl.tblPr.find(qn("w:tblW"))
+    width.set(qn("w:type"), "dxa")
+    width.set(qn("w:w"), str(int(TYPE_WIDTH.twips)))
+    # the body ends with a paragraph, not the table (Word would add one of body size, which can
+    # spill onto a page of its own): a 1 pt one off the line grid
+    doc.add_paragraph(style="版记锚点")
 
 
 def build_content(doc) -> None:
@@ -389,31 +467,31 @@ def build_content(doc) -> None:
     add_text(office, "{{ masthead.date }}", font=FANGSONG, size=BODY_PT)
     para(doc, "{{ title }}", "简报标题", font=XIAOBIAOSONG, size=TITLE_PT)
 
-    heading(doc, "overview", "总体进展")
+    heading(doc, "overview")
     para(doc, "{{ overview }}")
     chart(doc, "progress")
 
-    heading(doc, "activities", "各项活动进展")
+    heading(doc, "activities")
     tag(doc, "{%p for s in activities %}")
     para(doc, "{{ s.heading }}", "二级标题", font=KAITI)
     para(doc, "{{ s.text }}")
     tag(doc, "{%p endfor %}")
 
     tag(doc, "{%p if cities %}")
-    heading(doc, "cities", "各市进展")
+    heading(doc, "cities")
     para(doc, "{{ cities.sentence }}")
     para(doc, "{{ cities.caption }}", "图表标题", font=HEITI, size=SMALL_PT)
-    cities_table(doc)
+    cities_tables(doc)
     chart(doc, "ranking")
     tag(doc, "{%p endif %}")
 
     tag(doc, "{%p if trend %}")
-    heading(doc, "trend", "进展趋势")
+    heading(doc, "trend")
     para(doc, "{{ trend.text }}")
     chart(doc, "trend")
     tag(doc, "{%p endif %}")
 
-    heading(doc, "problems", "存在的问题")
+    heading(doc, "problems")
     tag(doc, "{%p for p in problems %}")
     tag(doc, "{%p if p.heading %}")
     para(doc, "{{ p.heading }}", "二级标题", font=KAITI)
@@ -421,8 +499,9 @@ def build_content(doc) -> None:
     para(doc, "{{ p.text }}")
     tag(doc, "{%p endfor %}")
 
-    heading(doc, "next_steps", "下一步工作")
+    heading(doc, "next_steps")
     next_steps(doc)
+    imprint(doc)
 
 
 def build(out: Path) -> Path:
