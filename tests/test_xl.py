@@ -206,6 +206,15 @@ def test_brief_writes_the_briefing(built, office):
     assert (office.base / "输出" / "简报" / "简报_第2期.docx").is_file()
 
 
+def test_selftest_button_names_a_workbook_renamed_to_chinese(built, office):
+    payload = payload_for(built)
+    [message] = alerts(run(xl.selftest_button, payload, office))
+    assert message.startswith("自检通过")
+    payload["book"]["name"] = "汇总工作簿.xlsm"
+    [message] = alerts(run(xl.selftest_button, payload, office))
+    assert "失败  工作簿文件名：文件名含有中文" in message
+
+
 def test_main_runs_the_operation_chosen_in_the_command_cell(built, office):
     payload = payload_for(built)
     command_row = EXTRA_NAMES[BookName.COMMAND][0]

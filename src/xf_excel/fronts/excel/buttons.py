@@ -588,6 +588,7 @@ def selftest_button(book: xw.Book, setup: Setup) -> str:
 
 def book_checks(book: xw.Book, setup: Setup) -> list[tuple[str, bool, str]]:
     """(what, passed, detail) for each thing the buttons need from the book and the PC/server."""
+    from .selftest import workbook_name_problem
     from .workbook import workbook_sheets
 
     checks: list[tuple[str, bool, str]] = []
@@ -599,6 +600,8 @@ def book_checks(book: xw.Book, setup: Setup) -> list[tuple[str, bool, str]]:
         return [("配置文件", False, str(exc))]
     missing = [n for n in workbook_sheets(config) if n not in names]
     checks.append(("工作表齐全", not missing, "缺少：" + "、".join(missing) if missing else ""))
+    name_problem = workbook_name_problem(str(book.name))
+    checks.append(("工作簿文件名", not name_problem, name_problem))
     for name in (BookName.PERIOD, BookName.INBOX, BookName.OUTPUT):
         checks.append((f"名称 {name}", _name_value(book, name) is not None, ""))
     try:

@@ -6,7 +6,6 @@ Registered on the main group by cli.py (`main.add_command(...)`); each takes the
 
 from __future__ import annotations
 
-import platform
 import shutil
 import socket
 import sys
@@ -17,12 +16,13 @@ import click
 
 from ...contract import Conf, MasterSheet
 from ...errors import describe_os_error
+from .selftest import WORKBOOK_FILE_NAME
 
 EXIT_OK, EXIT_ISSUES, EXIT_CANNOT_RUN = 0, 1, 2
 
 
 @click.command("workbook")
-@click.option("--out", "out_file", default="workbook/xf-excel.xlsm", show_default=True, type=click.Path(dir_okay=False),
+@click.option("--out", "out_file", default=f"workbook/{WORKBOOK_FILE_NAME}", show_default=True, type=click.Path(dir_okay=False),
               help="要写出的 .xlsm 文件。")
 @click.option("--mode", type=click.Choice(["desktop", "server"]), default="desktop", show_default=True,
               help="写入 xlwings.conf 表的 XF_MODE：desktop 每台电脑装 Python；server 使用办公室服务器。")
@@ -36,13 +36,16 @@ def workbook_cmd(obj, out_file: str, mode: str, server_url: str) -> None:
     示例：
       xf-excel workbook --out workbook/xf-excel.xlsm
     """
+    from .selftest import workbook_name_problem
     from .workbook import build_workbook, check_bindings
 
     path = build_workbook(obj.config, out_file, conf={Conf.MODE: mode, Conf.SERVER_URL: server_url})
     bindings = check_bindings(path)
     broken = [b for b in bindings if not b.exists]
-    obj.emit({"workbook": str(path), "buttons": [b.__dict__ for b in bindings]},
-             f"已生成汇总工作簿：{path}（按钮 {len(bindings)} 个" + (f"，其中 {len(broken)} 个未绑定到宏）" if broken else "）"))
+    name_problem = workbook_name_problem(path.name)
+    obj.emit({"workbook": str(path), "buttons": [b.__dict__ for b in bindings], "name_warning": name_problem},
+             f"已生成汇总工作簿：{path}（按钮 {len(bindings)} 个" + (f"，其中 {len(broken)} 个未绑定到宏）" if broken else "）")
+             + (f"\n注意：{name_problem}。" if name_problem else ""))
     click.get_current_context().exit(EXIT_ISSUES if broken else EXIT_OK)
 
 
@@ -78,6 +81,10 @@ def serve_cmd(obj, host: str, port: int, token_file: str | None, root: str, inbo
     except (OSError, UnicodeDecodeError) as exc:
         raise click.BadParameter(f"无法读取口令文件 {token_file}（{getattr(exc, 'strerror', None) or exc}）",
                                  param_hint="'--token-file'") from None
+    if token and not (token.isascii() and token.isprintable() and " " not in token):
+        click.echo("错误：口令只能由英文字母、数字和符号组成（不含空格和中文）：各电脑的 Excel 按系统代码页读取环境变量，"
+                   "HTTP 请求头也只能传送这些字符", err=True)
+        click.get_current_context().exit(EXIT_CANNOT_RUN)
     if not is_loopback(host) and not token:
         click.echo("错误：绑定到非本机地址时必须设置口令（--token-file 或环境变量 XF_SERVER_TOKEN）", err=True)
         click.get_current_context().exit(EXIT_CANNOT_RUN)
@@ -106,34 +113,43 @@ def _check_port(host: str, port: int) -> None:
 
 
 @click.command("selftest-excel")
-@click.option("--workbook", "workbook_file", default="workbook/xf-excel.xlsm", show_default=True,
+@click.option("--workbook", "workbook_file", default=f"workbook/{WORKBOOK_FILE_NAME}", show_default=True,
               type=click.Path(dir_okay=False), help="要自检的 .xlsm 文件。")
+@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False),
+              help="把自检结果另存为文本文件（便于发给信息化人员）。")
+@click.option("--no-demo", is_flag=True, help="不用演示数据运行按钮（只检查本机能否运行按钮）。")
 @click.pass_obj
-def selftest_excel_cmd(obj, workbook_file: str) -> None:
-    """在装有 Excel 的 Windows 电脑上自检：打开工作簿，检查每个按钮的宏，并用演示数据运行每个按钮。
+def selftest_excel_cmd(obj, workbook_file: str, out_file: str | None, no_demo: bool) -> None:
+    """检查本机能用哪种方式运行汇总工作簿的按钮（本机 Python 或服务器），不能用时说明原因，并列成表格。
+
+    在装有 Excel 的 Windows 电脑上还会：检查文件是否被标记为“来自网络”、宏设置、受信任位置，
+    读取 VBA 工程的引用并编译（需允许“信任对 VBA 工程对象模型的访问”），检查 Excel 能否启动 Python，
+    并用演示数据运行各按钮。其他系统上只检查服务器能否连接。
 
     \b
     示例：
-      xf-excel selftest-excel --workbook workbook/xf-excel.xlsm
+      xf-excel selftest-excel --workbook workbook/xf-excel.xlsm --out selftest.txt
     """
-    from .workbook import check_bindings
+    from ...pipeline import write_text_file
+    from .selftest import Row, facts_as_json, measure, report
 
-    if platform.system() != "Windows":
-        click.echo("自检需要 Windows 和 Microsoft Excel：请在装有 Excel 的电脑上运行 xf-excel selftest-excel。"
-                   "（本机可运行的检查已包含在 ./run test 中。）", err=True)
-        click.get_current_context().exit(EXIT_CANNOT_RUN)
-    rows = [(f"按钮“{b.caption}”绑定 {b.macro}", b.exists, "") for b in check_bindings(workbook_file)]
-    rows += _run_in_excel(obj, Path(workbook_file))
-    _print_table(obj, rows)
-    click.get_current_context().exit(EXIT_OK if all(ok for _, ok, _ in rows) else EXIT_ISSUES)
-
-
-def _print_table(obj, rows: list[tuple[str, bool, str]]) -> None:
-    width = max(len(what) for what, _, _ in rows) + 2
-    text = "\n".join(f"{'通过' if ok else '失败'}  {what.ljust(width)}{detail}" for what, ok, detail in rows)
-    passed = sum(1 for _, ok, _ in rows if ok)
-    obj.emit({"checks": [{"check": w, "passed": ok, "detail": d} for w, ok, d in rows]},
-             f"{text}\n\n共 {len(rows)} 项，通过 {passed} 项，失败 {len(rows) - passed} 项")
+    workbook = Path(workbook_file)
+    facts = measure(workbook)
+    result = report(facts)
+    rows, text = list(result.rows), result.text
+    if facts.excel and not no_demo and result.any_mode_works:  # pragma: no cover - Windows with Excel only
+        runs = [Row(what, "通过" if ok else "失败", detail) for what, ok, detail in _run_in_excel(obj, workbook)]
+        rows += runs
+        text += "\n\n用演示数据运行按钮：\n" + "\n".join(f"  {r.result}  {r.item}  {r.detail}" for r in runs)
+    if out_file:
+        write_text_file(out_file, text)
+        text += f"\n\n结果已保存到 {out_file}"
+    obj.emit({"facts": facts_as_json(facts), "checks": [r.__dict__ for r in rows],
+              "modes": [{"mode": v.mode, "works": v.works, "reasons": list(v.reasons)} for v in result.verdicts],
+              "conclusion": result.conclusion}, text)
+    failed = any(r.result == "失败" for r in rows)
+    code = EXIT_CANNOT_RUN if not result.any_mode_works else EXIT_ISSUES if failed else EXIT_OK
+    click.get_current_context().exit(code)
 
 
 def _run_in_excel(obj, workbook_file: Path) -> list[tuple[str, bool, str]]:  # pragma: no cover - Windows only

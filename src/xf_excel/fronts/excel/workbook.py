@@ -38,6 +38,7 @@ from ...config import Config
 from ...contract import CONF_DEFAULTS, BookName, Conf, MasterSheet, cities_sheet, region_sheet
 from ...errors import require
 from ...pipeline import add_master_sheets, blank_consolidation, write_atomically
+from .selftest import WORKBOOK_FILE_NAME
 from .vbaproject import VbaModule, build_vba_project, document_module, load_modules, xlwings_vba_modules
 
 __all__ = [
@@ -192,11 +193,18 @@ def _instructions(config: Config) -> list[str]:
         "6. 配置了办公邮箱时：“发送填报表”由邮箱逐一发出填报表；“汇总”先收取邮箱中的新邮件（无需手工保存附件）；"
         "“发送退回”“发送催报”通知被退回和未报送的单位。",
         "相对路径以本工作簿所在文件夹为准（服务器模式下以服务器的工作文件夹为准）。",
-        "按钮无反应、提示“宏已被禁用”或顶部出现红色“安全风险”提示时：本文件来自邮件或网络下载，Windows 阻止了其中的宏。"
+        "安装（信息化人员）：把本工作簿放在办公室的网络共享文件夹或 Excel 的受信任位置"
+        "（文件 → 选项 → 信任中心 → 信任中心设置 → 受信任位置），大家从那里打开。"
+        "不要用邮件、聊天工具或网页下载分发本文件（压缩后也不行）：这样收到的文件被 Windows 标记为“来自网络”，Excel 会禁用其中的宏。",
+        "按钮无反应、提示“宏已被禁用”或顶部出现红色“安全风险”提示时：本文件带有“来自网络”的标记，其中的宏被阻止了。"
         "请先关闭本文件，在资源管理器中右键单击文件 → 属性 → 在“常规”选项卡底部勾选“解除锁定” → 确定，"
         "然后重新打开，并点击“启用内容”。",
-        "本机未安装 Python 时，可由信息化人员把“xlwings.conf”表中的 XF_MODE 改为 server，XF_SERVER_URL 填写办公室服务器地址；"
-        "服务器口令不写在本工作簿中，请按 README 设置。",
+        f"文件名请保持 {WORKBOOK_FILE_NAME}（只用英文字母、数字和“-”），不要改成中文名：xlwings 在部分电脑上处理不了中文、空格和符号。",
+        "单位电脑不允许 Excel 启动其他程序（如 Defender 的“阻止所有 Office 应用程序创建子进程”规则，"
+        "这时按钮提示“拒绝访问”或 Permission denied），或电脑上没有安装 Python 时，请使用服务器模式："
+        "由信息化人员在办公室服务器上运行 xf-excel serve，把“xlwings.conf”表中的 XF_MODE 改为 server，"
+        "XF_SERVER_URL 填写服务器地址；服务器口令不写在本工作簿中，请按 README 设置。",
+        "不确定本机能用哪种方式时：由信息化人员在本机运行 xf-excel selftest-excel，把打印出的结果表发回。",
         f"联系：{config.campaign.contact or config.campaign.office}",
     ]
 

@@ -80,3 +80,25 @@ Private Function XfToken() As String
         XfToken = ""
     End If
 End Function
+
+' ---- probes for `xf-excel selftest-excel` (run through Application.Run, never by a button) ----
+
+Public Function XfProbeChildProcess() As String
+    ' Can Excel start a process, as RunPython does (cmd.exe)? Defender's attack surface
+    ' reduction rule "Block all Office applications from creating child processes" refuses it.
+    On Error GoTo Refused
+    Dim exitCode As Long
+    exitCode = CreateObject("WScript.Shell").Run("cmd.exe /C exit 7", 0, True)
+    XfProbeChildProcess = "exit " & CStr(exitCode)
+    Exit Function
+Refused:
+    XfProbeChildProcess = "error " & CStr(Err.Number) & ": " & Err.Description
+End Function
+
+Public Function XfProbePlatform() As String
+    #If Win64 Then
+        XfProbePlatform = "Win64"
+    #Else
+        XfProbePlatform = "Win32"
+    #End If
+End Function
