@@ -252,3 +252,13 @@ def _config(repo_root: Path):
     from xf_excel.config import load_config
 
     return load_config(repo_root / "config.yaml")
+
+
+def test_serve_refuses_a_token_excel_could_not_send(repo_root, tmp_path):
+    """VBA reads XF_SERVER_TOKEN in the ANSI code page and HTTP headers carry ASCII only."""
+    from xf_excel.fronts.excel.commands import serve_cmd
+
+    obj = _Context(str(repo_root / "config.yaml"), str(tmp_path / "xf.sqlite"), as_json=False)
+    for token in ("口令2020", "two words"):
+        result = CliRunner().invoke(serve_cmd, [], obj=obj, env={"XF_SERVER_TOKEN": token})
+        assert result.exit_code == 2 and "口令只能由英文字母、数字和符号组成" in result.output

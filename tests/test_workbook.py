@@ -91,7 +91,7 @@ def test_sheets_names_and_settings(built, config):
     assert "网络共享文件夹" in home and "受信任位置" in home and "不要用邮件" in home
     assert f"文件名请保持 {WORKBOOK_FILE_NAME}" in home and WORKBOOK_FILE_NAME.isascii()
     assert "阻止所有 Office 应用程序创建子进程" in home and "XF_MODE 改为 server" in home
-    assert "xf-excel selftest-excel" in home
+    assert "Excel 自检" in home
 
 
 def test_two_builds_are_identical_and_match_the_committed_workbook(built, config, tmp_path):

@@ -122,9 +122,7 @@ def _check_port(host: str, port: int) -> None:
 def selftest_excel_cmd(obj, workbook_file: str, out_file: str | None, no_demo: bool) -> None:
     """检查本机能用哪种方式运行汇总工作簿的按钮（本机 Python 或服务器），不能用时说明原因，并列成表格。
 
-    在装有 Excel 的 Windows 电脑上还会：检查文件是否被标记为“来自网络”、宏设置、受信任位置，
-    读取 VBA 工程的引用并编译（需允许“信任对 VBA 工程对象模型的访问”），检查 Excel 能否启动 Python，
-    并用演示数据运行各按钮。其他系统上只检查服务器能否连接。
+    在装有 Excel 的 Windows 电脑上还会：检查文件是否被标记为“来自网络”、宏设置、受信任位置，读取 VBA 工程的引用并编译（需允许“信任对 VBA 工程对象模型的访问”），检查 Excel 能否启动 Python，并用演示数据运行各按钮。其他系统上只检查服务器能否连接。
 
     \b
     示例：

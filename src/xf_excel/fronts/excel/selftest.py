@@ -363,7 +363,7 @@ def probe_server(url: str, token: Optional[str], opener: Opener = _urlopen) -> t
 def _network_words(exc: BaseException) -> str:
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, ConnectionRefusedError):
-        return "连接被拒绝（服务器上没有运行 xf-excel serve，或端口不对）"
+        return "连接被拒绝（服务器上没有启动 xf-excel 服务，或端口不对）"
     if isinstance(reason, TimeoutError) or "timed out" in str(reason):
         return "连接超时（地址不对，或被防火墙挡住）"
     if isinstance(reason, OSError) and getattr(reason, "errno", None) in (-2, -3, 11001, 11004):
@@ -402,17 +402,15 @@ WINDOWS_ONLY = "只能在 Windows 上检查"
 COMPILE_TIMEOUT = 90      # seconds before a compile that shows a dialog is given up (Excel is closed)
 
 
-def measure(workbook: Path, *, env: Optional[dict[str, str]] = None, opener: Opener = _urlopen,
-            excel: Optional[Callable[[Facts, Path], None]] = None) -> Facts:
-    """Everything `report` needs, measured here. Windows-only parts are skipped elsewhere with
-    the reason; `excel` measures inside Excel (default: `measure_in_excel` on Windows)."""
+def measure(workbook: Path, *, env: Optional[dict[str, str]] = None, opener: Opener = _urlopen) -> Facts:
+    """Everything `report` needs, measured here; Windows-only parts are skipped elsewhere with the reason."""
     import platform
 
     env = dict(os.environ) if env is None else env
     facts = Facts(system=platform.system(), python=platform.python_version(), workbook=str(workbook),
                   workbook_found=workbook.is_file())
+    conf = read_conf_sheet(workbook) if facts.workbook_found else {}
     if facts.workbook_found:
-        conf = read_conf_sheet(workbook)
         facts.mode = str(conf.get("XF_MODE") or DESKTOP).strip().lower()
         facts.server_url = str(conf.get("XF_SERVER_URL") or "").strip()
     user_conf = _user_xlwings_conf(env)
@@ -427,9 +425,11 @@ def measure(workbook: Path, *, env: Optional[dict[str, str]] = None, opener: Ope
                     "compile_error", "child_process", "python_error"):
             facts.skipped[key] = WINDOWS_ONLY
         return facts
-    facts.interpreter = user_conf.get("INTERPRETER_WIN") or _which("pythonw") or "pythonw"  # pragma: no cover
+    # xlwings' GetConfig: the workbook's xlwings.conf sheet, then the user's file, then pythonw on PATH
+    facts.interpreter = (conf.get("INTERPRETER_WIN") or user_conf.get("INTERPRETER_WIN")  # pragma: no cover
+                         or _which("pythonw") or "pythonw")
     facts.python_error = probe_python(facts.interpreter)                                      # pragma: no cover
-    (excel or measure_in_excel)(facts, workbook)                                              # pragma: no cover
+    measure_in_excel(facts, workbook)                                                         # pragma: no cover
     return facts                                                                              # pragma: no cover
 
 
@@ -514,10 +514,18 @@ def measure_in_excel(facts: Facts, workbook: Path) -> None:  # pragma: no cover 
     except Exception as exc:  # noqa: BLE001 - reported, never a traceback
         facts.skipped.setdefault("child_process", f"Excel 中的检查中断：{exc}")
     finally:
+        _close(app)
+
+
+def _close(app) -> None:  # pragma: no cover - Windows with Excel only
+    """Quit Excel; kill it when it does not answer (or the compile watchdog already did)."""
+    try:
+        app.quit()
+    except Exception:  # noqa: BLE001
         try:
-            app.quit()
-        except Exception:  # noqa: BLE001
             app.kill()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
 
 
 def _measure_project(facts: Facts, app, book) -> None:  # pragma: no cover - Windows with Excel only

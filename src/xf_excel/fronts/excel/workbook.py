@@ -202,9 +202,9 @@ def _instructions(config: Config) -> list[str]:
         f"文件名请保持 {WORKBOOK_FILE_NAME}（只用英文字母、数字和“-”），不要改成中文名：xlwings 在部分电脑上处理不了中文、空格和符号。",
         "单位电脑不允许 Excel 启动其他程序（如 Defender 的“阻止所有 Office 应用程序创建子进程”规则，"
         "这时按钮提示“拒绝访问”或 Permission denied），或电脑上没有安装 Python 时，请使用服务器模式："
-        "由信息化人员在办公室服务器上运行 xf-excel serve，把“xlwings.conf”表中的 XF_MODE 改为 server，"
+        "由信息化人员按 README 在办公室服务器上启动 xf-excel 服务，把“xlwings.conf”表中的 XF_MODE 改为 server，"
         "XF_SERVER_URL 填写服务器地址；服务器口令不写在本工作簿中，请按 README 设置。",
-        "不确定本机能用哪种方式时：由信息化人员在本机运行 xf-excel selftest-excel，把打印出的结果表发回。",
+        "不确定本机能用哪种方式时：由信息化人员在本机运行 xf-excel 的 Excel 自检（见 README），把结果表发回。",
         f"联系：{config.campaign.contact or config.campaign.office}",
     ]
 
