@@ -15,10 +15,7 @@ Every measurement is a function `name(workload, rounds) -> (times, info)` regist
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import re
 import shutil
 import sys
 import tempfile
@@ -52,11 +49,19 @@ def _config(workload: Workload):
 
 # ---- references on the clean files -------------------------------------------------------
 
-def floor(workload: Workload, rounds: int) -> Result:
+def unzip(workload: Workload, rounds: int) -> Result:
     import readers
 
     files = workload.clean_files()
-    times, parsed = _rounds(rounds, lambda n: readers.floor(files))
+    times, inflated = _rounds(rounds, lambda n: readers.unzip(files))
+    return times, {"files": len(files), "bytes": inflated}
+
+
+def expat(workload: Workload, rounds: int) -> Result:
+    import readers
+
+    files = workload.clean_files()
+    times, parsed = _rounds(rounds, lambda n: readers.unzip_expat(files))
     return times, {"files": len(files), "xml_bytes": parsed}
 
 
@@ -77,13 +82,18 @@ def openpyxl(workload: Workload, rounds: int) -> Result:
 
 
 def peer(workload: Workload, rounds: int) -> Result:
-    """The naive pandas pipeline, end to end: read every file, concat, group, sum."""
+    """The naive peer's whole week (peer.py): read every file with pandas, sum, write a master
+    with openpyxl and a Word document with python-docx."""
     import peer as naive
 
     config, files = _config(workload), workload.clean_files()
-    import pandas  # noqa: F401  (the import is not part of a round)
+    import docx, openpyxl, pandas  # noqa: F401,E401  (imports are not part of a round, as for the product)
 
-    times, totals = _rounds(rounds, lambda n: naive.peer_totals(files, config))
+    scratch = Path(tempfile.mkdtemp(prefix="xf-bench-peer-"))
+    try:
+        times, totals = _rounds(rounds, lambda n: naive.peer_week(files, config, scratch / str(n)))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return times, {"files": len(files), "totals": totals}
 
 
@@ -101,8 +111,9 @@ def read_validate(workload: Workload, rounds: int) -> Result:
 
     def work(n: int) -> dict[str, int]:
         counts = {"files": 0, "accepted": 0, "rejected": 0, "unread": 0}
-        files, _ = collect_inbox(workload.inbox_clean)
         with WorkbookReader() as reader:
+            reader.start()                     # as intake_inbox does: workers start while the inbox is collected
+            files, _ = collect_inbox(workload.inbox_clean)
             for received, read in reader.read_many(files):
                 counts["files"] += 1
                 if read.workbook is None:
@@ -121,24 +132,28 @@ def read_validate(workload: Workload, rounds: int) -> Result:
 
 
 def product(workload: Workload, rounds: int) -> Result:
-    """The product end to end on the clean files, as the peer does it: intake (read, check,
-    archive) into a fresh archive, then consolidate. Returns the totals for the comparison."""
+    """The product's whole week on the clean files, in process, as the peer does its own:
+    `pipeline.run_week` (read, check, archive, consolidate, master workbook, briefing with
+    charts) into a fresh archive and output folder. Returns the totals for the comparison."""
     import peer as naive
-    from xf_excel.pipeline import consolidate_period, intake_inbox
+    from xf_excel.pipeline import run_week
+    from xf_excel.outputs import briefing, charts, feedback, master  # noqa: F401  (imports are not part of a round)
+    import docxtpl, matplotlib.figure  # noqa: F401,E401
 
     config = _config(workload)
     scratch = Path(tempfile.mkdtemp(prefix="xf-bench-"))
 
     def work(n: int):
         folder = scratch / str(n)
-        report = intake_inbox(config, workload.inbox_clean, workload.period, folder / "xf.sqlite", folder / "退回")
-        return report, consolidate_period(config, workload.period, folder / "xf.sqlite")
+        return run_week(config, workload.inbox_clean, workload.period, folder / "xf.sqlite", folder / "out")
 
     try:
-        times, (report, consolidation) = _rounds(rounds, work)
+        times, week = _rounds(rounds, work)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return times, {**report.summary(), "totals": naive.product_totals(consolidation)}
+    charts_drawn = sum(1 for p in week.briefing.paths if str(p).endswith(".png"))
+    return times, {**week.intake.summary(), "charts": charts_drawn, "notes": week.briefing.notes,
+                   "totals": naive.product_totals(week.consolidation)}
 
 
 def forms(workload: Workload, rounds: int) -> Result:
@@ -217,36 +232,17 @@ def briefing(workload: Workload, rounds: int) -> Result:
     return times, {"first_in_process": round(first, 3)}
 
 
-_SUMMARY = re.compile(r"median ([0-9.]+) s\s+min ([0-9.]+) s\s+max ([0-9.]+) s\s+\((\d+) rounds\)")
-
-
 def server(workload: Workload, rounds: int) -> Result:
-    """The 汇总 button round trip on the server with the full master payload (14 city
-    sheets of config.yaml, whatever the size), by bench_server.py.
-
-    Uses its `measure(rounds) -> (times, info)` when it has one; otherwise runs its main()
-    and reads the median, min and max it prints (info["summary"])."""
+    """The 汇总 button round trip on the warm server (bench_server.py): a full week's inbox of
+    this size taken in, consolidated, the master written and read back into the book's JSON,
+    each round into a fresh archive."""
     import bench_server
 
-    if hasattr(bench_server, "measure"):
-        return bench_server.measure(rounds)
-    printed = io.StringIO()
-    argv, sys.argv = sys.argv, ["bench_server.py", "--rounds", str(rounds)]
-    try:
-        with contextlib.redirect_stdout(printed):
-            bench_server.main()
-    finally:
-        sys.argv = argv
-    found = _SUMMARY.search(printed.getvalue())
-    if found is None:
-        raise RuntimeError(f"bench_server.py printed no summary: {printed.getvalue()[-500:]}")
-    median, low, high, n = found.groups()
-    return [], {"summary": {"median": float(median), "min": float(low), "max": float(high), "rounds": int(n)},
-                "printed": printed.getvalue().strip().splitlines()[0]}
+    return bench_server.measure(workload, rounds)
 
 
 MEASUREMENTS: dict[str, Callable[[Workload, int], Result]] = {
-    f.__name__: f for f in (floor, calamine, openpyxl, peer, read_validate, product, forms,
+    f.__name__: f for f in (unzip, expat, calamine, openpyxl, peer, read_validate, product, forms,
                             consolidate_master, briefing, server)
 }
 

@@ -6,6 +6,11 @@ picked by the `指标名称` labels, everything concatenated, then grouped by ci
 Regional totals take each indicator from its counted source (the counties, or the member
 units named in config's `counted_from`), as the plan says.
 
+`peer_week` does the peer's whole week, as the product's weekly job does its own: the same
+totals, then a master workbook written with openpyxl (a region sheet and one sheet per city
+listing its units' figures) and a Word document with python-docx (a title, a paragraph per
+city, a table of the cities' totals) — so the ratio compares like with like (issue 20).
+
 No validation, no archive, no safety: it is the yardstick for speed, and a second opinion on
 the totals. `compare_totals` checks that the product's consolidation agrees with it for
 every summed indicator, in every city and the region, to the cent.
@@ -56,7 +61,10 @@ def read_returns(paths: list[Path]):
 
 def peer_totals(paths: list[Path], config) -> dict[str, dict[str, Optional[float]]]:
     """{city name or 全区: {indicator id: total}} for every summed indicator."""
-    table = read_returns(paths)
+    return _totals(read_returns(paths), config)
+
+
+def _totals(table, config) -> dict[str, dict[str, Optional[float]]]:
     summed = {i.name: i for i in config.indicators if not i.derived and i.numeric}
     table = table[table[LABEL].isin(summed)]
     wide = table.pivot_table(index=["city", "unit"], columns=LABEL, values=VALUE, aggfunc="first")
@@ -78,6 +86,57 @@ def peer_totals(paths: list[Path], config) -> dict[str, dict[str, Optional[float
             region[indicator.id] = _plain(picked.sum(min_count=1)) if picked is not None else None
     result[config.campaign.region.short_name] = region
     return result
+
+
+def peer_week(paths: list[Path], config, out_dir: Path) -> dict[str, dict[str, Optional[float]]]:
+    """The peer's whole week: `peer_totals`' reading and sums, a master workbook (openpyxl)
+    and a Word document (python-docx) in `out_dir`. Returns the totals."""
+    table = read_returns(paths)
+    totals = _totals(table, config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_peer_master(table, totals, config, out_dir / "汇总.xlsx")
+    write_peer_document(totals, config, out_dir / "简报.docx")
+    return totals
+
+
+def write_peer_master(table, totals: dict[str, dict[str, Optional[float]]], config, path: Path) -> Path:
+    """全区汇总 (every area's totals) and one sheet per city (its units × indicators), openpyxl."""
+    from openpyxl import Workbook
+
+    summed = [i for i in config.indicators if not i.derived and i.numeric]
+    book = Workbook()
+    region = book.active
+    region.title = "全区汇总"
+    region.append(["地区", *[i.name for i in summed]])
+    for area, values in totals.items():
+        region.append([area, *[values.get(i.id) for i in summed]])
+    wide = table.pivot_table(index=["city", "unit"], columns=LABEL, values=VALUE, aggfunc="first")
+    for city in wide.index.get_level_values("city").unique():
+        sheet = book.create_sheet(str(city)[:31])
+        sheet.append(["单位", *[i.name for i in summed]])
+        for unit, row in wide.xs(city, level="city").iterrows():
+            sheet.append([unit, *[_plain(row.get(i.name)) for i in summed]])
+    book.save(path)
+    return path
+
+
+def write_peer_document(totals: dict[str, dict[str, Optional[float]]], config, path: Path) -> Path:
+    """A title, a sentence per area and a table of the areas' totals, python-docx."""
+    from docx import Document
+
+    summed = [i for i in config.indicators if not i.derived and i.numeric][:6]
+    document = Document()
+    document.add_heading(f"{config.campaign.region.short_name}工作简报", level=1)
+    for area, values in totals.items():
+        document.add_paragraph("，".join(f"{i.name}{values.get(i.id) or 0:g}{i.unit}" for i in summed) + "。")
+    grid = document.add_table(rows=1, cols=len(summed) + 1)
+    for cell, text in zip(grid.rows[0].cells, ["地区", *[i.name for i in summed]]):
+        cell.text = text
+    for area, values in totals.items():
+        for cell, value in zip(grid.add_row().cells, [area, *[values.get(i.id) for i in summed]]):
+            cell.text = "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+    document.save(path)
+    return path
 
 
 def _plain(value: Any) -> Optional[float]:

@@ -32,13 +32,17 @@ def test_quick_run_writes_every_row(tmp_path: Path):
     rows = {row["id"]: row for row in json.loads(out.read_text(encoding="utf-8"))["rows"]}
     s = f"@{SMOKE_SIZE}"
     measured = [f"{name}{s}" for name, _ in bench.PER_SIZE + bench.COMPONENTS]
-    derived = [f"read_validate/floor{s}", f"read_validate/calamine{s}", f"openpyxl/read_validate{s}",
+    derived = [f"read_validate/calamine{s}", f"read_validate/unzip{s}", f"read_validate/expat{s}",
+               f"openpyxl/read_validate{s}",
                f"peer/product{s}", f"totals{s}", "robustness_kill", "robustness_concurrent"]
     assert sorted(rows) == sorted(measured + derived)
     for row_id in measured:
         assert rows[row_id]["error"] == "" and rows[row_id]["rounds"] == 1 and rows[row_id]["median_s"] > 0, row_id
         assert rows[row_id]["peak_mb"] > 10, row_id
     assert rows[f"totals{s}"]["ok"] is True
+    assert rows[f"job{s}"]["info"]["charts"] == 2 and rows[f"product{s}"]["info"]["charts"] == 2
+    week = [p for p in (tmp_path / "work" / str(SMOKE_SIZE) / "inbox_week").rglob("*") if p.is_file()]
+    assert rows[f"server{s}"]["info"]["inbox_files"] == len(week) and "收取完成" in rows[f"server{s}"]["info"]["message"]
     assert rows["robustness_kill"]["value"] == "1/1 passed"
     assert rows["robustness_concurrent"]["value"] == "1/1 passed"
     # the table printed is the table stored

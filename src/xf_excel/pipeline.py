@@ -4,7 +4,9 @@ nothing else; every result is typed and carries its issues and notes."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import sqlite3
 import traceback
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from .wording import fmt_deadline
 if TYPE_CHECKING:
     from .checks.entries import ManualEntry
     from .consolidate import Consolidation
+    from .intake.workbooks import WorkbookReader
     from .outputs.briefing import BriefingResult as Briefing
 
 __all__ = [
@@ -189,12 +192,16 @@ def intake_inbox(config: Config, inbox: str | Path, period: int, archive_path: s
         3
     """
     from .intake.collect import collect_inbox
+    from .intake.workbooks import WorkbookReader
 
     inbox = Path(inbox)
     config.period(period)
-    files, skipped = collect_inbox(inbox, take=again)
-    report = _take_in(config, IntakeReport(period=period, inbox=inbox), files, skipped, archive_path, feedback_dir,
-                      progress, again, now)
+    with WorkbookReader() as reader:
+        if _holds_files(inbox):
+            reader.start()                     # the workers start up while the inbox is collected
+        files, skipped = collect_inbox(inbox, take=again)
+        report = _take_in(config, IntakeReport(period=period, inbox=inbox), files, skipped, archive_path,
+                          feedback_dir, progress, again, now, reader=reader)
     if report.empty:
         report.notices.append(f"收件文件夹 {inbox} 是空的，没有找到任何文件；请先把收到的附件（或整封邮件）保存到该文件夹，再重新收取")
     return report
@@ -221,16 +228,30 @@ def intake_uploads(config: Config, uploads: list[tuple[str, bytes]], period: int
                     feedback_dir, progress)
 
 
+def _holds_files(folder: Path) -> bool:
+    """True when `folder` is a folder with anything in it (looked at without reading anything)."""
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
+
+
 def _take_in(config: Config, report: IntakeReport, files: list, skipped: list[Issue], archive_path: str | Path,
              feedback_dir: str | Path, progress: Optional[Callable[[int, int], None]],
-             again: Sequence[str] = (), now: Optional[dt.datetime] = None) -> IntakeReport:
+             again: Sequence[str] = (), now: Optional[dt.datetime] = None,
+             reader: Optional[WorkbookReader] = None) -> IntakeReport:
     """The files collected from an inbox folder or a mailbox: archived raw first, then read,
     checked, recorded, fed back — one outcome each, in the order collected; each with its
-    one Chinese sentence. `now` is when the feedback goes out."""
+    one Chinese sentence. `now` is when the feedback goes out. `reader` is the caller's (its
+    workers perhaps started already); without one, one is made for the batch."""
     from .intake.workbooks import WorkbookReader
 
     report.files += [FileOutcome(display=i.file, status=_file_status(i), issues=[i]) for i in skipped]
-    with archive_lock(archive_path), Archive(archive_path) as archive, WorkbookReader() as reader:
+    with contextlib.ExitStack() as stack:
+        reader = reader or stack.enter_context(WorkbookReader())
+        stack.enter_context(archive_lock(archive_path))
+        archive = stack.enter_context(Archive(archive_path))
         if archive.notice:
             report.notices.append(archive.notice)
         batch = _Batch(config, archive, report.period, _peer_values(config, archive, report.period),
@@ -384,10 +405,10 @@ class _Batch:
                   period: Optional[int] = None) -> None:
         """The feedback workbook of a return with issues, noted in the archive. Failing to write
         one is a notice, never the end of the batch: the return itself is already archived."""
+        if not outcome.issues:
+            return                             # before the import: a clean batch never loads openpyxl
         from .outputs.feedback import write_feedback
 
-        if not outcome.issues:
-            return
         period = self.period if period is None else period
         content = workbook.content if workbook is not None and workbook.content else received.content
         try:

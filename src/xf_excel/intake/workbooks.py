@@ -70,6 +70,13 @@ class WorkbookReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def start(self) -> "WorkbookReader":
+        """Start the parsing workers now rather than at the first file, so that their start-up
+        overlaps with what the caller does next (collecting the inbox). The decryptor stays
+        lazy: most batches hold no encrypted file."""
+        self._pool.start()
+        return self
+
     def close(self) -> None:
         """Stop the worker processes."""
         self._pool.close()

@@ -98,6 +98,13 @@ class WorkerPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def start(self) -> None:
+        """Start every worker now, without waiting for them: each imports its reader while
+        the caller goes on (collecting the inbox), so the first job finds it ready."""
+        self._workers = [w for w in self._workers if not w.dead]
+        while len(self._workers) < self.size:
+            self._workers.append(self._start_worker())
+
     def run(self, job: tuple, timeout: float) -> Outcome:
         """Parse one job (kind, content, sheet_parts) and wait for its outcome."""
         return next(self.run_many([(0, job, timeout)]))[1]
