@@ -134,9 +134,19 @@ class WorkerPool:
             self._wait_for_event(done)
 
     def close(self) -> None:
-        """Stop every worker (politely: end of input; then by force)."""
+        """Stop every worker: a busy one by force at once; an idle one politely (end of input),
+        reaped by a thread of its own that kills it if it has not exited within a second — so
+        the caller does not wait for the workers' interpreters to shut down (~50–100 ms each)."""
         for worker in self._workers:
-            self._stop(worker, polite=True)
+            if worker.busy or worker.proc.poll() is not None:
+                self._stop(worker, polite=False)
+            else:
+                worker.dead = True
+                try:
+                    worker.proc.stdin.close()
+                except OSError:
+                    pass
+                threading.Thread(target=self._stop, args=(worker, True), daemon=True).start()
         self._workers.clear()
 
     # -- workers -------------------------------------------------------------------------
@@ -233,7 +243,8 @@ class WorkerPool:
         proc = worker.proc
         try:
             if polite and proc.poll() is None:
-                proc.stdin.close()
+                if not proc.stdin.closed:
+                    proc.stdin.close()
                 proc.wait(timeout=1.0)
         except (OSError, subprocess.TimeoutExpired):
             pass

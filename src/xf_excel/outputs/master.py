@@ -78,8 +78,10 @@ def write_master(consolidation: Consolidation, path: Path, *, inbox_folder: str 
 
 
 def _build(c: Consolidation, filename: str, folders: tuple[str, str]) -> None:
+    # in_memory: the parts are assembled in memory, not as ~40 temporary files (a third of the
+    # write's time); the file itself is still written aside and moved into place (atomic_write).
     book = xlsxwriter.Workbook(filename, {"strings_to_numbers": False, "strings_to_formulas": False,
-                                          "strings_to_urls": False})
+                                          "strings_to_urls": False, "in_memory": True})
     add_master_sheets(book, c, folders)
     book.close()
 
