@@ -502,6 +502,21 @@ def test_workers_are_reused_and_a_dead_one_is_replaced():
     assert started == 2
 
 
+def test_workers_started_ahead_read_the_batch_and_exit_at_end_of_input():
+    """`start` (called while the inbox is collected) starts the workers the batch then uses,
+    no more; `close` returns at once and each worker exits by itself at the end of its input."""
+    files = [received(form_xlsx(), name=f"{i}.xlsx") for i in range(3)]
+    with WorkbookReader(workers=2) as reader:
+        reader.start()
+        processes = [worker.proc for worker in reader._pool._workers]
+        results = list(reader.read_many(files))
+        started = reader.workers_started
+
+    assert started == 2 and len(processes) == 2
+    assert [isinstance(r.workbook, RawWorkbook) for _, r in results] == [True, True, True]
+    assert [process.wait(timeout=30) for process in processes] == [0, 0]
+
+
 def test_read_many_keeps_order_with_early_refusals_between_parsed_files():
     files = [received(b"", name="empty.xlsx"), received(form_xlsx(), name="a.xlsx"),
              received(b"GIF89a", name="b.gif"), received(form_xlsx(), name="c.xlsx")]
