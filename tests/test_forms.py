@@ -45,9 +45,9 @@ def open_form(config: Config, unit: str, tmp_path: Path, period: int = 2, previo
     return openpyxl.load_workbook(path)
 
 
-def label_value(sheet, label: str):
+def label_value(sheet, label: str, max_row: int | None = 10):
     """The contract: the value sits in the cell to the right of its label."""
-    for row in sheet.iter_rows(max_row=10):
+    for row in sheet.iter_rows(max_row=max_row):
         for cell in row:
             if cell.value == label:
                 return sheet.cell(row=cell.row, column=cell.column + 1)
@@ -69,9 +69,13 @@ def indicator_rows(sheet) -> dict[str, int]:
 
 
 def group_rows(sheet) -> list[str]:
+    """The activity rows of the table (the narrative section below it is no group)."""
+    from xf_excel.contract import NARRATIVE_HEADING
+
     start = table_header_row(sheet) + 1
-    return [sheet.cell(row=r, column=2).value for r in range(start, sheet.max_row + 1)
-            if sheet.cell(row=r, column=1).value is None and sheet.cell(row=r, column=2).value]
+    names = [sheet.cell(row=r, column=2).value for r in range(start, sheet.max_row + 1)
+             if sheet.cell(row=r, column=1).value is None and sheet.cell(row=r, column=2).value]
+    return names[:names.index(NARRATIVE_HEADING)] if NARRATIVE_HEADING in names else names
 
 
 def validation_of(sheet, ref: str):
@@ -192,13 +196,17 @@ def test_validation_of_text_date_and_bounded_indicators(config_data, tmp_path):
 
 
 def test_only_input_cells_are_unlocked_and_the_sheet_is_protected(config, tmp_path):
+    from xf_excel.contract import NARRATIVE_LABELS
+
     sheet = open_form(config, POOR_COUNTY, tmp_path)[FORM_SHEET]
     assert sheet.protection.sheet is True
     assert not sheet.protection.password
+    # (a merge's covered cells are not cells one can type in; openpyxl reads them with the top-left's protection)
     unlocked = {cell.coordinate for row in sheet.iter_rows() for cell in row
-                if cell.has_style and cell.protection.locked is False}
+                if cell.has_style and cell.protection.locked is False and type(cell).__name__ != "MergedCell"}
     expected = {label_value(sheet, "填报人").coordinate, label_value(sheet, "联系电话").coordinate}
     expected |= {f"E{row}" for row in indicator_rows(sheet).values()}
+    expected |= {label_value(sheet, label, max_row=None).coordinate for label in NARRATIVE_LABELS}   # the free-text cells
     assert unlocked == expected
 
 

@@ -87,7 +87,7 @@ def test_sheets_in_order(written, config):
     path, book = written
     members = [m.short_name for m in config.member_units if m.code in {u.code for u in config.reporting_units()}]
     assert book.sheetnames == (["首页", "全区汇总", "各市进展"] + [c.name for c in config.cities] + members
-                               + ["报送情况", "校验问题", "目标"])
+                               + ["工作动态", "报送情况", "校验问题", "目标"])
     assert path.name == "汇总_第2期.xlsx" and not list(path.parent.glob(".~xf-*"))
 
 

@@ -19,13 +19,13 @@ from typing import Literal, Optional
 from .config import expr
 from .config import Config, Indicator, Period, Target, Unit
 from .issues import Issue, Severity
-from .archive.store import Archive, NewSubmission, Submission, moment
+from .archive.store import Archive, NarrativeItem, NewSubmission, Submission, moment
 from .checks.entries import ManualEntry
 from .contract import Header
 from .wording import fmt_date_cn, fmt_deadline, printed_figure
 
 __all__ = [
-    "UnitRow", "AreaTotals", "Progress", "CityProgress", "ReportingStatus", "Consolidation", "consolidate",
+    "UnitRow", "AreaTotals", "Progress", "CityProgress", "ReportingStatus", "NewsRow", "Consolidation", "consolidate",
     "record_manual_entries", "split_issues",
 ]
 
@@ -108,6 +108,22 @@ class ReportingStatus:
     rejections: int = 0                   # returns of the period sent back (退回), whether redone since or not
 
 
+@dataclass(frozen=True)
+class NewsRow:
+    """One narrative item of the period as the master's 工作动态 sheet shows it and the
+    briefing's 各地动态 uses it: the unit's text, and the office's 选用 and edited text."""
+
+    item: NarrativeItem
+    unit: Unit
+    chosen: bool                          # goes into the briefing
+    text: str                             # as printed: the office's edit, else the unit's own text
+    recorded: bool                        # the office's choice is archived (else `chosen` is the default)
+
+    @property
+    def edited(self) -> bool:
+        return self.text != self.item.text
+
+
 @dataclass
 class Consolidation:
     """Everything the master workbook and the briefing show for one period."""
@@ -127,6 +143,8 @@ class Consolidation:
     history: dict[int, dict[str, Optional[float]]] = field(default_factory=dict)  # period -> regional values
     issue_history: list[Issue] = field(default_factory=list)  # of returns later replaced or corrected
     archive_version: int = 0              # the archive's newest submission id the figures reflect
+    news: list[NewsRow] = field(default_factory=list)   # the period's 工作动态 / 典型做法, in config order of units
+    news_by_default: bool = False         # nothing chosen in the master: `news` carries the default choice
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
 
     @property
@@ -170,6 +188,7 @@ def consolidate(archive: Archive, config: Config, period: int, *, now: Optional[
     _attach_previous(this, before)
     schedule = config.campaign.time_schedule(current.cutoff)
     issues, issue_history = split_issues(archive, period)
+    news, by_default = _news(archive, config, period, this.cities)
     return Consolidation(
         config=config, period=current, previous_period=previous_period, time_schedule=schedule,
         counties=this.counties, members=this.members, cities=this.cities, region=this.region,
@@ -178,7 +197,7 @@ def consolidate(archive: Archive, config: Config, period: int, *, now: Optional[
         reporting=_reporting(archive, config, current, now),
         issues=issues, issue_history=issue_history,
         history={p: dict(t.region.values) for p, t in sorted(tables.items())},
-        archive_version=archive.version(), generated_at=now)
+        archive_version=archive.version(), news=news, news_by_default=by_default, generated_at=now)
 
 
 def _previous_period(config: Config, period: int) -> Optional[Period]:
@@ -438,6 +457,51 @@ def _city_ranking(config: Config, this: _Tables, schedule: float) -> list[CityPr
     return standings
 
 
+# ---- 工作动态: the units' narrative and the office's choice ---------------------------------------
+
+DEFAULT_NEWS_CITIES = 3
+
+
+def _news(archive: Archive, config: Config, period: int, cities: list[AreaTotals]) -> tuple[list[NewsRow], bool]:
+    """Every narrative item of the period's counting returns, with the office's archived choice
+    and edit. While nothing is chosen, the default is chosen (`default_news`) and the flag says so."""
+    order = {u.code: n for n, u in enumerate(config.reporting_units())}
+    items = sorted((i for i in archive.narratives(period) if i.unit_code in order),
+                   key=lambda i: (order[i.unit_code], i.seq))
+    choices = archive.narrative_choices(period)
+    chosen_any = any(choices[i.key].chosen for i in items if i.key in choices)
+    defaults = set() if chosen_any else default_news(config, items, cities)
+    rows = []
+    for item in items:
+        choice = choices.get(item.key)
+        text = choice.text if choice is not None and choice.text.strip() else item.text
+        chosen = (choice is not None and choice.chosen) if chosen_any else item.key in defaults
+        rows.append(NewsRow(item=item, unit=config.units[item.unit_code], chosen=chosen, text=text,
+                            recorded=choice is not None))
+    return rows, not chosen_any and bool(items)
+
+
+def default_news(config: Config, items: list[NarrativeItem], cities: list[AreaTotals]) -> set[str]:
+    """The items the briefing takes when the office chose none: of the (three) cities with the
+    largest increase this period on the ranking indicator, among those whose counties wrote
+    something, each city's longest item — the cities that moved most, in their own words, one
+    each, so that no single city fills the section. Keys of the items."""
+    by_city: dict[str, list[NarrativeItem]] = {}
+    for item in items:
+        unit = config.units[item.unit_code]
+        if unit.kind == "county" and unit.city_code:
+            by_city.setdefault(unit.city_code, []).append(item)
+    indicator = config.ranking_indicator
+
+    def increase(city: AreaTotals) -> float:
+        if not indicator:
+            return 0.0
+        return (city.values.get(indicator) or 0.0) - (city.previous.get(indicator) or 0.0)
+
+    ranked = sorted((c for c in cities if c.code in by_city), key=increase, reverse=True)   # ties: config order
+    return {max(by_city[c.code], key=lambda i: len(i.text)).key for c in ranked[:DEFAULT_NEWS_CITIES]}
+
+
 # ---- reporting status and reminders ---------------------------------------------------------------
 
 def _reporting(archive: Archive, config: Config, period: Period, now: dt.datetime) -> list[ReportingStatus]:
@@ -600,7 +664,8 @@ def record_manual_entries(archive: Archive, entries: list[ManualEntry], period: 
                 cells={i: entry.cells[i] for i in entry.values if i in entry.cells},
                 details=dict(base.details) if base else {}, source="manual", file_name=file_name,
                 template_version=base.template_version if base else "", received_at=now.isoformat(), note=note,
-                header=dict(base.header) if base else {})))
+                header=dict(base.header) if base else {},
+                narrative_from=base.id if base and base.period == period else None)))
     return ids
 
 

@@ -33,6 +33,8 @@ __all__ = [
     "ENTRY_UNIT_ROW_LABEL", "ENTRY_MESSAGE_LABEL", "ENTRY_HEADER_ROW", "ENTRY_FIRST_ROW", "ISSUE_COLUMNS",
     "ISSUE_HISTORY_HEADING",
     "BookName", "Conf", "CONF_DEFAULTS", "FEEDBACK_REJECTED_PREFIX", "FEEDBACK_WARNED_PREFIX",
+    "NarrativeKind", "NARRATIVE_FIELDS", "NARRATIVE_LABELS", "NARRATIVE_HEADING", "NARRATIVE_MAX_CHARS",
+    "NEWS_SHEET", "NewsColumn", "NEWS_COLUMNS", "NEWS_CHOSEN_WORDS",
 ]
 
 # ---- the return form ------------------------------------------------------------------------
@@ -83,6 +85,19 @@ FORM_NOTE_ROW = 5
 FORM_TABLE_HEADER_ROW = 6
 FORM_FIRST_BODY_ROW = 7
 
+# The narrative section below the table: free text, each label in the 指标名称 column with its
+# text in the cell to its right (read by label, like the header block). Kinds, in the briefing's words:
+class NarrativeKind(StrEnum):
+    NEWS = "工作动态"
+    PRACTICE = "典型做法"
+
+
+NARRATIVE_FIELDS = (("本期工作动态（一）", NarrativeKind.NEWS), ("本期工作动态（二）", NarrativeKind.NEWS),
+                    ("典型做法", NarrativeKind.PRACTICE))
+NARRATIVE_LABELS = tuple(label for label, _ in NARRATIVE_FIELDS)
+NARRATIVE_HEADING = "本期工作动态和典型做法（选填，文字材料，供编发简报选用）"
+NARRATIVE_MAX_CHARS = 300    # the length hint; a longer text is kept whole and flagged 警告
+
 TOTAL_WORDS = frozenset({"合计", "总计", "小计"})   # a row a clerk added under a list: not data
 
 # Names of the feedback workbooks we write (staff may save them back into the inbox).
@@ -124,6 +139,26 @@ ENTRY_HEADER_ROW, ENTRY_FIRST_ROW = 3, 5   # as written; read back by label
 ISSUE_COLUMNS = ("单位代码", "单位名称", "文件", "单元格", "级别", "问题类型", "指标", "值", "说明")
 # 校验问题 lists the current issues, then under this heading those of returns since replaced or corrected
 ISSUE_HISTORY_HEADING = "以下是已被更正或替换的报表中的问题，仅供查阅，不计入上方统计"
+
+
+# 工作动态: every narrative item of the period, one row each; staff choose (选用) and edit
+# (简报采用文字) the items of the briefing's 各地动态, and 校验 / 生成简报 archive what they chose.
+NEWS_SHEET = "工作动态"
+
+
+class NewsColumn(StrEnum):
+    KEY = "编号"              # the item's archive key (`submission-seq`): how a row is read back
+    UNIT_CODE = "单位代码"
+    UNIT_NAME = "单位名称"
+    CITY = "所属"             # + the city level's name (所属市, 所属片区): matched by prefix
+    KIND = "类别"
+    ORIGINAL = "原文"
+    CHOSEN = "选用"
+    TEXT = "简报采用文字"
+
+
+NEWS_COLUMNS = tuple(NewsColumn)
+NEWS_CHOSEN_WORDS = frozenset({"是", "√", "✓", "✔", "选用", "y", "yes", "1", "x"})   # what marks a row 选用
 
 
 class BookName(StrEnum):

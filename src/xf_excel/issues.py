@@ -56,6 +56,7 @@ class IssueCode(str, Enum):
     # the header block
     MISSING_HEADER = "missing-header"
     BAD_PHONE = "bad-phone"
+    LONG_NARRATIVE = "long-narrative"      # a 工作动态 / 典型做法 text over the length hint (kept whole)
     # indicator cells
     MISSING_INDICATOR = "missing-indicator"
     DUPLICATE_INDICATOR = "duplicate-indicator"
@@ -138,6 +139,9 @@ KINDS: dict[IssueCode, Kind] = {
     IssueCode.BAD_PHONE: Kind("联系电话有误",
                               "联系电话（{cell}）“{text}”格式不对：手机为1开头的11位数字，座机请带区号（如 0771-1234567）；"
                               "单元格为数字格式时区号的 0 会丢失，请设为文本"),
+    IssueCode.LONG_NARRATIVE: Kind("文字材料过长",
+                                   "{label}（{cell}）共{length}字，超过{limit}字的建议篇幅；已全文收录，"
+                                   "编发简报时可能删节，请尽量精简，突出做法和成效"),
     # indicator cells: one checker for a typed figure, in returns and in the master alike
     IssueCode.MISSING_INDICATOR: Kind("缺少指标行", "“{sheet_name}”表中找不到指标「{name}」所在的行；请勿删除指标行或改动指标名称"),
     IssueCode.DUPLICATE_INDICATOR: Kind("指标行重复", "指标「{name}」出现了两行（{first}、{cell}），无法确定以哪行为准；请删除多余的一行"),

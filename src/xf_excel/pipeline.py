@@ -512,7 +512,7 @@ def _new_submission(checked, received, digest: str, batch_id: int) -> NewSubmiss
         cells=dict(checked.cells), details=dict(checked.details), issues=list(checked.issues), source="file",
         file_sha256=digest, file_name=received.display, sender=received.sender,
         template_version=checked.template_version or "", received_at=received.received_at,
-        header={label: text for label, text in checked.header.items() if text})
+        header={label: text for label, text in checked.header.items() if text}, narrative=list(checked.narrative))
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -935,6 +935,7 @@ class BookCheck(HasIssues):
     return_issues: list[Issue] = field(default_factory=list)
     return_history: list[Issue] = field(default_factory=list)
     recorded: list[int] = field(default_factory=list)
+    news_recorded: int = 0              # 工作动态 rows whose 选用 or text changed and were archived
     note: str = ""                      # why nothing was recorded, when asked to record
     archive_version: Optional[int] = None
 
@@ -945,47 +946,53 @@ class BookCheck(HasIssues):
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "period": self.period, "units": self.typed_units,
-                "issues": [i.to_dict() for i in self.issues], "recorded": self.recorded, "note": self.note}
+                "issues": [i.to_dict() for i in self.issues], "recorded": self.recorded,
+                "news_recorded": self.news_recorded, "note": self.note}
 
 
 def validate_book(config: Config, path: str | Path, archive_path: str | Path, *, period: Optional[int] = None,
                   record: bool = False) -> BookCheck:
     """Check the figures staff typed into a master workbook file's city and member-unit sheets
     with the checker of returns; with `record`, archive the rows without errors as manual
-    submissions (so a rebuild keeps them) — unless the archive moved on since the workbook was
-    made, when its figures may be stale and would overwrite newer ones."""
-    from .checks.entries import read_book_version, read_master_entries
+    submissions (so a rebuild keeps them), and the 选用 / edited texts of its 工作动态 sheet —
+    unless the archive moved on since the workbook was made, when its figures may be stale and
+    would overwrite newer ones."""
+    from .checks.entries import read_book_grids, read_book_version
 
     path = Path(path)
     if not path.is_file():
         raise IntakeError(f"找不到工作簿 {path}")
-    entries, issues = read_master_entries(path, config)
-    period = period or next((e.period for e in entries if e.period), None)
+    stated, grids = read_book_grids(path)
+    period = period or stated
     if period is None:
         raise IntakeError(f"无法从 {path.name} 的首页读出期次；请指定报送期次")
-    return check_book(config, path.name, entries, issues, period, archive_path, book_version=read_book_version(path),
-                      record=record)
+    return validate_grids(config, path.name, grids, period, archive_path, book_version=read_book_version(path),
+                          record=record)
 
 
 def validate_grids(config: Config, file: str, grids: dict[str, list[list[Any]]], period: int,
                    archive_path: str | Path, *, book_version: Optional[int], record: bool) -> BookCheck:
     """The same check for a workbook open in Excel, given each sheet's cells (rows from A1)
     and the `ArchiveVersion` it shows (the 校验 button)."""
-    from .checks.entries import read_entry_sheet
+    from .checks.entries import read_entry_sheet, read_news_sheet
 
     entries: list[ManualEntry] = []
     issues: list[Issue] = []
+    news = []
     for title, grid in grids.items():
         found, problems = read_entry_sheet(config, file, title, grid, period)
         entries += found
         issues += problems
-    return check_book(config, file, entries, issues, period, archive_path, book_version=book_version, record=record)
+        news += read_news_sheet(grid)
+    return check_book(config, file, entries, issues, period, archive_path, book_version=book_version, record=record,
+                      news=news)
 
 
 def check_book(config: Config, file: str, entries: list[ManualEntry], issues: list[Issue], period: int,
-               archive_path: str | Path, *, book_version: Optional[int], record: bool) -> BookCheck:
+               archive_path: str | Path, *, book_version: Optional[int], record: bool,
+               news: Sequence["NarrativeChoice"] = ()) -> BookCheck:
     """Check typed entries against the archive (history and peers as for returns) and, with
-    `record`, archive the rows without errors when the book is current."""
+    `record`, archive the rows without errors and the 工作动态 choices when the book is current."""
     from .checks.entries import check_entries, entries_without_errors
     from .consolidate import split_issues
 
@@ -1001,9 +1008,38 @@ def check_book(config: Config, file: str, entries: list[ManualEntry], issues: li
         current, history = split_issues(archive, period)
         check = BookCheck(file=file, period=period, entries=entries, issues=issues, return_issues=current,
                           return_history=history, archive_version=archive.version())
-        if record:
-            _record_entries(config, archive, check, entries_without_errors(entries, issues), book_version)
+        if record and _book_is_current(archive, check, book_version):
+            from .consolidate import consolidate
+
+            shown = consolidate(archive, config, period)
+            check.news_recorded = _record_news(archive, shown, news, file, book_version)
+            _record_entries(archive, check, entries_without_errors(entries, issues), shown)
     return check
+
+
+def _book_is_current(archive: Archive, check: BookCheck, book_version: Optional[int]) -> bool:
+    """One rule for the file and the open workbook: what was typed into it is recorded only when
+    it shows the archive as it is now (its `ArchiveVersion` equals the archive's)."""
+    if book_version is not None and book_version == archive.version():
+        return True
+    check.note = (f"档案库在「{check.file}」汇总之后收到了新的报表或修改，工作簿中的数字可能已过时，本次修改未记入档案库；"
+                  "请先重新汇总，再在新的汇总表中修改并校验")
+    return False
+
+
+def _record_news(archive: Archive, shown: Consolidation, news: Sequence["NarrativeChoice"], file: str,
+                 book_version: Optional[int]) -> int:
+    """Archive the 工作动态 sheet when anything on it differs from what the master showed: then
+    every row of it (what is not chosen is a choice too), so a default the office left alone
+    stays a default. Rows of items that no longer count (a replaced return's) are left alone."""
+    from .checks.entries import NarrativeChoice
+
+    rows = {row.item.key: row for row in shown.news}
+    typed = [NarrativeChoice(c.key, c.chosen, c.text or rows[c.key].item.text) for c in news if c.key in rows]
+    if all((c.chosen, c.text) == (rows[c.key].chosen, rows[c.key].text) for c in typed):
+        return 0
+    kept = [NarrativeChoice(c.key, c.chosen, "" if c.text == rows[c.key].item.text else c.text) for c in typed]
+    return archive.record_narrative_choices(shown.period.number, kept, file_name=file, archive_version=book_version)
 
 
 def _previous_values(archive: Archive, unit_code: str, period: int) -> dict[str, Any]:
@@ -1011,17 +1047,10 @@ def _previous_values(archive: Archive, unit_code: str, period: int) -> dict[str,
     return earlier.values if earlier else {}
 
 
-def _record_entries(config: Config, archive: Archive, check: BookCheck, entries: list[ManualEntry],
-                    book_version: Optional[int]) -> None:
-    """Archive the clean rows — only when the book shows the archive as it is now (one rule for
-    the file and the open workbook: its `ArchiveVersion` equals the archive's)."""
-    from .consolidate import consolidate, record_manual_entries
+def _record_entries(archive: Archive, check: BookCheck, entries: list[ManualEntry], shown: Consolidation) -> None:
+    """Archive the clean rows (the book was found current; `shown`: what it showed)."""
+    from .consolidate import record_manual_entries
 
-    if book_version is None or book_version != archive.version():
-        check.note = (f"档案库在「{check.file}」汇总之后收到了新的报表或修改，工作簿中的数字可能已过时，本次修改未记入档案库；"
-                      "请先重新汇总，再在新的汇总表中修改并校验")
-        return
-    shown = consolidate(archive, config, check.period)
     check.recorded = record_manual_entries(archive, entries, check.period, consolidation=shown, file_name=check.file)
     check.archive_version = archive.version()
 

@@ -35,8 +35,9 @@ from typing import Any, Iterator, Optional
 
 from ..errors import ArchiveError
 from ..issues import Issue, IssueCode, Severity
+from ..checks.entries import NarrativeChoice
 
-__all__ = ["Archive", "Submission", "NewSubmission", "FileRecord", "SentMail", "FetchedMail", "Batch", "Withdrawal",
+__all__ = ["Archive", "Submission", "NewSubmission", "NarrativeItem", "FileRecord", "SentMail", "FetchedMail", "Batch", "Withdrawal",
             "EarlierOutcome",
             "sha256", "moment", "same_moment"]
 
@@ -160,6 +161,26 @@ CREATE TABLE IF NOT EXISTS feedback (      -- every feedback workbook written fo
 );
 CREATE INDEX IF NOT EXISTS feedback_file ON feedback(file_sha256);
 CREATE INDEX IF NOT EXISTS feedback_sha256 ON feedback(sha256);
+CREATE TABLE IF NOT EXISTS submission_narrative (   -- the 工作动态 / 典型做法 texts of a return, as written
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    seq INTEGER NOT NULL,                   -- 1, 2 … in the form's order
+    kind TEXT NOT NULL,                     -- 工作动态 | 典型做法
+    text TEXT NOT NULL,
+    cell TEXT NOT NULL DEFAULT '',
+    source_submission INTEGER NOT NULL,     -- the return the text came in (a manual correction keeps it)
+    PRIMARY KEY (submission_id, seq)
+);
+CREATE TABLE IF NOT EXISTS narrative_choices (      -- the office's 选用 and edited text of an item, newest counts
+    id INTEGER PRIMARY KEY,
+    period INTEGER NOT NULL,
+    item_key TEXT NOT NULL,                 -- NarrativeItem.key: source submission and seq
+    chosen INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    file_name TEXT NOT NULL DEFAULT '',     -- the master workbook it was typed in
+    archive_version INTEGER,                -- the ArchiveVersion that workbook showed
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS narrative_choices_period ON narrative_choices(period, item_key);
 """
 
 # Columns added after the first archives were made (schema 1), added to those in place.
@@ -272,6 +293,25 @@ class NewSubmission:
     note: str = ""
     batch_id: Optional[int] = None                                 # the intake batch (None: typed by hand)
     header: dict[str, str] = field(default_factory=dict)        # header label -> text (填报人, 联系电话 …)
+    narrative: list[tuple[str, str, str]] = field(default_factory=list)   # (kind, text, cell) as written
+    narrative_from: Optional[int] = None    # instead: keep the narrative of this submission (a manual correction)
+
+
+@dataclass(frozen=True)
+class NarrativeItem:
+    """One 工作动态 / 典型做法 text of a return that counts, as the unit wrote it.
+
+    `key` (`submission-seq`, of the return the text came in) stays the same when the unit's
+    figures are corrected by hand in the master: the office's choice and edit stay with it."""
+
+    key: str
+    submission_id: int          # the return the text came in
+    seq: int
+    unit_code: str
+    period: int
+    kind: str                   # 工作动态 | 典型做法 (contract.NarrativeKind)
+    text: str
+    cell: str = ""
 
 
 @dataclass(frozen=True)
@@ -516,9 +556,53 @@ class Archive:
                  for list_id, rows in new.details.items() for n, row in enumerate(rows, start=1)])
             self.db.executemany("INSERT INTO submission_header VALUES (?,?,?)",
                                 [(sub_id, label, text) for label, text in new.header.items() if text])
+            self._insert_narrative(sub_id, new)
             self._insert_issues(new.issues, submission_id=sub_id, file_sha256=new.file_sha256,
                                 period=new.period, unit_code=new.unit_code, batch_id=new.batch_id)
         return sub_id
+
+    def _insert_narrative(self, sub_id: int, new: NewSubmission) -> None:
+        if new.narrative_from is not None:
+            self.db.execute("INSERT INTO submission_narrative SELECT ?, seq, kind, text, cell, source_submission"
+                            " FROM submission_narrative WHERE submission_id = ?", (sub_id, new.narrative_from))
+            return
+        self.db.executemany("INSERT INTO submission_narrative VALUES (?,?,?,?,?,?)",
+                            [(sub_id, seq, kind, text, cell, sub_id)
+                             for seq, (kind, text, cell) in enumerate(new.narrative, start=1) if text])
+
+    # ---- narrative: 工作动态 / 典型做法 and the office's choice ----------------------------------------
+    def narratives(self, period: Optional[int] = None) -> list[NarrativeItem]:
+        """The narrative items of the returns that count (accepted), of one period or of all,
+        by period, then unit code, then the form's order. Withdrawn, rejected and replaced
+        returns' texts are not listed."""
+        sql = ("SELECT n.source_submission, n.seq, n.kind, n.text, n.cell, s.unit_code, s.period"
+               " FROM submission_narrative n JOIN submissions s ON s.id = n.submission_id WHERE s.status = 'accepted'")
+        args: list[Any] = []
+        if period is not None:
+            sql, args = sql + " AND s.period = ?", [period]
+        rows = self.db.execute(sql + " ORDER BY s.period, s.unit_code, n.seq", args)
+        return [NarrativeItem(key=f"{r[0]}-{r[1]}", submission_id=r[0], seq=r[1], unit_code=r[5], period=r[6],
+                              kind=r[2], text=r[3], cell=r[4]) for r in rows]
+
+    def record_narrative_choices(self, period: int, choices: list[NarrativeChoice], *, file_name: str = "",
+                                 archive_version: Optional[int] = None) -> int:
+        """Archive the office's 选用 / edited text of items, where they differ from the choice
+        recorded last (so a rebuild shows them); returns how many were recorded."""
+        current = self.narrative_choices(period)
+        changed = [c for c in choices
+                   if c.key not in current or (current[c.key].chosen, current[c.key].text) != (c.chosen, c.text)]
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO narrative_choices (period, item_key, chosen, text, file_name, archive_version, recorded_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [(period, c.key, int(c.chosen), c.text, file_name, archive_version, _now()) for c in changed])
+        return len(changed)
+
+    def narrative_choices(self, period: int) -> dict[str, NarrativeChoice]:
+        """The newest recorded choice of each item of the period (item key -> choice)."""
+        rows = self.db.execute("SELECT item_key, chosen, text, recorded_at FROM narrative_choices WHERE period = ?"
+                               " ORDER BY id", (period,))
+        return {r[0]: NarrativeChoice(r[0], bool(r[1]), r[2]) for r in rows}
 
     def record_file_issues(self, digest: str, issues: list[Issue], period: Optional[int] = None,
                            unit_code: Optional[str] = None, batch_id: Optional[int] = None) -> None:

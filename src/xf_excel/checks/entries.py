@@ -20,13 +20,16 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from ..config import Config, Indicator
-from ..contract import ENTRY_CODE_LABEL, BookName
+import re
+
+from ..contract import ENTRY_CODE_LABEL, NEWS_CHOSEN_WORDS, BookName, NewsColumn
 from ..issues import Issue, IssueCode, Severity, cell_address
 from .figures import check_figures
-from .read import CellValue, shown_value
+from .read import CellValue, label_of, shown_value
+from .validate import narrative_text
 
-__all__ = ["ManualEntry", "read_master_entries", "read_entry_sheet", "read_book_version", "check_entries",
-           "entries_without_errors"]
+__all__ = ["ManualEntry", "NarrativeChoice", "read_master_entries", "read_book_grids", "read_entry_sheet", "read_news_sheet",
+           "read_book_version", "check_entries", "entries_without_errors"]
 
 _ENTRY_HEADER_ROWS = 10     # an entry sheet's header row is looked for in this many top rows
 
@@ -56,27 +59,67 @@ class ManualEntry:
         return all(cell.blank for cell in self.typed.values())
 
 
+@dataclass(frozen=True)
+class NarrativeChoice:
+    """What the office decided about a narrative item on the master's 工作动态 sheet: 选用, and
+    the text to print ('' = the unit's own). `key` is the item's (`archive.store.NarrativeItem.key`)."""
+
+    key: str
+    chosen: bool
+    text: str
+
+
 def read_master_entries(path: Path, config: Config) -> tuple[list[ManualEntry], list[Issue]]:
     """The rows typed into the entry sheets of a master workbook file (by label), and the
     issues only the master has (unknown unit codes, figures for indicators a unit does not report)."""
-    from openpyxl import load_workbook
-
-    path = Path(path)
+    period, grids = read_book_grids(path)
     entries: list[ManualEntry] = []
     issues: list[Issue] = []
+    for title, grid in grids.items():
+        found, problems = read_entry_sheet(config, Path(path).name, title, grid, period)
+        entries += found
+        issues += problems
+    return entries, issues
+
+
+def read_book_grids(path: Path) -> tuple[Optional[int], dict[str, list[list[Any]]]]:
+    """A master workbook file's period (its 首页 `Period`) and every sheet's cells (rows from A1)."""
+    from openpyxl import load_workbook
+
     with warnings.catch_warnings():  # openpyxl warns that it drops the data bars it cannot read
         warnings.simplefilter("ignore", UserWarning)
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(Path(path), read_only=True, data_only=True)
         try:
-            period = _named_number(book, BookName.PERIOD)
-            for sheet in book.worksheets:
-                grid = [list(row) for row in sheet.iter_rows(values_only=True)]
-                found, problems = read_entry_sheet(config, path.name, sheet.title, grid, period)
-                entries += found
-                issues += problems
+            return _named_number(book, BookName.PERIOD), {
+                sheet.title: [list(row) for row in sheet.iter_rows(values_only=True)] for sheet in book.worksheets}
         finally:
             book.close()
-    return entries, issues
+
+
+_ITEM_KEY = re.compile(r"[0-9]+-[0-9]+")
+
+
+def read_news_sheet(grid: list[list[Any]]) -> list[NarrativeChoice]:
+    """The office's choice of each item on a 工作动态 sheet (any sheet whose header row, within
+    the top 10 rows, holds 编号, 选用 and 简报采用文字), read by label: 选用 is a yes (`是`, `√` …)
+    or not; the text as typed (blank: the unit's own text stands). Nothing else is read."""
+    for h, row in enumerate(grid[:_ENTRY_HEADER_ROWS]):
+        labels = [label_of(v) for v in row]
+        if all(label_of(c.value) in labels for c in (NewsColumn.KEY, NewsColumn.CHOSEN, NewsColumn.TEXT)):
+            break
+    else:
+        return []
+    key_col, chosen_col, text_col = (labels.index(label_of(c.value)) for c in
+                                     (NewsColumn.KEY, NewsColumn.CHOSEN, NewsColumn.TEXT))
+    choices = []
+    for cells in grid[h + 1:]:
+        def at(col: int) -> Any:
+            return cells[col] if col < len(cells) else None
+        key = _code_text(at(key_col))
+        if _ITEM_KEY.fullmatch(key):
+            chosen = label_of(at(chosen_col)).lower() in NEWS_CHOSEN_WORDS
+            choices.append(NarrativeChoice(key=key, chosen=chosen, text=narrative_text(at(text_col))))
+    return choices
 
 
 def read_book_version(path: Path) -> Optional[int]:

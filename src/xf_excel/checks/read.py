@@ -18,13 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Optional
 
 from ..config import Config, DetailList, Unit
-from ..contract import FORM_SHEET, HEADER_LABELS, INDICATOR_LABEL, META_SHEET, TOTAL_WORDS, VALUE_LABEL, Header, Meta
+from ..contract import (
+    FORM_SHEET, HEADER_LABELS, INDICATOR_LABEL, META_SHEET, NARRATIVE_FIELDS, NARRATIVE_LABELS, TOTAL_WORDS,
+    VALUE_LABEL, Header, Meta, NarrativeKind,
+)
 from ..issues import HasIssues, Issue, IssueCode, Severity, cell_address
 from .normalize import clean_text
 from ..intake.records import CellError, RawSheet, RawWorkbook
 
 __all__ = [
-    "CellValue", "DetailSheet", "ReadReturn", "FormReading", "read_return", "unit_named_in",
+    "CellValue", "DetailSheet", "NarrativeCell", "ReadReturn", "FormReading", "read_return", "unit_named_in",
     "label_of", "cell_text", "shown_value",
 ]
 
@@ -66,6 +69,15 @@ class DetailSheet:
     rows: list[dict[str, CellValue]]        # one per data row: column id -> cell
 
 
+@dataclass(frozen=True)
+class NarrativeCell:
+    """One free-text field of the narrative section (本期工作动态, 典型做法) as found by its label."""
+
+    label: str
+    kind: NarrativeKind
+    cell: CellValue
+
+
 @dataclass
 class ReadReturn:
     """A return whose structure was understood; values are still as received."""
@@ -82,6 +94,7 @@ class ReadReturn:
     has_macros: bool = False
     uncached: set[tuple[str, int, int]] = field(default_factory=set)  # (sheet, row, column) of formulas without a result
     issues: list[Issue] = field(default_factory=list)   # found while reading (unit, structure)
+    narrative: list[NarrativeCell] = field(default_factory=list)   # in the form's order; blank ones too
 
     @property
     def unit_code(self) -> str:
@@ -209,7 +222,8 @@ def read_return(raw: RawWorkbook, config: Config) -> FormReading:
     return FormReading(ReadReturn(
         file=file, unit=unit, data_sheet=sheet.name, period=_stated_period(header, meta),
         template_version=cell_text(meta.get(Meta.TEMPLATE_VERSION)), header=header, values=values, details=details,
-        meta=meta, has_macros=raw.has_macros, uncached=_uncached_cells(raw), issues=issues), list(issues))
+        meta=meta, has_macros=raw.has_macros, uncached=_uncached_cells(raw), issues=issues,
+        narrative=_read_narrative(sheet, table_row)), list(issues))
 
 
 def _uncached_cells(raw: RawWorkbook) -> set[tuple[str, int, int]]:
@@ -262,11 +276,30 @@ def _read_header(sheet: RawSheet, table_row: int) -> dict[str, CellValue]:
     return header
 
 
-def _value_right_of(sheet: RawSheet, merges: Mapping, row: int, column: int) -> CellValue:
+def _read_narrative(sheet: RawSheet, table_row: int) -> list[NarrativeCell]:
+    """The narrative fields below the table header, by label (anywhere in the row: clerks move
+    columns), each with the first non-empty cell to its right; the first of a label counts."""
+    merges = _merge_map(sheet)
+    kinds = {label_of(label): (label, kind) for label, kind in NARRATIVE_FIELDS}
+    found: dict[str, NarrativeCell] = {}
+    for row in range(table_row + 1, len(sheet.cells) + 1):
+        for column in range(1, len(sheet.cells[row - 1]) + 1):
+            label = label_of(sheet.value(row, column))
+            if label in kinds and kinds[label][0] not in found:
+                name, kind = kinds[label]
+                found[name] = NarrativeCell(name, kind, _value_right_of(sheet, merges, row, column, _NARRATIVE_STOPS))
+    return [found[label] for label in NARRATIVE_LABELS if label in found]
+
+
+_NARRATIVE_STOPS = frozenset(label_of(label) for label in NARRATIVE_LABELS)
+
+
+def _value_right_of(sheet: RawSheet, merges: Mapping, row: int, column: int,
+                    stops: frozenset[str] | tuple[str, ...] = HEADER_LABELS) -> CellValue:
     start = merges[(row, column)][3] + 1 if (row, column) in merges else column + 1
     for c in range(start, len(sheet.cells[row - 1]) + 1):
         value = sheet.value(row, c)
-        if label_of(value) in HEADER_LABELS:
+        if label_of(value) in stops:
             break  # the next label: this one was left blank
         if not _blank(value):
             return CellValue(value, sheet.name, row, c)

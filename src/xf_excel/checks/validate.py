@@ -21,17 +21,17 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 from ..config import Config, DetailColumn, DetailList, Unit
-from ..contract import Header
+from ..contract import NARRATIVE_MAX_CHARS, Header
 from ..issues import HasIssues, Issue, IssueCode, Severity
 from .figures import check_figures
 from .normalize import fmt_number, parse_date, parse_number
 from .read import CellValue, DetailSheet, ReadReturn, cell_text, label_of, shown_value
 
-__all__ = ["CheckedReturn", "validate_return"]
+__all__ = ["CheckedReturn", "validate_return", "narrative_text"]
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
@@ -50,6 +50,7 @@ class CheckedReturn(HasIssues):
     template_version: str
     header: dict[str, str]                  # header label -> text (填报人, 联系电话, …)
     file: str = ""
+    narrative: list[tuple[str, str, str]] = field(default_factory=list)   # (kind, text, cell) of each filled field
 
     @property
     def unit_code(self) -> str:
@@ -92,6 +93,7 @@ def validate_return(read: ReadReturn, config: Config, period: int,
         _check_file(ctx),
         _check_period(ctx),
         _check_header(ctx),
+        _check_narrative(ctx),
         figures.issues,
         detail_issues,
         _check_detail_totals(ctx, values),
@@ -101,7 +103,8 @@ def validate_return(read: ReadReturn, config: Config, period: int,
         unit=read.unit, period=period, accepted=not any(i.blocking for i in issues),
         values=values, cells={k: v.cell for k, v in read.values.items()}, details=details, issues=issues,
         template_version=read.template_version, header={k: cell_text(v.value) for k, v in read.header.items()},
-        file=read.file)
+        file=read.file, narrative=[(n.kind.value, narrative_text(n.cell.value), n.cell.cell) for n in read.narrative
+                                   if narrative_text(n.cell.value)])
 
 
 def _check_file(ctx: _Context) -> Iterator[Issue]:
@@ -116,9 +119,10 @@ def _check_file(ctx: _Context) -> Iterator[Issue]:
 
 
 def _data_cells(read: ReadReturn) -> Iterator[CellValue]:
-    """Every cell read as data: header values, indicator inputs, detail rows."""
+    """Every cell read as data: header values, indicator inputs, narrative fields, detail rows."""
     yield from read.header.values()
     yield from read.values.values()
+    yield from (n.cell for n in read.narrative)
     for detail in read.details.values():
         for row in detail.rows:
             yield from row.values()
@@ -140,6 +144,25 @@ def _check_header(ctx: _Context) -> Iterator[Issue]:
     phone = ctx.read.header.get(Header.PHONE)
     if phone is not None and not phone.blank and not _phone_ok(phone.value):
         yield ctx.issue(IssueCode.BAD_PHONE, WARNING, cell=phone, text=cell_text(phone.value))
+
+
+def narrative_text(value: Any) -> str:
+    """A narrative cell as archived: text with its line breaks, outer space and control
+    characters gone (a number or a date typed there becomes its text). Never a formula: it is
+    only ever written as a string."""
+    if value is None or isinstance(value, bool):
+        return ""
+    text = value if isinstance(value, str) else cell_text(value)
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]", "", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return "\n".join(line.strip() for line in text.strip().split("\n") if line.strip())
+
+
+def _check_narrative(ctx: _Context) -> Iterator[Issue]:
+    for field_ in ctx.read.narrative:
+        length = len(narrative_text(field_.cell.value))
+        if length > NARRATIVE_MAX_CHARS:
+            yield ctx.issue(IssueCode.LONG_NARRATIVE, WARNING, cell=field_.cell, value=f"{length}字",
+                            label=field_.label, length=length, limit=NARRATIVE_MAX_CHARS)
 
 
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")

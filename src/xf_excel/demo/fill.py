@@ -26,7 +26,7 @@ from openpyxl.utils.cell import column_index_from_string, range_boundaries
 from openpyxl.utils.datetime import to_excel as excel_serial
 from openpyxl.worksheet.cell_range import MultiCellRange
 
-from ..contract import FORM_SHEET, INDICATOR_LABEL, SERIAL_LABEL, UNIT_LABEL, VALUE_LABEL
+from ..contract import FORM_SHEET, INDICATOR_LABEL, NARRATIVE_LABELS, SERIAL_LABEL, UNIT_LABEL, VALUE_LABEL
 
 __all__ = ["fill_form", "FULLWIDTH", "UNIT_SUFFIX", "THOUSANDS", "TEXT_NUMBER", "BLANK_ROW", "BLANK_COLUMN",
            "RENAME_SHEET", "TEXT_QUIRKS", "LAYOUT_QUIRKS"]
@@ -59,14 +59,14 @@ def _label(value: object) -> str:
 class _Layout:
     """Where things are on the 填报 sheet, found by label (1-based rows and columns)."""
 
-    header: dict[str, tuple[int, int]]        # label -> its value cell
+    header: dict[str, tuple[int, int]]        # label -> its value cell (header block and narrative fields)
     rows: dict[str, int]                      # indicator name -> row
     value_column: int
     units: dict[str, str]                     # indicator name -> text in the 单位 column
 
 
 def _locate(cells: Mapping[tuple[int, int], object], unlocked: Callable[[int, int], bool],
-            labels: Iterable[str], names: Iterable[str]) -> _Layout:
+            labels: Iterable[str], names: Iterable[str], narrative: Iterable[str] = ()) -> _Layout:
     """Find header labels, the table header row and indicator rows, as docs/form-contract.md
     says a reader does. Raises ValueError naming what is not on the form."""
     text = {pos: _label(v) for pos, v in sorted(cells.items()) if isinstance(v, str)}
@@ -78,8 +78,9 @@ def _locate(cells: Mapping[tuple[int, int], object], unlocked: Callable[[int, in
         raise ValueError(f"表格中找不到表头“{INDICATOR_LABEL}”“{VALUE_LABEL}”")
     columns = {t: c for (r, c), t in text.items() if r == header_row}
     header = {}
-    for label in labels:
-        found = next(((r, c) for (r, c), t in text.items() if r < header_row and t == _label(label)), None)
+    wanted_labels = [(label, True) for label in labels] + [(label, False) for label in narrative]
+    for label, above in wanted_labels:
+        found = next(((r, c) for (r, c), t in text.items() if (r < header_row) == above and t == _label(label)), None)
         if found is None:
             raise ValueError(f"表格中找不到标签“{label}”")
         row, column = found
@@ -112,6 +113,12 @@ def _locate_details(cells: Mapping[tuple[int, int], object], names: Iterable[str
     raise ValueError(f"明细表中找不到表头：{'、'.join(wanted.values())}")
 
 
+
+
+def _split_labels(labels: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(header-block labels, narrative labels): the narrative fields sit below the table."""
+    labels = list(labels)
+    return [l for l in labels if l not in NARRATIVE_LABELS], [l for l in labels if l in NARRATIVE_LABELS]
 
 
 def _detail_headers(rows: list[dict]) -> set[str]:
@@ -158,7 +165,7 @@ def _entries(values: Mapping[str, object], quirks: Sequence[str], units: Mapping
 
 def fill_form(form_path: Path, out_path: Path, values: Mapping[str, object],
               details: Mapping[str, list[dict]] = {}, header: Mapping[str, str] = {},
-              quirks: Sequence[str] = (), engine: str = "auto") -> Path:
+              quirks: Sequence[str] = (), engine: str = "auto", narrative: Mapping[str, str] = {}) -> Path:
     """Fill a return form as a clerk would in Excel, finding everything by label.
 
     `values`: indicator name -> what to type under 截至本期累计 (numbers, or text as typed);
@@ -173,7 +180,7 @@ def fill_form(form_path: Path, out_path: Path, values: Mapping[str, object],
         >>> fill_form(Path("第2期_南宁市_武鸣区.xlsx"), Path("inbox/武鸣区.xlsx"),
         ...           {"建成专柜数": 12, "运营专柜数": 10}, header={"填报人": "韦芳"}, quirks=["fullwidth:建成专柜数"])
     """
-    data = _fill_bytes(Path(form_path), values, details, header, quirks, engine)
+    data = _fill_bytes(Path(form_path), values, details, {**header, **narrative}, quirks, engine)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_bytes(data)
@@ -394,7 +401,8 @@ class _XmlFiller:
     def fill(self, values: Mapping[str, object], details: Mapping[str, list[dict]], header: Mapping[str, str],
              quirks: Sequence[str]) -> bytes:
         form = self._form_sheet()
-        layout = _locate(form.values(), form.unlocked, header, values)
+        above, below = _split_labels(header)
+        layout = _locate(form.values(), form.unlocked, above, values, below)
         for label, value in header.items():
             form.write(*layout.header[label], value)
         for name, value in _entries(values, quirks, layout.units).items():
@@ -429,7 +437,8 @@ def _fill_openpyxl(form_path: Path, values: Mapping[str, object], details: Mappi
     sheet = workbook[FORM_SHEET] if FORM_SHEET in workbook.sheetnames else workbook.worksheets[0]
     _apply_layout_quirks(sheet, quirks)
     cells = {(c.row, c.column): c.value for row in sheet.iter_rows() for c in row if c.value is not None}
-    layout = _locate(cells, lambda r, c: not sheet.cell(r, c).protection.locked, header, values)
+    above, below = _split_labels(header)
+    layout = _locate(cells, lambda r, c: not sheet.cell(r, c).protection.locked, above, values, below)
     for label, value in header.items():
         _set(sheet.cell(*layout.header[label]), value)
     for name, value in _entries(values, quirks, layout.units).items():

@@ -65,6 +65,7 @@ from ..config import Config, DetailList, Indicator, Target, Unit
 from .fill import (BLANK_COLUMN, BLANK_ROW, FULLWIDTH, LAYOUT_QUIRKS, RENAME_SHEET, TEXT_NUMBER, TEXT_QUIRKS,
                    THOUSANDS, UNIT_SUFFIX, _fill_bytes, fill_form)
 from ..outputs.forms import form_filename
+from .narrative import narrative_for
 
 __all__ = [
     "Simulation", "PeriodPlan", "Delivery", "simulate", "campaign_of", "correct_entries", "deliveries", "expected_accepted", "fill_form",
@@ -837,7 +838,7 @@ def correct_entries(sim: Simulation, unit: Unit, period: int) -> tuple[dict, dic
         rows = sim.details[unit.code][period].get(detail.id, [])
         details[detail.name] = [{names[k]: v for k, v in row.items() if v is not None} for row in rows]
     person, phone = sim.people[unit.code]
-    return values, details, {"填报人": person, "联系电话": phone}
+    return values, details, {"填报人": person, "联系电话": phone, **narrative_for(config, sim.seed, unit, period)}
 
 
 def _return(sim: Simulation, unit: Unit, period: int, batch: int, via: str, when: dt.datetime,

@@ -492,7 +492,7 @@ def consolidate_cmd(obj: _Context, period: int, out_file: str | None) -> None:
 @main.command("validate-book")
 @click.argument("book", type=click.Path(dir_okay=False), metavar="汇总表")
 @click.option("--period", "-p", type=int, default=None, metavar="期次", help="报送期次（默认读取汇总表首页上的期次）。")
-@click.option("--record", is_flag=True, help="把没有错误的修改作为手工录入记入档案库。")
+@click.option("--record", is_flag=True, help="把没有错误的修改作为手工录入记入档案库，连同“工作动态”表中的选用和修改。")
 @click.pass_obj
 def validate_book_cmd(obj: _Context, book: str, period: int | None, record: bool) -> None:
     """校验在汇总表各市、各成员单位工作表中手工录入或修改的数字。
@@ -507,7 +507,8 @@ def validate_book_cmd(obj: _Context, book: str, period: int | None, record: bool
     lines = [f"校验 {check.file}（第{check.period}期）：{check.typed_units} 个单位的数据，发现问题 {len(check.issues)} 处"]
     lines += [f"  [{i.severity.value}] {i.cell}：{i.message}" for i in check.issues]
     if record:
-        lines.append(f"已记入档案库 {len(check.recorded)} 个单位的修改" if not check.note else f"提示：{check.note}")
+        lines.append(f"已记入档案库 {len(check.recorded)} 个单位的修改、“工作动态”表的选用和修改 {check.news_recorded} 条"
+                     if not check.note else f"提示：{check.note}")
     obj.emit(check.to_dict(), "\n".join(lines))
     click.get_current_context().exit(EXIT_ISSUES if check.issues or check.note else EXIT_OK)
 
@@ -521,6 +522,9 @@ def validate_book_cmd(obj: _Context, book: str, period: int | None, record: bool
 @click.pass_obj
 def brief_cmd(obj: _Context, period: int, out_dir: str, issue_date) -> None:
     """生成本期工作简报：Word（.docx）、Markdown 和图表。
+
+    “各地动态”采用汇总表“工作动态”表中选用的条目（先用 validate-book --record 记入档案库）；
+    尚未选用时，默认选用本期增加最多的3个市各一条。
 
     \b
     示例：

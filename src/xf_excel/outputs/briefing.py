@@ -78,12 +78,13 @@ def build_context(c: Consolidation, *, issue_date: Optional[dt.date] = None) -> 
     Names the templates can use (all text unless noted):
       campaign.{name, theme, region, office}; period.{number, cutoff, cutoff_full, time_schedule};
       masthead.{title, issue, office, date}; title; overview;
-      numbering.{overview, activities, cities, trend, problems, next_steps} ("一、" …, by the sections present);
+      numbering.{overview, activities, cities, trend, news, problems, next_steps} ("一、" …, by the sections present);
       headings.{same keys}: each section's heading without its number;
       activities: list of {heading, text}; problems: list of {heading ('' when single), text};
       cities: {indicator, by_target (bool), columns, rows, total, caption, sentence} or None; a row is
         {name, value, share, rank}, or with city targets {name, target, value, completion, rank};
       trend: {text} or None (before the second period);
+      news: 各地动态, list of {unit, text} (the items chosen in the master's 工作动态, each with its unit), or [];
       next_steps: list of {heading, text} (heading with its number and a full stop);
       tail: the 版记, {lines: list of {label, text} (报/送/发), office, date, copies};
       charts.{progress, ranking, trend}: chart file name, '' when not drawn; captions.{…}: 图1　… .
@@ -91,8 +92,9 @@ def build_context(c: Consolidation, *, issue_date: Optional[dt.date] = None) -> 
     config = c.config
     cities = _cities(c)
     trend = _trend_text(c)
+    news = _news(c)
     sections = ["overview", "activities"] + (["cities"] if cities else []) + (["trend"] if trend else []) \
-        + ["problems", "next_steps"]
+        + (["news"] if news else []) + ["problems", "next_steps"]
     charts = {key: "" for key in CHART_FILES}
     issued = issue_date or c.generated_at.date()
     context = {
@@ -109,6 +111,7 @@ def build_context(c: Consolidation, *, issue_date: Optional[dt.date] = None) -> 
         "activities": _activity_sections(c),
         "cities": cities,
         "trend": trend,
+        "news": news,
         "problems": _problems(c),
         "next_steps": _next_steps(c),
         "tail": _tail(config, issued),
@@ -139,9 +142,9 @@ def _headings(c: Consolidation) -> dict[str, str]:
     city = c.config.campaign.levels.city
     if _final(c):
         return {"overview": "总体情况", "activities": "各项活动开展情况", "cities": f"各{city}完成情况",
-                "trend": "活动期间进展", "problems": "存在的问题", "next_steps": "下一步工作"}
+                "trend": "活动期间进展", "news": "各地动态", "problems": "存在的问题", "next_steps": "下一步工作"}
     return {"overview": "总体进展", "activities": "各项活动进展", "cities": f"各{city}进展",
-            "trend": "进展趋势", "problems": "存在的问题", "next_steps": "下一步工作"}
+            "trend": "进展趋势", "news": "各地动态", "problems": "存在的问题", "next_steps": "下一步工作"}
 
 
 def _progress_by_indicator(c: Consolidation) -> dict[str, Progress]:
@@ -422,6 +425,34 @@ def _history(c: Consolidation) -> dict[int, dict[str, Optional[float]]]:
     return series
 
 
+# ---- 各地动态 -------------------------------------------------------------------------------------
+
+_CLOSING = "。！？；…”）)"
+
+
+def _news(c: Consolidation) -> list[dict[str, str]]:
+    """各地动态: the chosen items (the office's edited text), in the 工作动态 sheet's order, each
+    led by its unit's full name — as the subject of its first sentence when the text begins with
+    the unit's name (“上林县探索…” → “南宁市上林县探索…”), else before a colon. A text's lines
+    become one paragraph (a line without closing punctuation gets a full stop); everything
+    stays text (the templates escape it)."""
+    return [_attributed(row.unit, _one_paragraph(row.text)) for row in c.news if row.chosen]
+
+
+def _attributed(unit: Unit, text: str) -> dict[str, str]:
+    for name in (unit.full_name, unit.name):
+        rest = text.removeprefix(name)
+        if rest != text and rest and rest[0] not in "：:，,。":
+            return {"unit": unit.full_name, "text": rest}
+    return {"unit": f"{unit.full_name}：", "text": text}
+
+
+def _one_paragraph(text: str) -> str:
+    lines = [line.strip() for line in re.split(r"[\r\n\u2028\u2029]+", text) if line.strip()]
+    return "".join(line if line.endswith(tuple(_CLOSING)) or n == len(lines) - 1 else line + "。"
+                   for n, line in enumerate(lines))
+
+
 # ---- problems -----------------------------------------------------------------------------------
 
 def _problems(c: Consolidation) -> list[dict[str, str]]:
@@ -658,7 +689,7 @@ def _jinja_env(*, markdown: bool):
 
 # Top-level names the templates may use (see build_context); listed in RenderError messages.
 CONTEXT_KEYS = ("campaign", "period", "masthead", "title", "numbering", "headings", "overview", "activities",
-                "cities", "trend", "problems", "next_steps", "tail", "charts", "captions")
+                "cities", "trend", "news", "problems", "next_steps", "tail", "charts", "captions")
 
 
 def _missing_names(names: set[str], template: Path) -> None:

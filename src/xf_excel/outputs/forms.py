@@ -32,8 +32,8 @@ from ..config import expr
 from ..config import Config, DetailColumn, DetailList, Indicator, Rule, Unit
 from ..contract import (
     FORM_DATE_FORMAT, FORM_FIRST_BODY_ROW, FORM_HEADER_ROWS, FORM_NOTE_ROW, FORM_SHEET, FORM_TABLE_HEADER_ROW,
-    FORM_TITLE_ROW, HEADER_LABELS, HELP_LABEL, HINT_LABEL, INDICATOR_LABEL, LISTS_SHEET, META_SHEET, PREVIOUS_LABEL,
-    SERIAL_LABEL, TABLE_HEADERS, VALUE_LABEL, Header, Meta,
+    FORM_TITLE_ROW, HEADER_LABELS, HELP_LABEL, HINT_LABEL, INDICATOR_LABEL, LISTS_SHEET, META_SHEET, NARRATIVE_HEADING,
+    NARRATIVE_LABELS, NARRATIVE_MAX_CHARS, PREVIOUS_LABEL, SERIAL_LABEL, TABLE_HEADERS, VALUE_LABEL, Header, Meta,
 )
 from ..checks.rules import FAILED_PHRASE, rule_wording
 from ..filenames import safe_filename
@@ -112,7 +112,14 @@ _STYLES = {
     "input_text": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, number_format="@"),
     "input_date": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, alignment=_RIGHT, number_format=FORM_DATE_FORMAT),
     "hint": _Style(font=_FONT_HINT),
+    "narrative_label": _Style(font=_FONT_BOLD, alignment=_CENTER),
+    "narrative_input": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, alignment=_LEFT_TOP, number_format="@"),
+    "narrative_cover": _Style(fill=_FILL_INPUT),
 }
+_NARRATIVE_HINT = (f"请用一两段话写本期开展的主要工作和成效（工作动态），以及可供各地借鉴的典型做法，每项不超过"
+                   f"{NARRATIVE_MAX_CHARS}字，写明时间、地点、做法和成效（数字请与上表一致）；没有可不填。"
+                   f"{{office}}将选用部分内容编入工作简报“各地动态”。")
+_NARRATIVE_PROMPT = f"选填，每项不超过{NARRATIVE_MAX_CHARS}字；可按 Alt+Enter 换行。"
 
 
 class _Styler:
@@ -219,7 +226,7 @@ class _FormSheet:
         self._header_block()
         self._note()
         self._table_header()
-        last_row = self._body(indicators)
+        last_row = self._narrative(self._body(indicators) + 2)
         self._hints(indicators)
         self._page(last_row)
         self.sheet.protection.sheet = True
@@ -287,6 +294,40 @@ class _FormSheet:
                 self._indicator_row(row, number, indicator)
                 row += 1
         return row - 1
+
+    def _narrative(self, row: int) -> int:
+        """The narrative section below the table: a heading, the length hint, one labelled
+        free-text cell per field (label in the 指标名称 column, text across the rest). Returns
+        the last row written."""
+        last = get_column_letter(len(TABLE_HEADERS))
+        self._put(row, 1, None, "group")
+        self._put(row, 2, NARRATIVE_HEADING, "group_first")
+        for column in range(3, len(TABLE_HEADERS)):
+            self._put(row, column, None, "group_mid")
+        self._put(row, len(TABLE_HEADERS), None, "group_last")
+        hint = _NARRATIVE_HINT.format(office=self.config.campaign.office_short)
+        self._put(row + 1, 1, hint, "note")
+        self._merge(f"A{row + 1}:{last}{row + 1}")
+        self.sheet.row_dimensions[row + 1].height = _lines(hint, sum(_WIDTHS.values()), 10) * _LINE_HEIGHT + 4
+        first_text = _COL[INDICATOR_LABEL] + 1
+        width = sum(_WIDTHS[h] for h in TABLE_HEADERS[first_text - 1:])
+        start = row + 2
+        for offset, label in enumerate(NARRATIVE_LABELS):
+            r = start + offset
+            self._put(r, 1, None, "cell")
+            self._put(r, _COL[INDICATOR_LABEL], label, "narrative_label")
+            self._put(r, first_text, None, "narrative_input")
+            for column in range(first_text + 1, len(TABLE_HEADERS) + 1):   # covered by the merge: border only
+                self._put(r, column, None, "narrative_cover")
+            self._merge(f"{get_column_letter(first_text)}{r}:{last}{r}")
+            self.sheet.row_dimensions[r].height = _lines("字" * NARRATIVE_MAX_CHARS, width) * _LINE_HEIGHT + 4
+            validation = DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(NARRATIVE_MAX_CHARS),
+                                        allow_blank=True)
+            _messages(validation, label, _NARRATIVE_PROMPT, "文字较长",
+                      f"建议不超过{NARRATIVE_MAX_CHARS}字；仍可保存，简报编发时可能删节。", error_style="warning")
+            validation.add(f"{get_column_letter(first_text)}{r}")
+            self.sheet.add_data_validation(validation)
+        return start + len(NARRATIVE_LABELS) - 1
 
     def _indicator_row(self, row: int, number: int, indicator: Indicator) -> None:
         self.rows[indicator.id] = row

@@ -36,10 +36,11 @@ from ..config import expr
 from ..config import Config, Indicator
 from ..contract import (
     ENTRY_CODE_LABEL, ENTRY_FIRST_ROW, ENTRY_HEADER_ROW, ENTRY_NAME_LABEL, ENTRY_NOTE_LABEL, ENTRY_STATE_LABEL,
-    ENTRY_UNIT_ROW_LABEL, ISSUE_COLUMNS, ISSUE_HISTORY_HEADING, BookName, MasterSheet, cities_sheet, region_sheet,
+    ENTRY_UNIT_ROW_LABEL, ISSUE_COLUMNS, ISSUE_HISTORY_HEADING, NEWS_SHEET, BookName, MasterSheet, NewsColumn,
+    cities_sheet, region_sheet,
 )
 from ..consolidate import (
-    Consolidation, UnitRow,
+    DEFAULT_NEWS_CITIES, Consolidation, UnitRow,
 )
 from ..issues import Issue, Severity
 from ..archive.locking import atomic_write
@@ -97,6 +98,7 @@ def add_master_sheets(book: xlsxwriter.Workbook, c: Consolidation, folders: tupl
         _write_city_sheet(book, styles, c, city.code, city.name)
     for row in c.members:
         _write_member_sheet(book, styles, c, row)
+    _write_news(book, styles, c)
     _write_reporting(book, styles, c)
     _write_issues(book, styles, c)
     _write_targets(book, styles, c)
@@ -545,6 +547,65 @@ def _write_member_sheet(book, styles: _Styles, c: Consolidation, row: UnitRow) -
     _write_unit_row(sheet, styles, ENTRY_FIRST_ROW - 1, row, indicators, {i.id for i in indicators},
                     _returned(c, row))
     _print_setup(sheet, ENTRY_FIRST_ROW - 2, landscape=len(indicators) > 5, title=member.name)
+
+
+# ---- 工作动态 -------------------------------------------------------------------------------------
+
+_NEWS_TEXT_WIDTH = 60
+_EDIT_FILL = "#FFF2CC"       # light yellow: staff type here (as on the forms)
+NEWS_HEADER_ROW = 2          # 0-based; read back by label (checks.entries.read_news_sheet)
+
+
+def news_columns(config: Config) -> list[str]:
+    """The 工作动态 sheet's header: the contract's columns, 所属 completed by the city level's name."""
+    return [f"{NewsColumn.CITY}{config.campaign.levels.city}" if column is NewsColumn.CITY else column.value
+            for column in NewsColumn]
+
+
+def _write_news(book, styles: _Styles, c: Consolidation) -> None:
+    """Every 工作动态 / 典型做法 of the period's counting returns: 选用 marks what goes into the
+    briefing's 各地动态, 简报采用文字 is the text printed (the unit's own until edited)."""
+    sheet = book.add_worksheet(NEWS_SHEET)
+    sheet.write_string(0, 0, f"工作动态　{_period_title(c)}", styles.title)
+    sheet.write_string(1, 0, _news_note(c), styles.note)
+    columns = news_columns(c.config)
+    _header(sheet, styles, NEWS_HEADER_ROW, columns, [9, 10, 18, 9, 9, _NEWS_TEXT_WIDTH, 6, _NEWS_TEXT_WIDTH])
+    wrap, edit = styles.get(wrap=True, align="left"), styles.get(wrap=True, align="left", fill=_EDIT_FILL)
+    choice, text = styles.get(fill=_EDIT_FILL, align="center"), styles.get()
+    for r, news in enumerate(c.news, start=NEWS_HEADER_ROW + 1):
+        cells = [(news.item.key, text), (news.unit.code, text), (news.unit.full_name, text),
+                 (news.unit.city_name or c.config.campaign.levels.member, text), (news.item.kind, text),
+                 (news.item.text, wrap), ("是" if news.chosen else "", choice), (news.text, edit)]
+        for col, (value, fmt) in enumerate(cells):
+            _put(sheet, r, col, value, fmt)
+        lines = max(_wrapped_lines(news.item.text), _wrapped_lines(news.text))
+        sheet.set_row(r, 15 * lines)
+    last = NEWS_HEADER_ROW + max(len(c.news), 1)
+    sheet.data_validation(NEWS_HEADER_ROW + 1, 6, max(last, NEWS_HEADER_ROW + 200), 6,
+                          {"validate": "list", "source": ["是", "否"], "ignore_blank": True,
+                           "input_title": "选用", "input_message": "填“是”：编入简报“各地动态”；留空或“否”：不编入。"})
+    if not c.news:
+        sheet.write_string(NEWS_HEADER_ROW + 1, 0, "本期收到的报表中没有填写工作动态或典型做法。", styles.note)
+    sheet.freeze_panes(NEWS_HEADER_ROW + 1, 3)
+    _print_setup(sheet, NEWS_HEADER_ROW, landscape=True, title=NEWS_SHEET)
+
+
+def _news_note(c: Consolidation) -> str:
+    note = ("“选用”填“是”的条目编入简报“各地动态”（按本表顺序，注明单位）；“简报采用文字”可直接修改，留空即用原文。"
+            "改好后点击“校验”或“生成简报”，选用和修改即记入档案库，重新汇总后仍保留。")
+    if c.news_by_default:
+        note += (f"尚未选用：已默认选用本期“{_ranking_name(c)}”增加最多的{DEFAULT_NEWS_CITIES}个"
+                 f"{c.config.campaign.levels.city}各一条（该{c.config.campaign.levels.city}最长的一条）。")
+    return note
+
+
+def _ranking_name(c: Consolidation) -> str:
+    indicator = c.config.ranking_indicator
+    return c.config.indicator(indicator).name if indicator else "主要指标"
+
+
+def _wrapped_lines(text: str) -> int:
+    return max(1, sum(math.ceil(_width(line) / _NEWS_TEXT_WIDTH) for line in str(text).split("\n")))
 
 
 # ---- 报送情况, 校验问题, 目标 ------------------------------------------------------------------------

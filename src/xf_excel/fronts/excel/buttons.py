@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Optional
 import xlwings as xw
 
 from ...config import Config, load_config
-from ...contract import CONF_DEFAULTS, ENTRY_CODE_LABEL, ENTRY_MESSAGE_LABEL, ISSUE_COLUMNS, BookName, Conf, MasterSheet
+from ...contract import CONF_DEFAULTS, ENTRY_CODE_LABEL, ENTRY_MESSAGE_LABEL, ISSUE_COLUMNS, NEWS_SHEET, BookName, Conf, MasterSheet
 from ...errors import ConfigError, NothingToReport, XfError, describe_os_error
 from ...issues import Issue, Severity
 from ..logbook import LOG_NAME, log_traceback
@@ -495,6 +495,8 @@ def _validate_message(check) -> str:
             lines.append(f"  ……共 {len(issues)} 条")
     if check.recorded:
         lines.append(f"已将 {len(check.recorded)} 个单位的修改记入档案库；点击“汇总”刷新各汇总表，点击“生成简报”更新简报。")
+    if check.news_recorded:
+        lines.append(f"已将“{NEWS_SHEET}”表中的选用和修改（{check.news_recorded}条）记入档案库，生成简报时采用。")
     if check.note:
         lines.append(check.note.replace("请先重新汇总", "请先点击“汇总”刷新"))
     return "\n".join(lines)
@@ -504,19 +506,26 @@ def _validate_message(check) -> str:
 
 @_button("生成简报")
 def brief_button(book: xw.Book, setup: Setup) -> str:
-    """生成简报: the briefing (.docx, .md, charts) of the period, from the archive."""
-    from ...pipeline import BRIEFING_FOLDER, brief_period
+    """生成简报: the briefing (.docx, .md, charts) of the period, from the archive — after the
+    choices and edits on the 工作动态 sheet are archived (when the book is up to date)."""
+    from ...pipeline import BRIEFING_FOLDER, brief_period, validate_grids
 
     config = _config(setup)
     period = _period(book, config)
     out = setup.folder(_name_value(book, BookName.OUTPUT), "输出文件夹") / BRIEFING_FOLDER
+    news_note = ""
+    if NEWS_SHEET in _sheet_names(book):
+        check = validate_grids(config, book.name, {NEWS_SHEET: _grid(book.sheets[NEWS_SHEET])}, period,
+                               setup.archive_path, book_version=_book_version(book), record=True)
+        news_note = check.note.replace("请先重新汇总，再在新的汇总表中修改并校验", "“工作动态”表中的选用和修改未采用；"
+                                       "请先点击“汇总”刷新，再重新选用") if check.note else ""
     try:
         result = brief_period(config, period, setup.archive_path, out)
     except NothingToReport:
         raise ButtonFailure(f"第{period}期还没有任何已接收的报表，未生成简报；请先把收到的报表保存到收件文件夹，"
                             "点击“汇总”收取后再生成简报") from None
     lines = [f"已生成第{period}期工作简报，保存在：{out}"] + [f"  {Path(p).name}" for p in result.paths[:2]]
-    lines += [f"提示：{n}" for n in result.notes]
+    lines += [f"提示：{n}" for n in ([news_note] if news_note else []) + list(result.notes)]
     return "\n".join(lines)
 
 

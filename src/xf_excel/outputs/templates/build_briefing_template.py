@@ -407,6 +407,15 @@ def next_steps(doc) -> None:
     tag(doc, "{%p endfor %}")
 
 
+def news(doc) -> None:
+    """各地动态: each chosen item one paragraph, its unit's name as a 楷体 lead-in."""
+    tag(doc, "{%p for n in news %}")
+    paragraph = doc.add_paragraph(style="Normal")
+    add_text(paragraph, "{{ n.unit }}", font=KAITI, size=BODY_PT)
+    add_text(paragraph, "{{ n.text }}", font=FANGSONG, size=BODY_PT)
+    tag(doc, "{%p endfor %}")
+
+
 # successors in CT_TblPr's schema order (Word rejects a table whose properties are out of order)
 _AFTER_TBLBORDERS = ("w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription",
                      "w:tblPrChange")
@@ -489,6 +498,11 @@ def build_content(doc) -> None:
     heading(doc, "trend")
     para(doc, "{{ trend.text }}")
     chart(doc, "trend")
+    tag(doc, "{%p endif %}")
+
+    tag(doc, "{%p if news %}")
+    heading(doc, "news")
+    news(doc)
     tag(doc, "{%p endif %}")
 
     heading(doc, "problems")
