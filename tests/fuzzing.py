@@ -96,7 +96,9 @@ def filled_return(config, unit_code: str, folder: Path, *, period: int = PERIOD,
     if edit is not None:
         edit(rows)
     out = folder / f"filled-{unit_code}-{hashlib.sha1(repr((values, header, rows)).encode()).hexdigest()[:8]}.xlsx"
-    fill_form(form, out, {**delivery.values, **(values or {})}, rows, {**delivery.header, **(header or {})})
+    # `header` may name narrative labels too (本期工作动态（一）…): fill_form finds them below the table
+    fill_form(form, out, {**delivery.values, **(values or {})}, rows,
+              {**delivery.header, **delivery.narrative, **(header or {})})
     return out.read_bytes()
 
 

@@ -80,7 +80,7 @@ def test_narrative_is_read_by_label_where_a_clerk_moved_it_and_archived_per_subm
         assert archive.narratives(period=1) == [] and archive.narratives() == items
     assert [(i.unit_code, i.period, i.kind, i.text, i.submission_id) for i in items] == [
         (WUMING, 2, "工作动态", text, submission.id), (WUMING, 2, "典型做法", "“合作社+贫困户”模式", submission.id)]
-    assert items[0].cell.startswith("填报!") and items[0].key == f"{submission.id}-1"
+    assert items[0].cell.startswith("填报!") and items[0].key == f"N{submission.id}-1"
 
 
 def test_a_long_narrative_is_kept_whole_with_a_warning(config, tmp_path):

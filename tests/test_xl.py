@@ -215,6 +215,35 @@ def test_selftest_button_names_a_workbook_renamed_to_chinese(built, office):
     assert "失败  工作簿文件名：文件名含有中文" in message
 
 
+def test_brief_takes_the_items_chosen_and_edited_on_the_news_sheet(built, office, config):
+    """生成简报 archives what was chosen and edited on 工作动态 in the open book, then briefs with it."""
+    from xf_excel.archive.store import NewSubmission
+    from xf_excel.contract import NEWS_SHEET, NewsColumn
+
+    with Archive(office.archive_path) as archive:
+        base = archive.accepted(PERIOD)[COUNTY]
+        for text in ("兴宁区举办展销会，销售沃柑12万元。", "=cmd|' /C calc'!A0 兴宁区建立产销对接清单，每周推送供给信息。"):
+            archive.record_submission(NewSubmission(
+                unit_code=COUNTY, period=PERIOD, accepted=True, values=dict(base.values), file_name="更正.xlsx",
+                received_at="2020-09-11T18:00:00", narrative=[("工作动态", text, "填报!C40")]))
+    book = apply_actions(payload_for(built), run(xl.consolidate_button, payload_for(built), office))
+    chosen, text = (column_of(book, NEWS_SHEET, c.value) for c in (NewsColumn.CHOSEN, NewsColumn.TEXT))
+    row = row_of(book, NEWS_SHEET, next(str(cell(book, NEWS_SHEET, r, 1)) for r in range(4, 10)
+                                        if str(cell(book, NEWS_SHEET, r, 1) or "").startswith("N")))
+    assert cell(book, NEWS_SHEET, row, chosen) == "是"             # the default: the only item, chosen
+    assert str(cell(book, NEWS_SHEET, row, text)).startswith("'=cmd")  # written with Excel's text prefix
+    set_cell(book, NEWS_SHEET, row, text, "兴宁区建立产销对接清单（办公室改）。")
+    [message] = alerts(run(xl.brief_button, book, office))
+    assert message.startswith("已生成第2期工作简报") and "未采用" not in message
+    markdown = (office.base / "输出" / "简报" / "简报_第2期.md").read_text(encoding="utf-8-sig")
+    assert "**南宁市兴宁区**建立产销对接清单（办公室改）。" in markdown and "cmd" not in markdown
+    set_cell(book, "首页", *home_cell(book, "档案版本"), 1)        # a stale book: its choice is not taken
+    set_cell(book, NEWS_SHEET, row, text, "过时的修改。")
+    [message] = alerts(run(xl.brief_button, book, office))
+    assert "“工作动态”表中的选用和修改未采用" in message
+    assert "过时的修改" not in (office.base / "输出" / "简报" / "简报_第2期.md").read_text(encoding="utf-8-sig")
+
+
 def test_main_runs_the_operation_chosen_in_the_command_cell(built, office):
     payload = payload_for(built)
     command_row = EXTRA_NAMES[BookName.COMMAND][0]

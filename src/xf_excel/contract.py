@@ -147,7 +147,7 @@ NEWS_SHEET = "工作动态"
 
 
 class NewsColumn(StrEnum):
-    KEY = "编号"              # the item's archive key (`submission-seq`): how a row is read back
+    KEY = "编号"              # the item's archive key (`N<submission>-<seq>`): how a row is read back
     UNIT_CODE = "单位代码"
     UNIT_NAME = "单位名称"
     CITY = "所属"             # + the city level's name (所属市, 所属片区): matched by prefix

@@ -301,7 +301,7 @@ class NewSubmission:
 class NarrativeItem:
     """One 工作动态 / 典型做法 text of a return that counts, as the unit wrote it.
 
-    `key` (`submission-seq`, of the return the text came in) stays the same when the unit's
+    `key` (`N<submission>-<seq>`, of the return the text came in) stays the same when the unit's
     figures are corrected by hand in the master: the office's choice and edit stay with it."""
 
     key: str
@@ -581,7 +581,7 @@ class Archive:
         if period is not None:
             sql, args = sql + " AND s.period = ?", [period]
         rows = self.db.execute(sql + " ORDER BY s.period, s.unit_code, n.seq", args)
-        return [NarrativeItem(key=f"{r[0]}-{r[1]}", submission_id=r[0], seq=r[1], unit_code=r[5], period=r[6],
+        return [NarrativeItem(key=f"N{r[0]}-{r[1]}", submission_id=r[0], seq=r[1], unit_code=r[5], period=r[6],
                               kind=r[2], text=r[3], cell=r[4]) for r in rows]
 
     def record_narrative_choices(self, period: int, choices: list[NarrativeChoice], *, file_name: str = "",

@@ -96,7 +96,7 @@ def read_book_grids(path: Path) -> tuple[Optional[int], dict[str, list[list[Any]
             book.close()
 
 
-_ITEM_KEY = re.compile(r"[0-9]+-[0-9]+")
+_ITEM_KEY = re.compile(r"N[0-9]+-[0-9]+")   # not "44-1": Excel would take that for a date
 
 
 def read_news_sheet(grid: list[list[Any]]) -> list[NarrativeChoice]:

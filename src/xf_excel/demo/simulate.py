@@ -162,7 +162,8 @@ class Delivery:
 
     `values` (indicator name -> what is typed) and `details` (sheet name -> rows of column
     name -> value) and `header` (label -> value) are what the clerk enters, through
-    `fill_form` with `quirks`. `figures` (indicator id -> number) are the figures meant.
+    `fill_form` with `quirks`, and `narrative` (label -> text) below the table. `figures`
+    (indicator id -> number) are the figures meant.
     `error` names the deliberate error ('' for a correct return): such a return is rejected;
     `slip` names a deliberate slip that validate only warns about (the return is accepted).
     `via` is file, eml, zip (`container` names the zip), duplicate or not-a-return."""
@@ -180,6 +181,7 @@ class Delivery:
     error: str = ""
     container: str = ""
     slip: str = ""
+    narrative: Mapping[str, str] = field(default_factory=dict)   # 本期工作动态 / 典型做法 label -> text typed
 
     @property
     def is_return(self) -> bool:
@@ -838,14 +840,15 @@ def correct_entries(sim: Simulation, unit: Unit, period: int) -> tuple[dict, dic
         rows = sim.details[unit.code][period].get(detail.id, [])
         details[detail.name] = [{names[k]: v for k, v in row.items() if v is not None} for row in rows]
     person, phone = sim.people[unit.code]
-    return values, details, {"填报人": person, "联系电话": phone, **narrative_for(config, sim.seed, unit, period)}
+    return values, details, {"填报人": person, "联系电话": phone}
 
 
 def _return(sim: Simulation, unit: Unit, period: int, batch: int, via: str, when: dt.datetime,
             quirks: tuple[str, ...]) -> Delivery:
     values, details, header = correct_entries(sim, unit, period)
     return Delivery(batch, unit.code, values, details, header, tuple(quirks), via, when,
-                    form_filename(sim.config, unit, period), dict(sim.figures[unit.code][period]))
+                    form_filename(sim.config, unit, period), dict(sim.figures[unit.code][period]),
+                    narrative=narrative_for(sim.config, sim.seed, unit, period))
 
 
 def _with_error(sim: Simulation, delivery: Delivery, kind: str, period: int) -> Delivery:
@@ -935,7 +938,8 @@ def write_inbox(sim: Simulation, period: int, batch: int, forms_dir: Path, inbox
             form = forms_dir / form_filename(sim.config, delivery.unit_code, period)
             if not form.is_file():
                 raise FileNotFoundError(f"找不到填报表 {form}（请先生成第{period}期填报表）")
-            filled[key] = _fill_bytes(form, delivery.values, delivery.details, delivery.header, delivery.quirks)
+            filled[key] = _fill_bytes(form, delivery.values, delivery.details, {**delivery.header, **delivery.narrative},
+                                          delivery.quirks)
         return filled[key]
 
     written: list[Path] = []
@@ -972,7 +976,8 @@ def mail_inbox(sim: Simulation, period: int, batch: int, forms_dir: Path) -> lis
         key = (delivery.unit_code, delivery.batch)
         if key not in filled:
             form = forms_dir / form_filename(sim.config, delivery.unit_code, period)
-            filled[key] = _fill_bytes(form, delivery.values, delivery.details, delivery.header, delivery.quirks)
+            filled[key] = _fill_bytes(form, delivery.values, delivery.details, {**delivery.header, **delivery.narrative},
+                                          delivery.quirks)
         return filled[key]
 
     mails: list[bytes] = []

@@ -35,7 +35,7 @@ from typing import Optional
 import xlsxwriter
 
 from ...config import Config
-from ...contract import CONF_DEFAULTS, BookName, Conf, MasterSheet, cities_sheet, region_sheet
+from ...contract import CONF_DEFAULTS, NEWS_SHEET, BookName, Conf, MasterSheet, cities_sheet, region_sheet
 from ...errors import require
 from ...pipeline import add_master_sheets, blank_consolidation, write_atomically
 from .selftest import WORKBOOK_FILE_NAME
@@ -99,7 +99,7 @@ def workbook_sheets(config: Config) -> list[str]:
     members = {m.code: m.short_name for m in config.member_units}
     return [MasterSheet.HOME, region_sheet(config), cities_sheet(config), *(c.name for c in config.cities),
             *(members[u.code] for u in config.reporting_units() if u.kind == "member"),
-            MasterSheet.REPORTING, MasterSheet.ISSUES, MasterSheet.TARGETS]
+            NEWS_SHEET, MasterSheet.REPORTING, MasterSheet.ISSUES, MasterSheet.TARGETS]
 
 
 # ---- building ---------------------------------------------------------------------------------
