@@ -398,22 +398,23 @@ def cities_tables(doc) -> None:
     tag(doc, "{%p endif %}")
 
 
-def next_steps(doc) -> None:
-    """下一步工作, from the data: each item an inline 楷体 lead-in and its 仿宋 text."""
-    tag(doc, "{%p for s in next_steps %}")
+def led_paragraphs(doc, loop: str, lead: str, text: str) -> None:
+    """One paragraph per item of `loop` (`s in next_steps`): an inline 楷体 lead-in, then its 仿宋 text."""
+    tag(doc, "{%%p for %s %%}" % loop)
     paragraph = doc.add_paragraph(style="Normal")
-    add_text(paragraph, "{{ s.heading }}", font=KAITI, size=BODY_PT)
-    add_text(paragraph, "{{ s.text }}", font=FANGSONG, size=BODY_PT)
+    add_text(paragraph, "{{ %s }}" % lead, font=KAITI, size=BODY_PT)
+    add_text(paragraph, "{{ %s }}" % text, font=FANGSONG, size=BODY_PT)
     tag(doc, "{%p endfor %}")
+
+
+def next_steps(doc) -> None:
+    """下一步工作, from the data: each item a lead-in heading and its text."""
+    led_paragraphs(doc, "s in next_steps", "s.heading", "s.text")
 
 
 def news(doc) -> None:
-    """各地动态: each chosen item one paragraph, its unit's name as a 楷体 lead-in."""
-    tag(doc, "{%p for n in news %}")
-    paragraph = doc.add_paragraph(style="Normal")
-    add_text(paragraph, "{{ n.unit }}", font=KAITI, size=BODY_PT)
-    add_text(paragraph, "{{ n.text }}", font=FANGSONG, size=BODY_PT)
-    tag(doc, "{%p endfor %}")
+    """各地动态: each chosen item one paragraph, its unit's name as the lead-in."""
+    led_paragraphs(doc, "n in news", "n.unit", "n.text")
 
 
 # successors in CT_TblPr's schema order (Word rejects a table whose properties are out of order)
