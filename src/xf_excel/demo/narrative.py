@@ -24,7 +24,7 @@ _CHANNELS = ("扶贫产品专柜", "电商平台", "机关、学校、医院食�
 _NEWS = (
     "{date}，{who}在{place}举办扶贫产品展销活动，组织{n}家企业和合作社参展，现场销售{product}等扶贫产品{money}万元。",
     "{who}组织机关干部职工开展“以购代捐”活动，{n}个单位参与认购，认购{product}等扶贫产品{money}万元。",
-    "{who}围绕“{activity}”组织{n}个单位集中采购，本期采购{product}等扶贫产品{money}万元。",
+    "{who}围绕{activity}组织{n}个单位集中采购，本期采购{product}等扶贫产品{money}万元。",
     "{date}，{who}联合电商平台开展直播带货，{n}名干部走进直播间推介{product}，当天销售{money}万元。",
     "{date}，{who}召开{campaign}工作推进会，对照活动方案逐项梳理任务，明确责任单位和完成时限。",
     "{who}在{place}设立扶贫产品专区，集中展示{product}等{n}类产品，\n活动以来累计接待群众{visits}人次。",
@@ -58,8 +58,13 @@ def _slots(config: Config, rng: random.Random, unit: Unit, period: int) -> dict[
     return {
         "date": f"{day.month}月{day.day}日",
         "who": unit.name,
-        "campaign": config.campaign.name, "activity": rng.choice(config.activities).name,
+        "campaign": config.campaign.name, "activity": _quoted(rng.choice(config.activities).name),
         "place": rng.choice(_PLACES), "product": rng.choice(_PRODUCTS), "model": rng.choice(_MODELS),
         "channel": rng.choice(_CHANNELS), "n": str(rng.randint(3, 60)),
         "money": f"{rng.uniform(2, 80):.1f}", "visits": f"{rng.randint(20, 300) * 10:,}",
     }
+
+
+def _quoted(name: str) -> str:
+    """An activity's name in quotation marks, unless it carries its own (“百星百媒…”广西运动健康消费大行动)."""
+    return name if "“" in name else f"“{name}”"
