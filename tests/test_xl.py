@@ -244,6 +244,12 @@ def test_brief_takes_the_items_chosen_and_edited_on_the_news_sheet(built, office
     assert "过时的修改" not in (office.base / "输出" / "简报" / "简报_第2期.md").read_text(encoding="utf-8-sig")
 
 
+def test_summary_writes_the_campaign_end_report(built, office):
+    [message] = alerts(run(xl.summary_button, payload_for(built), office))
+    assert message.startswith("已生成活动总结（第5期汇总数据）") and "未完成的目标任务：" in message
+    assert (office.base / "输出" / "活动总结" / "2020年消费扶贫月活动总结.docx").is_file()
+
+
 def test_main_runs_the_operation_chosen_in_the_command_cell(built, office):
     payload = payload_for(built)
     command_row = EXTRA_NAMES[BookName.COMMAND][0]

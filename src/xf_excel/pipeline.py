@@ -36,7 +36,8 @@ __all__ = [
     "empty_consolidation", "add_master_sheets", "write_atomically", "write_text_file", "send_mail", "SendReport",
     "SendOutcome", "SEND_KINDS", "fetch_mail", "MailFetch", "FetchedMessage", "fetches_mail", "rebuild_master",
     "undo_intake", "UndoResult", "WITHDRAWN_FOLDER", "FormsBundle", "make_forms_bundle", "FORMS_FOLDER",
-    "ALL_FORMS_LABEL", "MEMBER_FORMS_LABEL", "feedback_filename", "current_period",
+    "ALL_FORMS_LABEL", "MEMBER_FORMS_LABEL", "feedback_filename", "current_period", "summarize_campaign",
+    "summarize", "CampaignSummary", "final_period", "SUMMARY_FOLDER",
 ]
 
 
@@ -651,6 +652,68 @@ def brief_period(config: Config, period: int, archive_path: str | Path, out_dir:
         raise NothingToReport(f"档案库 {archive_path} 中还没有第{period}期（及以前各期）已接收的报表，未生成简报；"
                               "请先收取本期报表，再生成简报")
     return brief(consolidation, out_dir, issue_date=issue_date)
+
+
+SUMMARY_FOLDER = "活动总结"
+
+
+@dataclass
+class CampaignSummary:
+    """生成总结: the campaign-end report (Word, Markdown, charts) written from the last period's
+    consolidation; the plan's targets by result, named as the report names them."""
+
+    period: int
+    docx: Path
+    markdown: Path
+    charts: list[Path]
+    notes: list[str]
+    met: list[str]
+    unmet: list[str]                      # not reached, or over a cap
+    no_data: list[str]
+    consolidation: Consolidation = field(repr=False)
+
+    @property
+    def paths(self) -> list[Path]:
+        """Every file written: the .docx, the .md, then the chart PNGs."""
+        return [self.docx, self.markdown, *self.charts]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"period": self.period, "files": [str(p) for p in self.paths], "notes": self.notes,
+                "targets": {"met": self.met, "unmet": self.unmet, "no_data": self.no_data}}
+
+
+def final_period(config: Config) -> int:
+    """The campaign's last period: the one marked final, else the last configured."""
+    marked = [p.number for p in config.periods if p.final]
+    return marked[-1] if marked else config.periods[-1].number
+
+
+def summarize_campaign(config: Config, archive_path: str | Path, out_dir: str | Path,
+                       issue_date: Optional[dt.date] = None, *, now: Optional[dt.datetime] = None) -> CampaignSummary:
+    """生成总结: consolidate the campaign's last period from the archive and write the campaign-end
+    report, dated `issue_date` (default: config's campaign.summary.date, else today). Refuses
+    (`NothingToReport`, nothing written) when no unit has figures for it."""
+    period = final_period(config)
+    with archive_lock(archive_path):
+        consolidation = consolidate_period(config, period, archive_path, now=now)
+    if not any(row.state != "missing" for row in (*consolidation.counties, *consolidation.members)):
+        raise NothingToReport(f"档案库 {archive_path} 中还没有第{period}期（最后一期）及以前各期已接收的报表，"
+                              "未生成活动总结；请先收取报表，再生成总结")
+    return summarize(consolidation, out_dir, issue_date=issue_date)
+
+
+def summarize(consolidation: Consolidation, out_dir: str | Path, issue_date: Optional[dt.date] = None) -> CampaignSummary:
+    """Write the campaign-end report of a consolidation (the last period's) into `out_dir`."""
+    from .outputs.summary import render_summary, target_name, target_results
+
+    written = render_summary(consolidation, Path(out_dir), issue_date=issue_date)
+    by_result: dict[str, list[str]] = {"met": [], "unmet": [], "no_data": []}
+    for progress, result in target_results(consolidation):
+        name = target_name(consolidation, progress)
+        key = {"已完成": "met", "未超过上限": "met", "暂无数据": "no_data"}.get(result, "unmet")
+        by_result[key].append(name)
+    return CampaignSummary(period=consolidation.period.number, docx=written.docx, markdown=written.markdown,
+                           charts=written.charts, notes=written.notes, consolidation=consolidation, **by_result)
 
 
 @dataclass

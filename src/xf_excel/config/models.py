@@ -28,7 +28,7 @@ from ..issues import Severity
 __all__ = [
     "Config", "Campaign", "Levels", "Distribution", "Period", "City", "County", "CountyGroup", "MemberUnit", "Activity",
     "Indicator", "ReportedBy", "CountMeeting", "DetailList", "DetailColumn", "DetailTotal",
-    "Rule", "Plausibility", "Target", "Unit", "Contact", "MailSettings", "ImapSettings", "SmtpSettings",
+    "Rule", "Plausibility", "Target", "Summary", "Unit", "Contact", "MailSettings", "ImapSettings", "SmtpSettings",
     "load_config", "parse_config",
 ]
 
@@ -63,6 +63,14 @@ class Distribution(_Model):
     copies: Optional[int] = Field(None, ge=1, description="Print run (共印N份); none printed when not set.")
 
 
+class Summary(_Model):
+    """The campaign-end report (活动总结, for the 成果展示): its title, the masthead's issue line, its date."""
+
+    title: str = Field("", description="Title of the report; default: the campaign's name and 总结 (2020年消费扶贫月活动总结).")
+    issue: str = Field("活动总结专刊", description="The masthead's issue line in place of 第N期.")
+    date: Optional[dt.date] = Field(None, description="The date it is issued (成文日期); default: the day it is made.")
+
+
 class Campaign(_Model):
     name: str = Field(description="Name of the campaign, e.g. 2020年消费扶贫月活动.")
     theme: str = Field("", description="Theme of the campaign, quoted in the briefing.")
@@ -79,6 +87,12 @@ class Campaign(_Model):
     contact: str = Field("", description="Contact line printed on forms and reminders.")
     levels: Levels = Field(default_factory=Levels, description="What the campaign calls its levels (市/片区, 县（市、区）…).")
     distribution: Distribution = Field(default_factory=Distribution, description="The briefing's 版记 (报/送/发, copies).")
+    summary: Summary = Field(default_factory=Summary, description="The campaign-end report (活动总结): title, issue line, date.")
+
+    @property
+    def summary_title(self) -> str:
+        """The campaign-end report's title: as configured, else 2020年消费扶贫月活动总结."""
+        return self.summary.title or f"{self.name}总结"
 
     @property
     def days(self) -> int:
@@ -137,6 +151,8 @@ class Activity(_Model):
     name: str = Field(description="Name as in the plan.")
     short_name: str = Field(description="Name in tables and charts.")
     lead: list[str] = Field(default_factory=list, description="Member-unit codes of the lead units.")
+    plan: str = Field("", description="What the plan asks of it, in its words (消费扶贫月期间，建成运营消费扶贫专馆不少于100个): "
+                                      "quoted in the campaign-end report.")
 
 
 class ReportedBy(_Model):
@@ -238,6 +254,8 @@ class Target(_Model):
     op: Literal[">=", "<="] = Field(description=">= a target to reach; <= a cap.")
     value: float = Field(description="Target value, in the indicator's unit (ratios as fractions).")
     scope: str = Field("region", description="'region', or a county group the ratio is measured over.")
+    purpose: str = Field("", description="Why it matters, in the plan's words: said in the campaign-end report when "
+                                         "the target was not met.")
 
     @property
     def is_cap(self) -> bool:

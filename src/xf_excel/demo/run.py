@@ -22,8 +22,8 @@ from ..config import Config, Contact, ImapSettings, MailSettings, SmtpSettings
 from ..consolidate import Consolidation
 from ..outputs.briefing import BriefingResult
 from ..pipeline import (
-    IntakeReport, MailFetch, SendReport, brief, consolidate_period, fetch_mail, intake_inbox, make_forms,
-    master_filename, send_mail, write_master_workbook,
+    SUMMARY_FOLDER, CampaignSummary, IntakeReport, MailFetch, SendReport, brief, consolidate_period, fetch_mail,
+    final_period, intake_inbox, make_forms, master_filename, send_mail, summarize, write_master_workbook,
 )
 from ..outputs.status import status_text
 from ..outputs.textfile import write_text_file
@@ -47,6 +47,7 @@ class DemoPeriod:
     folder: Path
     sent: list[SendReport] = field(default_factory=list)
     fetched: list[MailFetch] = field(default_factory=list)
+    summary: Optional[CampaignSummary] = None       # the campaign's last period: the campaign-end report
 
 
 def run_demo(config: Config, out_dir: str | Path, seed: int = 2020, periods: Optional[list[int]] = None,
@@ -54,7 +55,8 @@ def run_demo(config: Config, out_dir: str | Path, seed: int = 2020, periods: Opt
              mail: bool = False) -> list[DemoPeriod]:
     """Simulate the campaign with the real pipeline: for each period, forms go out, simulated
     people fill them in and send them (two delivery batches: first returns, then corrections),
-    intake reads them, and the master workbook and the briefing are written. With `mail`,
+    intake reads them, and the master workbook and the briefing are written; after the
+    campaign's last period, the campaign-end report (`活动总结/`). With `mail`,
     through local SMTP and IMAP servers (Dovecot must be installed).
 
     Starts from an empty archive in `out_dir` every time; deterministic for a seed."""
@@ -105,7 +107,13 @@ def _period(sim, config: Config, number: int, out_dir: Path, archive_path: Path,
     # dated as the office would have issued it: the day of the period's deadline
     briefing = brief(consolidation, folder / "5_简报", issue_date=config.period(number).deadline.date())
     write_text_file(folder / "6_报送情况.txt", status_text(consolidation) + "\n")
-    return DemoPeriod(number, len(forms.paths), reports, consolidation, master, briefing, folder, sent, fetched)
+    summary = None
+    if number == final_period(config):
+        # dated as config says the office issues it (the plan's 成果展示 in early October)
+        summary = summarize(consolidation, out_dir / SUMMARY_FOLDER,
+                            issue_date=config.campaign.summary.date or config.period(number).deadline.date())
+    return DemoPeriod(number, len(forms.paths), reports, consolidation, master, briefing, folder, sent, fetched,
+                      summary)
 
 
 @dataclass

@@ -539,6 +539,30 @@ def brief_cmd(obj: _Context, period: int, out_dir: str, issue_date) -> None:
              "\n".join([f"已生成第{period}期简报："] + [f"  {p}" for p in paths] + [f"  提示：{n}" for n in notes]))
 
 
+@main.command("summary")
+@click.option("--out", "out_dir", default="out/活动总结", show_default=True, type=click.Path(file_okay=False),
+              help="活动总结写入的文件夹。")
+@click.option("--date", "issue_date", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="日期",
+              help="报头上的印发日期，如 2020-10-10（默认取配置 campaign.summary.date，未配置则为今天）。")
+@click.pass_obj
+def summary_cmd(obj: _Context, out_dir: str, issue_date) -> None:
+    """生成活动总结（成果展示材料）：Word（.docx）、Markdown 和图表，数据取最后一期汇总。
+
+    \b
+    示例：
+      xf-excel summary --out out/活动总结
+    """
+    from ..pipeline import summarize_campaign
+
+    result = summarize_campaign(obj.config, obj.archive, out_dir, issue_date=issue_date.date() if issue_date else None)
+    lines = [f"已生成活动总结（第{result.period}期汇总数据）："] + [f"  {p}" for p in result.paths]
+    lines.append(f"  方案确定的{len(result.met) + len(result.unmet) + len(result.no_data)}项量化目标中，"
+                 f"已完成{len(result.met)}项" + (f"，未完成：{'、'.join(result.unmet)}" if result.unmet else "")
+                 + (f"，暂无数据：{'、'.join(result.no_data)}" if result.no_data else ""))
+    lines += [f"  提示：{n}" for n in result.notes]
+    obj.emit(result.to_dict(), "\n".join(lines))
+
+
 @main.command("run")
 @click.argument("inbox", type=click.Path(file_okay=False), metavar="收件文件夹")
 @click.option("--period", "-p", type=int, required=True, metavar="期次", help="报送期次。")
@@ -674,6 +698,7 @@ def demo(obj: _Context, out_dir: str, seed: int, periods: str | None, units: int
     payload = {"out": out_dir, "periods": [{
         "period": r.period, "forms": r.forms, "intake": [i.summary() for i in r.intake], "master": str(r.master),
         "briefing": [str(p) for p in r.briefing.paths], "notes": r.briefing.notes,
+        "summary": [str(p) for p in r.summary.paths] if r.summary else [],
         "region": r.consolidation.region.values} for r in results]}
     obj.emit(payload, render_demo_summary(results, Path(out_dir)))
 
@@ -721,6 +746,7 @@ def render_demo_summary(results, out_dir: Path) -> str:
     lines += ["", "查看：",
               f"  汇总表    {last.master}",
               *[f"  简报      {p}" for p in last.briefing.paths[:2]],
+              *[f"  活动总结  {p}" for p in (last.summary.paths[:2] if last.summary else [])],
               f"  退回表    {last.folder / '3_退回'}",
               f"  收件箱    {last.folder / '2_收件箱'}",
               f"  档案库    {out_dir / '档案库.sqlite'}"]

@@ -38,7 +38,7 @@ from ..wording import (
 )
 
 __all__ = [
-    "BriefingResult", "build_context", "check_templates", "render_briefing", "default_template_dir",
+    "BriefingResult", "build_context", "check_templates", "render_briefing", "render_documents", "default_template_dir",
     "markdown_escape", "DOCX_TEMPLATE", "MARKDOWN_TEMPLATE", "CHART_FILES", "CONTEXT_KEYS",
 ]
 
@@ -279,8 +279,9 @@ def _overview(c: Consolidation) -> str:
     return f"截至{fmt_date_cn(c.period.cutoff)}，{_who_reported(c)}。{figures}时间进度为{fmt_percent(c.time_schedule)}。"
 
 
-def _activity_sections(c: Consolidation) -> list[dict[str, str]]:
-    """One section per activity, in config order: heading （一）… and its figures worded."""
+def _activity_sections(c: Consolidation, empty: str = "本期暂无相关数据。") -> list[dict[str, str]]:
+    """One section per activity, in config order: heading （一）… and its figures worded
+    (`empty` where it has none)."""
     config = c.config
     progress = _progress_by_indicator(c)
     sections = []
@@ -292,7 +293,7 @@ def _activity_sections(c: Consolidation) -> list[dict[str, str]]:
             clause = _figure_clause(c, _figure(c, indicator, progress.get(indicator.id)))
             if clause:
                 clauses.append((indicator, clause))
-        text = _cumulative_sentence(clauses) if clauses else "本期暂无相关数据。"
+        text = _cumulative_sentence(clauses) if clauses else empty
         sections.append({"heading": f"（{cn_numeral(number)}）{activity.name}", "text": text})
     return sections
 
@@ -618,13 +619,25 @@ def _names_with_stand_in(c: Consolidation, statuses) -> str:
 def _next_steps(c: Consolidation) -> list[dict[str, str]]:
     """下一步工作, following the data: what is behind, who has not reported, publicity; at the
     end of the campaign its summing-up."""
+    return numbered_steps(_next_step_items(c))
+
+
+def numbered_steps(steps: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """(heading, text) pairs as the template's {heading, text}: （一）heading。"""
+    return [{"heading": f"（{cn_numeral(i)}）{heading}。", "text": text} for i, (heading, text) in enumerate(steps, 1)]
+
+
+FINAL_SUMMING_UP = "认真做好活动总结"
+
+
+def _next_step_items(c: Consolidation) -> list[tuple[str, str]]:
     levels = c.config.campaign.levels
     lagging = _some_of([quantity_name(p.indicator.name, p.indicator.kind) for p in _lagging(c)])
     unreported = any(r.late or r.state in ("missing", "rejected") for r in c.reporting)
     units = f"各{levels.county}和各{levels.member}"
     steps: list[tuple[str, str]] = []
     if _final(c):
-        steps.append(("认真做好活动总结", f"{units}要全面总结活动开展情况和成效，梳理典型做法和经验，按要求报送活动总结材料。"))
+        steps.append((FINAL_SUMMING_UP, f"{units}要全面总结活动开展情况和成效，梳理典型做法和经验，按要求报送活动总结材料。"))
         if lagging:
             steps.append(("抓好未完成任务的后续落实", f"对{lagging}未完成目标任务的工作，要认真分析原因，继续抓好落实。"))
         if unreported:
@@ -642,7 +655,7 @@ def _next_steps(c: Consolidation) -> list[dict[str, str]]:
         else:
             steps.append(("继续做好进展情况报送", f"{units}要继续按照报送期次和时间要求报送数据，认真核对，确保数据真实准确。"))
         steps.append(("加强宣传引导", "充分利用各类媒体平台，广泛宣传活动成效和典型经验，营造全社会参与的良好氛围。"))
-    return [{"heading": f"（{cn_numeral(i)}）{heading}。", "text": text} for i, (heading, text) in enumerate(steps, 1)]
+    return steps
 
 
 def _some_of(names: list[str], most: int = 3) -> str:
@@ -692,20 +705,23 @@ CONTEXT_KEYS = ("campaign", "period", "masthead", "title", "numbering", "heading
                 "cities", "trend", "news", "problems", "next_steps", "tail", "charts", "captions")
 
 
-def _missing_names(names: set[str], template: Path) -> None:
+def _missing_names(names: set[str], template: Path, keys: Sequence[str]) -> None:
     if names:
         listed = "、".join(sorted(names))
         raise RenderError(f"简报模板 {template} 中的占位符在数据中不存在：{listed}；"
-                          f"请检查模板中这些名称的拼写（可用的名称：{'、'.join(CONTEXT_KEYS)}）")
+                          f"请检查模板中这些名称的拼写（可用的名称：{'、'.join(keys)}）")
 
 
-def check_templates(context: dict[str, Any], template_dir: Path) -> None:
-    """Raise RenderError naming every placeholder of either template that the context lacks."""
+def check_templates(context: dict[str, Any], template_dir: Path,
+                    templates: tuple[str, str] = (DOCX_TEMPLATE, MARKDOWN_TEMPLATE),
+                    keys: Sequence[str] = CONTEXT_KEYS) -> None:
+    """Raise RenderError naming every placeholder of either template (Word, Markdown) that the
+    context lacks; `keys` are the names the context offers, listed in the message."""
     import jinja2
     from docx.opc.exceptions import OpcError
     from jinja2 import meta
 
-    docx_path, md_path = template_dir / DOCX_TEMPLATE, template_dir / MARKDOWN_TEMPLATE
+    docx_path, md_path = template_dir / templates[0], template_dir / templates[1]
     for path in (docx_path, md_path):
         if not path.is_file():
             raise RenderError(f"找不到简报模板 {path}；请检查模板目录或重新生成模板")
@@ -719,12 +735,12 @@ def check_templates(context: dict[str, Any], template_dir: Path) -> None:
     except (OpcError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:  # not a .docx, or a damaged one
         raise RenderError(f"简报模板 {docx_path} 无法打开（{type(exc).__name__}）：文件已损坏或不是 Word 文档；"
                           "请从备份恢复，或运行 src/xf_excel/outputs/templates/build_briefing_template.py 重新生成") from None
-    _missing_names(set(undeclared), docx_path)
+    _missing_names(set(undeclared), docx_path, keys)
     try:
         parsed = _jinja_env(markdown=True).parse(md_path.read_text(encoding="utf-8"))
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"简报模板 {md_path} 第{exc.lineno}行有语法错误：{exc.message}") from None
-    _missing_names(meta.find_undeclared_variables(parsed) - set(context), md_path)
+    _missing_names(meta.find_undeclared_variables(parsed) - set(context), md_path, keys)
 
 
 def _undefined_error(template: Path, exc: Exception) -> RenderError:
@@ -745,21 +761,32 @@ def render_briefing(c: Consolidation, out_dir: Path, *, template_dir: Optional[P
     Raises RenderError when a template does not fit the context (no document is written then).
     Notes in the result say which font the charts use, or why there are none.
     """
-    template_dir = Path(template_dir) if template_dir else default_template_dir()
     context = build_context(c, issue_date=issue_date)
-    check_templates(context, template_dir)
-    out_dir = Path(out_dir)
+    return render_documents(c, context, Path(out_dir), f"简报_第{c.period.number}期", template_dir=template_dir,
+                            chart_fonts=chart_fonts)
+
+
+def render_documents(c: Consolidation, context: dict[str, Any], out_dir: Path, stem: str, *,
+                     template_dir: Optional[Path] = None,
+                     templates: tuple[str, str] = (DOCX_TEMPLATE, MARKDOWN_TEMPLATE),
+                     keys: Sequence[str] = CONTEXT_KEYS, charts: Sequence[str] = ("progress", "ranking", "trend"),
+                     category: str = "工作简报", chart_fonts: Optional[Sequence[str]] = None) -> BriefingResult:
+    """The one way a document of the briefing's kind is written: the templates checked against
+    `context`, the `charts` drawn (in that order, numbered 图1…), `stem`.docx and `stem`.md
+    rendered in a scratch folder, then each file moved into `out_dir`."""
+    template_dir = Path(template_dir) if template_dir else default_template_dir()
+    check_templates(context, template_dir, templates, keys)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"简报_第{c.period.number}期"
     # Everything is made in a scratch folder first, so that a template failing half-way
     # leaves the previous briefing in out_dir untouched; then each file is moved into place.
     _remove_stale_scratch(out_dir)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=_SCRATCH_PREFIX) as scratch:
         scratch = Path(scratch)
-        charts, font, notes = _render_charts(c, context, scratch, chart_fonts)
-        docx = _render_docx(context, template_dir / DOCX_TEMPLATE, scratch / f"{stem}.docx", scratch, c.generated_at)
-        markdown = _render_markdown(context, template_dir / MARKDOWN_TEMPLATE, scratch / f"{stem}.md")
-        placed = [_place(path, out_dir) for path in (docx, markdown, *charts)]
+        drawn, font, notes = _render_charts(c, context, scratch, chart_fonts, charts)
+        docx = _render_docx(context, template_dir / templates[0], scratch / f"{stem}.docx", scratch,
+                            c.generated_at, category)
+        markdown = _render_markdown(context, template_dir / templates[1], scratch / f"{stem}.md")
+        placed = [_place(path, out_dir) for path in (docx, markdown, *drawn)]
     return BriefingResult(docx=placed[0], markdown=placed[1], charts=placed[2:], notes=notes, chart_font=font)
 
 
@@ -787,7 +814,8 @@ def _place(path: Path, out_dir: Path) -> Path:
     return target
 
 
-def _render_charts(c: Consolidation, context: dict[str, Any], out_dir: Path, preferences: Optional[Sequence[str]]):
+def _render_charts(c: Consolidation, context: dict[str, Any], out_dir: Path, preferences: Optional[Sequence[str]],
+                   order: Sequence[str] = ("progress", "ranking", "trend")):
     from . import charts as ch
 
     preferences = tuple(preferences) if preferences is not None else ch.CJK_FONT_PREFERENCES
@@ -804,7 +832,7 @@ def _render_charts(c: Consolidation, context: dict[str, Any], out_dir: Path, pre
     data = _chart_data(c)
     written = []
     figure = 0
-    for key in ("progress", "ranking", "trend"):
+    for key in order:
         if data.get(key) is None:
             continue
         path = out_dir / CHART_FILES[key]
@@ -817,7 +845,7 @@ def _render_charts(c: Consolidation, context: dict[str, Any], out_dir: Path, pre
 
 
 def _chart_title(c: Consolidation, key: str) -> str:
-    return {"progress": "各项活动完成进度", "ranking": f"各{c.config.campaign.levels.city}排名",
+    return {"progress": "各项目标任务完成情况" if _final(c) else "各项活动完成进度", "ranking": f"各{c.config.campaign.levels.city}排名",
             "trend": "进展趋势"}[key]
 
 
@@ -858,7 +886,8 @@ def _trend_data(c: Consolidation) -> Optional[dict[str, Any]]:
             "schedule": [s if s is not None else 0 for s in schedule]}
 
 
-def _render_docx(context: dict[str, Any], template: Path, out: Path, chart_dir: Path, made_at: dt.datetime) -> Path:
+def _render_docx(context: dict[str, Any], template: Path, out: Path, chart_dir: Path, made_at: dt.datetime,
+                 category: str = "工作简报") -> Path:
     import jinja2
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
@@ -870,19 +899,19 @@ def _render_docx(context: dict[str, Any], template: Path, out: Path, chart_dir: 
         tpl.render({**context, "charts": charts}, jinja_env=_jinja_env(markdown=False), autoescape=True)
     except jinja2.UndefinedError as exc:
         raise _undefined_error(template, exc) from None
-    _set_properties(tpl.docx.core_properties, context, made_at)
+    _set_properties(tpl.docx.core_properties, context, made_at, category)
     tpl.save(str(out))
     return out
 
 
-def _set_properties(core, context: dict[str, Any], made_at: dt.datetime) -> None:
+def _set_properties(core, context: dict[str, Any], made_at: dt.datetime, category: str = "工作简报") -> None:
     """The document's own properties (文件 → 信息), not the template's: its title and issue, the
     office as author, the time it was made (UTC, as the format requires; naive times are local)."""
     masthead = context["masthead"]
-    core.title = f"{masthead['title']}{masthead['issue']}"
+    core.title = context.get("document_title") or f"{masthead['title']}{masthead['issue']}"
     core.subject = context["title"]
     core.author = core.last_modified_by = context["campaign"]["office"]
-    core.category, core.comments, core.keywords, core.language = "工作简报", "", "", "zh-CN"
+    core.category, core.comments, core.keywords, core.language = category, "", "", "zh-CN"
     core.created = core.modified = made_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
     core.revision = 1
 

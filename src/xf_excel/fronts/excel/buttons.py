@@ -34,7 +34,7 @@ from ...issues import Issue, Severity
 from ..logbook import LOG_NAME, log_traceback
 
 __all__ = [
-    "Setup", "ButtonFailure", "make_forms_button", "validate_button", "consolidate_button", "undo_button", "brief_button",
+    "Setup", "ButtonFailure", "make_forms_button", "validate_button", "consolidate_button", "undo_button", "brief_button", "summary_button",
     "send_forms_button", "send_feedback_button", "send_reminders_button", "selftest_button", "BUTTON_FUNCTIONS",
     "main", "run_command", "setup_from_book", "use_remote_licence",
     "log_traceback", "fill_sheet", "issue_rows", "book_checks", "conf_values",
@@ -529,6 +529,26 @@ def brief_button(book: xw.Book, setup: Setup) -> str:
     return "\n".join(lines)
 
 
+# ---- 生成总结 ------------------------------------------------------------------------------------
+
+@_button("生成总结")
+def summary_button(book: xw.Book, setup: Setup) -> str:
+    """生成总结: the campaign-end report (.docx, .md, charts) from the last period's figures."""
+    from ...pipeline import SUMMARY_FOLDER, summarize_campaign
+
+    config = _config(setup)
+    out = setup.folder(_name_value(book, BookName.OUTPUT), "输出文件夹") / SUMMARY_FOLDER
+    try:
+        result = summarize_campaign(config, setup.archive_path, out)
+    except NothingToReport:
+        raise ButtonFailure("还没有任何已接收的报表，未生成活动总结；请先点击“汇总”收取报表后再生成总结") from None
+    lines = [f"已生成活动总结（第{result.period}期汇总数据），保存在：{out}"] + [f"  {p.name}" for p in result.paths[:2]]
+    if result.unmet:
+        lines.append(f"未完成的目标任务：{'、'.join(result.unmet)}")
+    lines += [f"提示：{n}" for n in result.notes]
+    return "\n".join(lines)
+
+
 # ---- 发送填报表 / 发送退回 / 发送催报 -----------------------------------------------------------------
 
 @_button("发送填报表")
@@ -636,13 +656,14 @@ BUTTON_FUNCTIONS: dict[str, Callable[..., None]] = {
     "consolidate": consolidate_button,
     "undo": undo_button,
     "brief": brief_button,
+    "summary": summary_button,
     "send_forms": send_forms_button,
     "send_feedback": send_feedback_button,
     "send_reminders": send_reminders_button,
     "selftest": selftest_button,
 }
 _BY_CAPTION = {"生成填报表": "make_forms", "校验": "validate", "汇总": "consolidate", "撤销上次收取": "undo",
-               "生成简报": "brief", "发送填报表": "send_forms", "发送退回": "send_feedback", "发送催报": "send_reminders",
+               "生成简报": "brief", "生成总结": "summary", "发送填报表": "send_forms", "发送退回": "send_feedback", "发送催报": "send_reminders",
                "自检": "selftest"}
 
 

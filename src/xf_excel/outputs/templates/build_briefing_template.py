@@ -1,6 +1,8 @@
-"""(Re)generate briefing.docx beside this script, the Word template of the weekly briefing (工作简报).
+"""(Re)generate the Word templates beside this script: briefing.docx, the weekly briefing
+(工作简报), and summary.docx, the campaign-end report (活动总结) in the same layout and styles.
 
-Run:  .venv/bin/python src/xf_excel/outputs/templates/build_briefing_template.py [OUT.docx]
+Run:  .venv/bin/python src/xf_excel/outputs/templates/build_briefing_template.py [OUT.docx] [--summary]
+      (no argument: both templates beside this script; --summary: OUT is the summary's)
 
 The template is built in code so its construction is reproducible and reviewable; the
 generated .docx is committed, and staff may restyle it in Word afterwards (change a style,
@@ -54,6 +56,7 @@ BODY_PT = 16            # 3号
 TITLE_PT = 22           # 2号
 MASTHEAD_PT = 36        # 小初
 SMALL_PT = 14           # 4号: tables, captions, page numbers
+ANNEX_PT = 10.5         # 5号: the campaign-end report's one-page table of every target
 LINE_PITCH = Pt(28.95)  # 22 lines in the 225 mm type area
 TYPE_WIDTH = Mm(156)
 
@@ -62,7 +65,7 @@ STYLE_IDS = {
     "报头名称": "XfMasthead", "报头期号": "XfIssue", "报头单位日期": "XfOfficeDate", "简报标题": "XfTitle",
     "一级标题": "XfHeading1", "二级标题": "XfHeading2", "图片": "XfPicture", "图表标题": "XfCaption",
     "表格文字": "XfTableText", "表头文字": "XfTableHead", "页码": "XfPageNumber", "版记": "XfImprint",
-    "版记锚点": "XfImprintAnchor",
+    "版记锚点": "XfImprintAnchor", "附表标题": "XfAnnexTitle", "附表文字": "XfAnnexText", "附表表头": "XfAnnexHead",
 }
 THICK_RULE, THIN_RULE = 8, 6   # eighths of a point: 0.35 mm and 0.25 mm (GB/T 9704 版记)
 
@@ -124,6 +127,13 @@ def paragraph_style(doc, name: str, *, base: str = "Normal", font: str = FANGSON
         level.set(qn("w:val"), str(outline))
         style.element.get_or_add_pPr().insert_element_before(level, *_AFTER_OUTLINE)
     return style
+
+
+def off_grid(style) -> None:
+    """The style's lines keep their own pitch instead of snapping to the document's line grid."""
+    snap = OxmlElement("w:snapToGrid")
+    snap.set(qn("w:val"), "0")
+    style.element.get_or_add_pPr().insert_element_before(snap, *_AFTER_PBDR[_AFTER_PBDR.index("w:spacing"):])
 
 
 def bottom_border(ppr, color: str = "FF0000", eighths: int = 12) -> None:
@@ -221,9 +231,13 @@ def setup_styles(doc) -> None:
     anchor = paragraph_style(doc, "版记锚点", font=FANGSONG, size=1, indent_chars=0)
     anchor.paragraph_format.line_spacing = Pt(1)
     # off the line grid, or the 1 pt line takes a grid line and may start a page of its own
-    snap = OxmlElement("w:snapToGrid")
-    snap.set(qn("w:val"), "0")
-    anchor.element.get_or_add_pPr().insert_element_before(snap, *_AFTER_PBDR[_AFTER_PBDR.index("w:spacing"):])
+    off_grid(anchor)
+    for name, font in (("附表文字", FANGSONG), ("附表表头", HEITI)):
+        cell = paragraph_style(doc, name, font=font, size=ANNEX_PT, align=center, indent_chars=0)
+        cell.paragraph_format.line_spacing = Pt(15)
+        off_grid(cell)      # 15 pt lines, not the body's 22-line grid: the table fits one page
+    annex = paragraph_style(doc, "附表标题", font=HEITI, indent_chars=0, keep_with_next=True)
+    annex.paragraph_format.page_break_before = True     # the summary table on a page of its own
     page_number = paragraph_style(doc, "页码", font=SONGTI, size=SMALL_PT, indent_chars=0, exact=False)
     page_number.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
@@ -354,7 +368,7 @@ def chart(doc, key: str) -> None:
     tag(doc, "{%p endif %}")
 
 
-def _table(doc, widths_mm: list[int], rows: list[list[tuple[str, str, str]]]):
+def _table(doc, widths_mm: list[int], rows: list[list[tuple[str, str, str]]], size: float = SMALL_PT):
     """A centred grid table of fixed column widths (156 mm: the type area), header row repeated."""
     columns = [Mm(w) for w in widths_mm]
     table = doc.add_table(rows=len(rows), cols=len(columns))
@@ -371,7 +385,7 @@ def _table(doc, widths_mm: list[int], rows: list[list[tuple[str, str, str]]]):
             paragraph = cell.paragraphs[0]
             paragraph.style = doc.styles[style]
             if text:
-                add_text(paragraph, text, font=font, size=SMALL_PT)
+                add_text(paragraph, text, font=font, size=size)
     return table
 
 
@@ -469,13 +483,30 @@ def imprint(doc) -> None:
     doc.add_paragraph(style="版记锚点")
 
 
-def build_content(doc) -> None:
+def masthead(doc) -> None:
+    """The red masthead (name, issue, office and date over the red rule) and the title."""
     para(doc, "{{ masthead.title }}", "报头名称", font=XIAOBIAOSONG, size=MASTHEAD_PT, color=RED)
     para(doc, "{{ masthead.issue }}", "报头期号")
     office = para(doc, "{{ masthead.office }}", "报头单位日期")
     office.add_run().add_tab()
     add_text(office, "{{ masthead.date }}", font=FANGSONG, size=BODY_PT)
     para(doc, "{{ title }}", "简报标题", font=XIAOBIAOSONG, size=TITLE_PT)
+
+
+def subsections(doc, items: str, *, optional_heading: bool = False) -> None:
+    """A list of {heading, text}: each a 楷体 （一） heading and its paragraph."""
+    tag(doc, "{%%p for p in %s %%}" % items)
+    if optional_heading:
+        tag(doc, "{%p if p.heading %}")
+    para(doc, "{{ p.heading }}", "二级标题", font=KAITI)
+    if optional_heading:
+        tag(doc, "{%p endif %}")
+    para(doc, "{{ p.text }}")
+    tag(doc, "{%p endfor %}")
+
+
+def build_content(doc) -> None:
+    masthead(doc)
 
     heading(doc, "overview")
     para(doc, "{{ overview }}")
@@ -507,27 +538,91 @@ def build_content(doc) -> None:
     tag(doc, "{%p endif %}")
 
     heading(doc, "problems")
-    tag(doc, "{%p for p in problems %}")
-    tag(doc, "{%p if p.heading %}")
-    para(doc, "{{ p.heading }}", "二级标题", font=KAITI)
-    tag(doc, "{%p endif %}")
-    para(doc, "{{ p.text }}")
-    tag(doc, "{%p endfor %}")
+    subsections(doc, "problems", optional_heading=True)
 
     heading(doc, "next_steps")
     next_steps(doc)
     imprint(doc)
 
 
-def build(out: Path) -> Path:
-    """Write the template to `out` and return it."""
+SUMMARY_TABLE_FIELDS = ("activity", "indicator", "target", "value", "completion", "result")
+
+
+def summary_table(doc) -> None:
+    """附表: every target of the plan, its final figure and whether it was met, on a page of its
+    own in 5号 (a row never split across pages)."""
+    para(doc, "附表", "附表标题", font=HEITI)
+    para(doc, "{{ table.caption }}", "图表标题", font=HEITI, size=SMALL_PT)
+    n = len(SUMMARY_TABLE_FIELDS)
+    blank = [("", "附表文字", FANGSONG)] * (n - 1)
+    table = _table(doc, [30, 46, 20, 24, 18, 18], [
+        [("{{ table.columns[%d] }}" % i, "附表表头", HEITI) for i in range(n)],
+        [("{%tr for r in table.rows %}", "附表文字", FANGSONG)] + blank,
+        [("{{ r.%s }}" % f, "附表文字", FANGSONG) for f in SUMMARY_TABLE_FIELDS],
+        [("{%tr endfor %}", "附表文字", FANGSONG)] + blank,
+    ], size=ANNEX_PT)
+    for row in table.rows:
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    note = para(doc, "{{ table.note }}", "附表文字", font=FANGSONG, size=ANNEX_PT)
+    note.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    note.paragraph_format.space_before = Pt(4)
+
+
+def build_summary_content(doc) -> None:
+    """The campaign-end report: the same masthead and sections as the briefing, the plan's
+    targets quoted activity by activity, the units that did most, what was not met, and the
+    one-page table of every target before the 版记."""
+    masthead(doc)
+    para(doc, "{{ overview }}")
+    chart(doc, "progress")
+
+    heading(doc, "activities")
+    tag(doc, "{%p for s in activities %}")
+    para(doc, "{{ s.heading }}", "二级标题", font=KAITI)
+    tag(doc, "{%p if s.plan %}")
+    para(doc, "{{ s.plan }}")
+    tag(doc, "{%p endif %}")
+    para(doc, "{{ s.text }}")
+    tag(doc, "{%p endfor %}")
+
+    tag(doc, "{%p if cities %}")
+    heading(doc, "cities")
+    para(doc, "{{ cities.sentence }}")
+    para(doc, "{{ cities.caption }}", "图表标题", font=HEITI, size=SMALL_PT)
+    cities_tables(doc)
+    chart(doc, "ranking")
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p if leaders %}")
+    para(doc, "{{ leaders }}")
+    tag(doc, "{%p endif %}")
+
+    tag(doc, "{%p if trend %}")
+    heading(doc, "trend")
+    para(doc, "{{ trend.text }}")
+    chart(doc, "trend")
+    tag(doc, "{%p endif %}")
+
+    tag(doc, "{%p if unmet %}")
+    heading(doc, "unmet")
+    subsections(doc, "unmet", optional_heading=True)
+    tag(doc, "{%p endif %}")
+
+    heading(doc, "next_steps")
+    next_steps(doc)
+    summary_table(doc)
+    imprint(doc)
+
+
+def build(out: Path, content=build_content) -> Path:
+    """Write the template (`build_content`: the briefing; `build_summary_content`: the
+    campaign-end report) to `out` and return it."""
     doc = Document()
     setup_page(doc)
     setup_defaults(doc)
     setup_styles(doc)
     setup_footers(doc)
     # python-docx's default document starts empty except for sectPr; content follows.
-    build_content(doc)
+    content(doc)
     tidy_package(doc)
     out.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(out))
@@ -535,5 +630,10 @@ def build(out: Path) -> Path:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "briefing.docx"
-    print(build(target))
+    args = [a for a in sys.argv[1:] if a != "--summary"]
+    here = Path(__file__).resolve().parent
+    if args:
+        print(build(Path(args[0]), build_summary_content if "--summary" in sys.argv else build_content))
+    else:
+        print(build(here / "briefing.docx", build_content))
+        print(build(here / "summary.docx", build_summary_content))

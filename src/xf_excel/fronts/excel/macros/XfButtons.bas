@@ -32,6 +32,10 @@ Public Sub XfBrief()
     XfRun "brief"
 End Sub
 
+Public Sub XfSummary()
+    XfRun "summary"
+End Sub
+
 Public Sub XfSendForms()
     XfRun "send_forms"
 End Sub
