@@ -121,8 +121,8 @@ def test_duplicate_indicator_name(config_text):
 
 
 def test_target_on_unknown_scope_and_indicator(config_text):
-    broken = config_text.replace("{indicator: halls_operating, op: \">=\", value: 100, scope: region}",
-                                 "{indicator: hall_operating, op: \">=\", value: 100, scope: province}")
+    broken = config_text.replace("{indicator: halls_operating, op: \">=\", value: 100, scope: region,",
+                                 "{indicator: hall_operating, op: \">=\", value: 100, scope: province,")
     problems = _problems(broken)
     assert [p.split("：")[0].split("（")[0] for p in problems] == ["targets.1.indicator", "targets.1.scope"]
 

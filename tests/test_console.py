@@ -216,7 +216,8 @@ def test_the_actions_write_master_briefing_and_forms_for_download(root, inbox, r
     token = csrf_of(client)
     wait_for(client, client.post(f"/p/{PERIOD}/upload", data={"csrf": token}, files=[("files", f) for f in inbox],
                                  follow_redirects=False).headers["location"])
-    for action, expected in (("master", "汇总_第2期.xlsx"), ("brief", ".docx"), ("forms", "第2期填报表_南宁市.zip")):
+    for action, expected in (("master", "汇总_第2期.xlsx"), ("brief", ".docx"), ("forms", "第2期填报表_南宁市.zip"),
+                             ("summary", "2020年消费扶贫月活动总结.docx")):
         started = client.post(f"/p/{PERIOD}/{action}", data={"csrf": token}, follow_redirects=False)
         result = wait_for(client, started.headers["location"])
         assert expected in result, action

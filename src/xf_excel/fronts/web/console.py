@@ -43,7 +43,7 @@ __all__ = ["ConsoleSetup", "add_console"]
 log = logging.getLogger("xf_excel.console")
 MAX_FORM_BYTES = 64 << 10
 SENT_FOLDER = "发件"                       # attachments of the mail sent, as the buttons keep them
-OUTPUT_KINDS = ("period", "feedback", "briefing")
+OUTPUT_KINDS = ("period", "feedback", "briefing", "summary")
 
 
 @dataclass(frozen=True)
@@ -67,10 +67,11 @@ class ConsoleSetup:
         return self.out / f"第{period}期"
 
     def folder(self, period: int, kind: str) -> Path:
-        """The folder of one kind of output (`OUTPUT_KINDS`) of a period."""
+        """The folder of one kind of output (`OUTPUT_KINDS`) of a period (the campaign-end report's
+        is the campaign's, whichever period is shown)."""
         base = self.period_out(period)
         return {"period": base, "feedback": base / pipeline.FEEDBACK_FOLDER,
-                "briefing": base / pipeline.BRIEFING_FOLDER}[kind]
+                "briefing": base / pipeline.BRIEFING_FOLDER, "summary": self.out / pipeline.SUMMARY_FOLDER}[kind]
 
 
 class _Configs:
@@ -357,7 +358,7 @@ class Console:
     def _outputs(self, period: int) -> list[dict[str, str]]:
         """The files a period's outputs folders hold now, to download again."""
         found = []
-        for kind in ("period", "briefing"):
+        for kind in ("period", "briefing", "summary"):
             for entry in _entries(self.setup.folder(period, kind)):
                 if entry.name.endswith((".xlsx", ".zip", ".docx", ".md")):
                     found.append({"kind": kind, "name": entry.name, "url": self.file_url(period, kind, entry.name)})
@@ -457,6 +458,13 @@ class Console:
             return {"kind": "files", "files": [(p.name, self._url_of(period, p)) for p in shown],
                     "notes": list(result.notes), "preview": f"/p/{period}/briefing"}
 
+        def summary(job: Job) -> dict[str, Any]:
+            result = pipeline.summarize_campaign(config, setup.archive_path, setup.folder(period, "summary"))
+            shown = [p for p in result.paths if p.suffix in (".docx", ".md")]
+            unmet = [f"未完成的目标任务：{'、'.join(result.unmet)}。"] if result.unmet else []
+            return {"kind": "files", "files": [(p.name, self._url_of(period, p)) for p in shown],
+                    "notes": [f"活动总结按第{result.period}期（最后一期）汇总数据生成。", *unmet, *result.notes]}
+
         def forms(job: Job) -> dict[str, Any]:
             bundle = pipeline.make_forms_bundle(config, period, out, setup.archive_path, progress=job.progress)
             return {"kind": "files", "files": [(p.name, self._url_of(period, p)) for _, p in bundle.zips],
@@ -464,7 +472,7 @@ class Console:
                               *bundle.forms.notes]}
 
         actions = {"inbox": ("收取服务器收件文件夹", inbox), "master": ("汇总", master), "brief": ("生成简报", brief),
-                   "forms": ("生成填报表", forms), "undo": ("撤销上次收取", undo)}
+                   "summary": ("生成总结", summary), "forms": ("生成填报表", forms), "undo": ("撤销上次收取", undo)}
         actions.update(self._mail_actions(config, period))
         return actions
 
