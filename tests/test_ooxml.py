@@ -20,23 +20,27 @@ from lxml import etree
 
 from checkers import ooxml_package, ooxml_sdk, ooxml_xsd
 from xf_excel.demo.run import run_demo
+from xf_excel.pipeline import summarize
 
 pytestmark = pytest.mark.slow
 TESTS = Path(__file__).resolve().parent
-FILE_TYPES = ("return form", "feedback workbook", "master workbook", "master .xlsm", "briefing")
+FILE_TYPES = ("return form", "feedback workbook", "master workbook", "master .xlsm", "briefing", "campaign-end report")
 
 
 @pytest.fixture(scope="module")
 def outputs(config, master_xlsm, tmp_path_factory) -> dict[str, list[Path]]:
-    """A small campaign of two periods through the real pipeline, plus `xf-excel workbook`'s .xlsm."""
+    """A small campaign of two periods through the real pipeline, plus `xf-excel workbook`'s .xlsm
+    and the campaign-end report of the second period's figures."""
     out = tmp_path_factory.mktemp("outputs")
     periods = run_demo(config, out, seed=11, periods=[1, 2], units=6)
+    summary = summarize(periods[-1].consolidation, out / "活动总结")
     found = {
         "return form": sorted(out.glob("第*期/1_填报表/*.xlsx")),
         "feedback workbook": sorted(out.glob("第*期/3_退回/*.xlsx")),
         "master workbook": [p.master for p in periods],
         "master .xlsm": [master_xlsm],
         "briefing": [p.briefing.docx for p in periods],
+        "campaign-end report": [summary.docx],
     }
     assert all(found[kind] for kind in FILE_TYPES), {k: len(v) for k, v in found.items()}
     return found

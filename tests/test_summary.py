@@ -154,3 +154,18 @@ def test_summary_before_any_return_refuses_and_the_command_says_so(config, tmp_p
     outcome = CliRunner().invoke(main, ["--config", str(repo_root / "config.yaml"), "--archive",
                                         str(tmp_path / "xf.sqlite"), "summary", "--out", str(tmp_path / "out")])
     assert outcome.exit_code == 1 and "未生成活动总结" in outcome.output and "Traceback" not in outcome.output
+
+
+def test_the_committed_template_is_the_one_the_builder_makes(tmp_path):
+    import subprocess
+    import sys
+
+    from xf_excel.outputs.briefing import default_template_dir
+
+    script = default_template_dir() / "build_briefing_template.py"
+    subprocess.run([sys.executable, str(script), str(tmp_path / "summary.docx"), "--summary"], check=True,
+                   capture_output=True)
+    with zipfile.ZipFile(tmp_path / "summary.docx") as built, \
+            zipfile.ZipFile(default_template_dir() / "summary.docx") as committed:
+        for part in ("word/document.xml", "word/styles.xml"):
+            assert built.read(part) == committed.read(part), part

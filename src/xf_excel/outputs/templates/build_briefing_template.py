@@ -505,6 +505,26 @@ def subsections(doc, items: str, *, optional_heading: bool = False) -> None:
     tag(doc, "{%p endfor %}")
 
 
+def cities_section(doc) -> None:
+    """各市进展: the ranking sentence, the table and its chart (left out without a ranking)."""
+    tag(doc, "{%p if cities %}")
+    heading(doc, "cities")
+    para(doc, "{{ cities.sentence }}")
+    para(doc, "{{ cities.caption }}", "图表标题", font=HEITI, size=SMALL_PT)
+    cities_tables(doc)
+    chart(doc, "ranking")
+    tag(doc, "{%p endif %}")
+
+
+def trend_section(doc) -> None:
+    """进展趋势: the figures period by period and the trend chart (from the second period on)."""
+    tag(doc, "{%p if trend %}")
+    heading(doc, "trend")
+    para(doc, "{{ trend.text }}")
+    chart(doc, "trend")
+    tag(doc, "{%p endif %}")
+
+
 def build_content(doc) -> None:
     masthead(doc)
 
@@ -518,19 +538,9 @@ def build_content(doc) -> None:
     para(doc, "{{ s.text }}")
     tag(doc, "{%p endfor %}")
 
-    tag(doc, "{%p if cities %}")
-    heading(doc, "cities")
-    para(doc, "{{ cities.sentence }}")
-    para(doc, "{{ cities.caption }}", "图表标题", font=HEITI, size=SMALL_PT)
-    cities_tables(doc)
-    chart(doc, "ranking")
-    tag(doc, "{%p endif %}")
+    cities_section(doc)
 
-    tag(doc, "{%p if trend %}")
-    heading(doc, "trend")
-    para(doc, "{{ trend.text }}")
-    chart(doc, "trend")
-    tag(doc, "{%p endif %}")
+    trend_section(doc)
 
     tag(doc, "{%p if news %}")
     heading(doc, "news")
@@ -585,22 +595,12 @@ def build_summary_content(doc) -> None:
     para(doc, "{{ s.text }}")
     tag(doc, "{%p endfor %}")
 
-    tag(doc, "{%p if cities %}")
-    heading(doc, "cities")
-    para(doc, "{{ cities.sentence }}")
-    para(doc, "{{ cities.caption }}", "图表标题", font=HEITI, size=SMALL_PT)
-    cities_tables(doc)
-    chart(doc, "ranking")
-    tag(doc, "{%p endif %}")
+    cities_section(doc)
     tag(doc, "{%p if leaders %}")
     para(doc, "{{ leaders }}")
     tag(doc, "{%p endif %}")
 
-    tag(doc, "{%p if trend %}")
-    heading(doc, "trend")
-    para(doc, "{{ trend.text }}")
-    chart(doc, "trend")
-    tag(doc, "{%p endif %}")
+    trend_section(doc)
 
     tag(doc, "{%p if unmet %}")
     heading(doc, "unmet")
