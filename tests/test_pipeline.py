@@ -101,6 +101,9 @@ def test_second_campaign_runs_through_the_same_code(nanning_demo):
     assert share == pytest.approx(last.consolidation.region.values["canteen_spend"]
                                   / last.consolidation.region.values["canteen_total_spend"])
     assert "扶贫产品进机关工作简报" in last.briefing.markdown.read_text(encoding="utf-8-sig")
+    # the month ends with the campaign-end report, of the last period's figures
+    assert results[0].summary is None and last.summary is not None and last.summary.docx.is_file()
+    assert last.summary.docx.parent.name == "活动总结" and last.summary.consolidation is last.consolidation
 
 
 def test_weekly_job_from_the_command_line(tmp_path, repo_root, config):

@@ -855,7 +855,8 @@ def _chart_data(c: Consolidation) -> dict[str, Optional[dict[str, Any]]]:
     bars = [p for p in c.progress if p.completion is not None]
     progress = {"labels": [_scope_name(config, p.target) + quantity_name(p.indicator.name, p.indicator.kind)
                            for p in bars],
-                "completions": [p.completion for p in bars], "time_schedule": c.time_schedule} if bars else None
+                "completions": [p.completion for p in bars], "time_schedule": c.time_schedule,
+                "final": _final(c)} if bars else None
     ranking = None
     if c.city_ranking and config.ranking_indicator:
         ind = config.indicator(config.ranking_indicator)

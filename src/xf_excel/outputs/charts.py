@@ -112,30 +112,34 @@ def _save(fig, path: Path) -> Path:
 
 
 def chart_progress(path: Path, labels: Sequence[str], completions: Sequence[float], time_schedule: float,
-                   font: str) -> Path:
-    """图1: completion of each target (horizontal bars, %) against the time schedule (dashed line)."""
+                   font: str, final: bool = False) -> Path:
+    """图1: completion of each target (horizontal bars, %) against the time schedule (dashed line);
+    `final` (the campaign's result): against the target itself, bars 已完成 / 未完成. The legend
+    sits below the axes, where no bar's label can run into it."""
     import matplotlib
+    from matplotlib.patches import Patch
 
     with matplotlib.rc_context(_rc(font)):
-        fig = _figure(max(70, 12 + 7 * len(labels)))
+        fig = _figure(max(70, 18 + 7 * len(labels)))
         ax = fig.add_subplot()
         y = list(range(len(labels)))[::-1]
         values = [c * 100 for c in completions]
-        colors = [_BLUE if c >= time_schedule else _RED for c in completions]
+        bar = 1.0 if final else time_schedule
+        colors = [_BLUE if c >= bar else _RED for c in completions]
         bars = ax.barh(y, values, color=colors, height=0.6)
         ax.bar_label(bars, labels=[f"{v:.1f}%" for v in values], padding=2, fontsize=8)
         ax.set_yticks(y, labels)
-        ax.axvline(time_schedule * 100, color=_GREY, linestyle="--", linewidth=1)
         ax.axvline(100, color=_GREY, linewidth=0.6)
-        ax.text(time_schedule * 100, len(labels) - 0.4, f"时间进度 {time_schedule * 100:.1f}%",
-                color=_GREY, fontsize=8, ha="center", va="bottom")
+        if not final:
+            ax.axvline(time_schedule * 100, color=_GREY, linestyle="--", linewidth=1)
+            ax.text(time_schedule * 100, len(labels) - 0.4, f"时间进度 {time_schedule * 100:.1f}%",
+                    color=_GREY, fontsize=8, ha="center", va="bottom")
         ax.set_xlim(0, max([110.0, *values]) * 1.12)
         ax.set_ylim(-0.6, len(labels) - 0.1)
         ax.set_xlabel("完成目标任务（%）")
-        from matplotlib.patches import Patch
-
-        ax.legend(handles=[Patch(color=_BLUE, label="达到时间进度"), Patch(color=_RED, label="低于时间进度")],
-                  loc="lower right", fontsize=7.5, frameon=False)
+        words = ("已完成", "未完成") if final else ("达到时间进度", "低于时间进度")
+        fig.legend(handles=[Patch(color=_BLUE, label=words[0]), Patch(color=_RED, label=words[1])],
+                   loc="outside lower center", ncols=2, fontsize=7.5, frameon=False)
         return _save(fig, path)
 
 
