@@ -51,6 +51,9 @@ def _summary_table(path: Path) -> list[list[str]]:
 def test_the_reports_figures_are_the_last_periods_consolidation(month, config):
     result, c = month
     assert result.period == 5 and result.docx.name == "2020年消费扶贫月活动总结.docx"
+    properties = Document(str(result.docx)).core_properties
+    assert (properties.title, properties.author, properties.category) == (
+        "2020年消费扶贫月活动总结", config.campaign.office, "活动总结")
     rows = _summary_table(result.docx)
     assert len(rows) == len(config.targets) == len(c.progress)
     printed = {row[1]: row for row in rows}
