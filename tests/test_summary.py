@@ -127,6 +127,7 @@ def test_the_second_campaign_speaks_its_own_words(tmp_path):
     assert "南宁市扶贫产品进机关活动总结" in text and "扶贫产品进机关工作简报" in text and "2020年10月28日" in text
     assert "全市累计" in text and "各片区完成情况" in text and "各县（区）中位居前列的是" in text
     assert "方案确定的4项量化目标全部完成" in text and "未完成" not in text    # no section of nothing
+    assert "典型做法" not in text                                            # nobody wrote one
     found = [w for w in GUANGXI_WORDS if w in text]
     assert not found, found
 
@@ -172,3 +173,28 @@ def test_the_committed_template_is_the_one_the_builder_makes(tmp_path):
             zipfile.ZipFile(default_template_dir() / "summary.docx") as committed:
         for part in ("word/document.xml", "word/styles.xml"):
             assert built.read(part) == committed.read(part), part
+
+
+def test_the_practices_the_units_wrote_are_collected_and_stay_text(tmp_path):
+    from xf_excel.archive.store import Archive, NewSubmission
+
+    config = load_config(Path(__file__).resolve().parent.parent / "examples" / "nanning" / "config.yaml")
+    archive_path = tmp_path / "xf.sqlite"
+    seed_archive(config, archive_path, period=final_period(config))
+    practice = "青秀区建立机关食堂扶贫产品采购清单，每周推送。\n=cmd|' /C calc'!A0 <script>x</script> | 伪造 |"
+    with Archive(archive_path) as archive:
+        for code, period, text in (("450103", 1, practice), ("450103", 2, "短的做法。"), ("450126", 2, "宾阳县开设专窗。")):
+            base = archive.accepted(period)[code]
+            archive.record_submission(NewSubmission(
+                unit_code=code, period=period, accepted=True, values=dict(base.values), file_name=f"更正{period}.xlsx",
+                received_at=f"2020-10-{16 + 9 * (period - 1)}T20:00:00", narrative=[("典型做法", text, "填报!C42")]))
+    result = summarize_campaign(config, archive_path, tmp_path / "out")
+    text = _text(result.docx)
+    section = text[text.index("典型做法"):text.index("下一步工作")]
+    # one a 片区, the longest of the campaign, led by its unit's name; the 片区 in ranking order
+    assert "青秀区建立机关食堂扶贫产品采购清单，每周推送。=cmd|' /C calc'!A0 <script>x</script> | 伪造 |" in section
+    assert "宾阳县开设专窗。" in section and "短的做法" not in section
+    with zipfile.ZipFile(result.docx) as z:
+        assert "<script>" not in z.read("word/document.xml").decode("utf-8")
+    md = result.markdown.read_text(encoding="utf-8-sig")
+    assert "\\<script\\>" in md and "\\| 伪造 \\|" in md and not re.search(r"(?<!\\)<", md)

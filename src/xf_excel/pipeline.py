@@ -699,14 +699,17 @@ def summarize_campaign(config: Config, archive_path: str | Path, out_dir: str | 
     if not any(row.state != "missing" for row in (*consolidation.counties, *consolidation.members)):
         raise NothingToReport(f"档案库 {archive_path} 中还没有第{period}期（最后一期）及以前各期已接收的报表，"
                               "未生成活动总结；请先收取报表，再生成总结")
-    return summarize(consolidation, out_dir, issue_date=issue_date)
+    return summarize(consolidation, out_dir, issue_date=issue_date, archive_path=archive_path)
 
 
-def summarize(consolidation: Consolidation, out_dir: str | Path, issue_date: Optional[dt.date] = None) -> CampaignSummary:
-    """Write the campaign-end report of a consolidation (the last period's) into `out_dir`."""
+def summarize(consolidation: Consolidation, out_dir: str | Path, issue_date: Optional[dt.date] = None,
+              archive_path: str | Path | None = None) -> CampaignSummary:
+    """Write the campaign-end report of a consolidation (the last period's) into `out_dir`; with
+    the archive, its 典型做法 are collected from every period's counting returns."""
     from .outputs.summary import render_summary, target_name, target_results
 
-    written = render_summary(consolidation, Path(out_dir), issue_date=issue_date)
+    practices = _practices(archive_path) if archive_path is not None else []
+    written = render_summary(consolidation, Path(out_dir), issue_date=issue_date, practices=practices)
     by_result: dict[str, list[str]] = {"met": [], "unmet": [], "no_data": []}
     for progress, result in target_results(consolidation):
         name = target_name(consolidation, progress)
@@ -714,6 +717,18 @@ def summarize(consolidation: Consolidation, out_dir: str | Path, issue_date: Opt
         by_result[key].append(name)
     return CampaignSummary(period=consolidation.period.number, docx=written.docx, markdown=written.markdown,
                            charts=written.charts, notes=written.notes, consolidation=consolidation, **by_result)
+
+
+def _practices(archive_path: str | Path) -> list:
+    """Every period's narrative items of the counting returns, with the office's edit (made on the
+    master's 工作动态 sheet for a briefing) as their text where there is one."""
+    from dataclasses import replace
+
+    with Archive(archive_path) as archive:
+        items = archive.narratives()
+        edits = {period: archive.narrative_choices(period) for period in {i.period for i in items}}
+    return [replace(i, text=edits[i.period][i.key].text) if i.key in edits[i.period] and edits[i.period][i.key].text
+            else i for i in items]
 
 
 @dataclass

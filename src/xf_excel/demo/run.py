@@ -111,7 +111,8 @@ def _period(sim, config: Config, number: int, out_dir: Path, archive_path: Path,
     if number == final_period(config):
         # dated as config says the office issues it (the plan's 成果展示 in early October)
         summary = summarize(consolidation, out_dir / SUMMARY_FOLDER,
-                            issue_date=config.campaign.summary.date or config.period(number).deadline.date())
+                            issue_date=config.campaign.summary.date or config.period(number).deadline.date(),
+                            archive_path=archive_path)
     return DemoPeriod(number, len(forms.paths), reports, consolidation, master, briefing, folder, sent, fetched,
                       summary)
 

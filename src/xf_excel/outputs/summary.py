@@ -33,7 +33,8 @@ __all__ = ["SUMMARY_DOCX_TEMPLATE", "SUMMARY_MARKDOWN_TEMPLATE", "SUMMARY_KEYS",
 SUMMARY_DOCX_TEMPLATE = "summary.docx"
 SUMMARY_MARKDOWN_TEMPLATE = "summary.md.j2"
 SUMMARY_KEYS = ("campaign", "period", "masthead", "title", "overview", "numbering", "headings", "activities",
-                "cities", "leaders", "trend", "unmet", "next_steps", "table", "tail", "charts", "captions")
+                "cities", "leaders", "trend", "practices", "unmet", "next_steps", "table", "tail", "charts", "captions")
+_PRACTICES = 8          # 典型做法 collected: one a city (or member unit), at most eight
 _LEADERS = 5            # the units that did most: the first five (and any tied with the fifth)
 _RESULT = {"met": "已完成", "ahead": "未完成", "behind": "未完成", "within-cap": "未超过上限",
            "over-cap": "超过上限", "no-data": "暂无数据"}
@@ -52,10 +53,13 @@ def target_name(c: Consolidation, p: Progress) -> str:
     return b._scope_prefix(c.config, p.target) + quantity_name(p.indicator.name, p.indicator.kind)
 
 
-def build_summary_context(c: Consolidation, *, issue_date: Optional[dt.date] = None) -> dict[str, Any]:
+def build_summary_context(c: Consolidation, *, issue_date: Optional[dt.date] = None,
+                          practices: Sequence[Any] = ()) -> dict[str, Any]:
     """Everything the summary templates show, worded in Chinese (names: `SUMMARY_KEYS`; the
     shared ones as in `briefing.build_context`); `issue_date` defaults to config's
-    `campaign.summary.date`, else the day the consolidation was made."""
+    `campaign.summary.date`, else the day the consolidation was made. `practices` are the
+    campaign's 典型做法 items (the archive's `NarrativeItem`s, the office's edit as their text);
+    the section is left out without any."""
     if not c.period.final:       # the campaign's last period, worded as its result whatever config marks
         c = dataclasses.replace(c, period=c.period.model_copy(update={"final": True}))
     config = c.config
@@ -64,8 +68,9 @@ def build_summary_context(c: Consolidation, *, issue_date: Optional[dt.date] = N
     cities = b._cities(c)
     trend = b._trend_text(c)
     unmet = _unmet(c)
+    chosen = _practices(c, practices)
     sections = ["activities"] + (["cities"] if cities else []) + (["trend"] if trend else []) \
-        + (["unmet"] if unmet else []) + ["next_steps"]
+        + (["practices"] if chosen else []) + (["unmet"] if unmet else []) + ["next_steps"]
     city = camp.levels.city
     context = {
         "campaign": {"name": camp.name, "theme": camp.theme, "region": camp.region.short_name, "office": camp.office},
@@ -78,11 +83,12 @@ def build_summary_context(c: Consolidation, *, issue_date: Optional[dt.date] = N
         "overview": _overview(c),
         "numbering": {key: f"{cn_numeral(i)}、" for i, key in enumerate(sections, start=1)},
         "headings": {"activities": "各项活动完成情况", "cities": f"各{city}完成情况", "trend": "活动期间进展情况",
-                     "unmet": "未完成的目标任务", "next_steps": "下一步工作"},
+                     "practices": "典型做法", "unmet": "未完成的目标任务", "next_steps": "下一步工作"},
         "activities": _activities(c),
         "cities": cities,
         "leaders": _leaders(c),
         "trend": trend,
+        "practices": chosen,
         "unmet": unmet,
         "next_steps": b.numbered_steps([s for s in b._next_step_items(c) if s[0] != b.FINAL_SUMMING_UP]),
         "table": _table(c),
@@ -159,6 +165,28 @@ def _leaders(c: Consolidation) -> str:
     return f"从{ind.name}看，各{county}中位居前列的是：{named}。"
 
 
+def _practices(c: Consolidation, items: Sequence[Any]) -> list[dict[str, str]]:
+    """典型做法 collected: of each city (cities in ranking order) and then each member unit, the
+    longest 典型做法 any of its units wrote during the campaign, at most eight; each led by its
+    unit's name, as the briefing's 各地动态."""
+    from ..contract import NarrativeKind
+
+    config = c.config
+    units = config.units
+    ranked = {r.code: r.rank for r in c.city_ranking}
+    order = {code: i for i, code in enumerate(units)}
+    best: dict[str, Any] = {}
+    for item in items:
+        unit = units.get(item.unit_code)
+        if unit is None or item.kind != NarrativeKind.PRACTICE or not item.text.strip():
+            continue
+        group = unit.city_code if unit.kind == "county" and unit.city_code else unit.code
+        if group not in best or len(item.text) > len(best[group].text):
+            best[group] = item
+    groups = sorted(best, key=lambda g: (g not in ranked, ranked.get(g, 0), order.get(best[g].unit_code, 0)))
+    return [b._attributed(units[best[g].unit_code], b._one_paragraph(best[g].text)) for g in groups[:_PRACTICES]]
+
+
 def _unmet(c: Consolidation) -> list[dict[str, str]]:
     """What was not met, each with how far it fell short and why it matters (config's purpose);
     a cap exceeded; a target without data. None when everything was met (the section is left out:
@@ -208,11 +236,11 @@ def _table(c: Consolidation) -> dict[str, Any]:
 
 
 def render_summary(c: Consolidation, out_dir: Path, *, issue_date: Optional[dt.date] = None,
-                   template_dir: Optional[Path] = None,
+                   practices: Sequence[Any] = (), template_dir: Optional[Path] = None,
                    chart_fonts: Optional[Sequence[str]] = None) -> b.BriefingResult:
     """Write <summary title>.docx and .md and their charts into `out_dir` (each atomically),
     as `briefing.render_briefing` writes a briefing."""
-    context = build_summary_context(c, issue_date=issue_date)
+    context = build_summary_context(c, issue_date=issue_date, practices=practices)
     return b.render_documents(c, context, Path(out_dir), safe_filename(c.config.campaign.summary_title, path=False),
                               template_dir=template_dir,
                               templates=(SUMMARY_DOCX_TEMPLATE, SUMMARY_MARKDOWN_TEMPLATE), keys=SUMMARY_KEYS,

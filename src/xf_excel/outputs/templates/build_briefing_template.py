@@ -602,6 +602,11 @@ def build_summary_content(doc) -> None:
 
     trend_section(doc)
 
+    tag(doc, "{%p if practices %}")
+    heading(doc, "practices")
+    led_paragraphs(doc, "n in practices", "n.unit", "n.text")
+    tag(doc, "{%p endif %}")
+
     tag(doc, "{%p if unmet %}")
     heading(doc, "unmet")
     subsections(doc, "unmet", optional_heading=True)
