@@ -17,6 +17,7 @@ from xf_excel.demo import simulate as demo
 from xf_excel.config import expr
 from xf_excel.demo import fill
 from xf_excel.config import load_config
+from xf_excel.contract import DETAIL_HEADER_ROW
 from xf_excel.outputs.forms import form_filename, write_form
 from xf_excel.checks.normalize import parse_number
 
@@ -57,11 +58,12 @@ def _read_back(path: Path, values, details):
     got_details = {}
     for sheet_name, expected in details.items():
         detail = book[sheet_name]
-        titles = [c.value for c in detail[1]]
+        titles = [c.value for c in detail[DETAIL_HEADER_ROW]]
         got_details[sheet_name] = [
             {titles[i]: (v.date() if isinstance(v, dt.datetime) else v) for i, v in enumerate(line)
              if v is not None and titles[i] != "序号"}
-            for line in detail.iter_rows(min_row=2, max_row=1 + len(expected), values_only=True)]
+            for line in detail.iter_rows(min_row=DETAIL_HEADER_ROW + 1, max_row=DETAIL_HEADER_ROW + len(expected),
+                                         values_only=True)]
     return sheet.title, header, got, got_details
 
 
@@ -308,7 +310,7 @@ def test_both_engines_write_the_same_cells(sim, county_form, tmp_path):
         out = demo.fill_form(county_form, tmp_path / f"{engine}.xlsx", d.values, d.details, d.header, engine=engine)
         book = openpyxl.load_workbook(out)
         grids.append({s.title: [[c.value for c in row] for row in s.iter_rows()] for s in book.worksheets})
-        styles = book["专柜明细"]["F2"].number_format
+        styles = book["专柜明细"][f"F{DETAIL_HEADER_ROW + 1}"].number_format
         assert "yyyy" in styles  # the date typed in takes the column's date format
     assert grids[0] == grids[1]
 

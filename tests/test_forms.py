@@ -290,28 +290,31 @@ def test_detail_sheet_header_validation_and_protection(config, tmp_path):
     assert workbook.sheetnames == [FORM_SHEET, "专柜明细", META_SHEET]
     sheet = workbook["专柜明细"]
     detail = config.details_for(COUNTY)[0]
-    assert [c.value for c in sheet[1]] == ["序号"] + [c.name for c in detail.columns]
-    assert sheet.freeze_panes == "B2"
+    assert sheet["A1"].value == "专柜明细（第2期）"                          # a title, and whose list it is
+    assert sheet["A2"].value.startswith("填报单位：南宁市武鸣区　　单位代码：450110")
+    assert [c.value for c in sheet[3]] == ["序号"] + [c.name for c in detail.columns]
+    assert sheet.freeze_panes == "B4"
     assert sheet.protection.sheet is True and not sheet.protection.password
-    assert sheet["B1"].protection.locked is True
-    last = detail.max_rows + 1
+    assert sheet["B3"].protection.locked is True and sheet["A1"].protection.locked is True
+    last = detail.max_rows + 3
     # input columns are unlocked as whole columns (Excel's own way of formatting a column)
     for letter in "ABCDEFGH":
         assert sheet.column_dimensions[letter].protection.locked is False
-    site = validation_of(sheet, "C2")
-    assert site.type == "list" and str(site.sqref) == f"C2:C{last}"
+    site = validation_of(sheet, "C4")
+    assert site.type == "list" and str(site.sqref) == f"C4:C{last}"
     assert site.formula1 == '"' + ",".join(detail.columns[1].choices) + '"'
     assert site.promptTitle == "场所类型" and "请从下拉列表中选择" in site.prompt
-    opened = validation_of(sheet, "F2")
+    opened = validation_of(sheet, "F4")
     assert (opened.type, opened.operator) == ("date", "between")
     assert (int(opened.formula1), int(opened.formula2)) == (excel_serial(dt.date(2020, 9, 1)), excel_serial(dt.date(2020, 9, 30)))
     assert "2020年9月1日至2020年9月30日" in opened.error
-    sales = validation_of(sheet, "H2")
+    sales = validation_of(sheet, "H4")
     assert (sales.type, sales.operator, sales.formula1) == ("decimal", "greaterThanOrEqual", "0")
-    assert validation_of(sheet, "B2") is None and validation_of(sheet, f"C{last + 1}") is None
+    assert validation_of(sheet, "B4") is None and validation_of(sheet, f"C{last + 1}") is None
     assert sheet.column_dimensions["F"].number_format == DATE_FORMAT
     assert sheet.column_dimensions["B"].number_format == "@"
-    assert sheet.print_title_rows == "$1:$1"
+    assert sheet.print_title_rows == "$1:$3"                                 # title, unit and header on every page
+    assert sheet.column_dimensions["B"].width >= 30 and sheet.column_dimensions["B"].alignment.wrap_text
 
 
 def test_long_choice_lists_go_to_a_hidden_list_sheet(config_data, tmp_path):
@@ -325,8 +328,8 @@ def test_long_choice_lists_go_to_a_hidden_list_sheet(config_data, tmp_path):
     assert workbook.sheetnames == [FORM_SHEET, "网点明细", LISTS_SHEET, META_SHEET]
     assert workbook[LISTS_SHEET].sheet_state == "hidden"
     sheet = workbook["网点明细"]
-    assert validation_of(sheet, "C2").formula1 == '"甲,乙"'
-    assert validation_of(sheet, "D2").formula1 == f"'{LISTS_SHEET}'!$A$1:$A${len(choices)}"
+    assert validation_of(sheet, "C4").formula1 == '"甲,乙"'
+    assert validation_of(sheet, "D4").formula1 == f"'{LISTS_SHEET}'!$A$1:$A${len(choices)}"
     assert [workbook[LISTS_SHEET].cell(row=i + 1, column=1).value for i in range(len(choices))] == choices
 
 

@@ -86,8 +86,8 @@ def written(tmp_path, consolidation):
 def test_sheets_in_order(written, config):
     path, book = written
     members = [m.short_name for m in config.member_units if m.code in {u.code for u in config.reporting_units()}]
-    assert book.sheetnames == (["首页", "全区汇总", "各市进展"] + [c.name for c in config.cities] + members
-                               + ["工作动态", "报送情况", "校验问题", "目标"])
+    assert book.sheetnames == (["首页", "全区汇总", "各市进展", "历史"] + [c.name for c in config.cities] + members
+                               + ["工作动态", "报送情况", "催报清单", "校验问题", "目标"])
     assert path.name == "汇总_第2期.xlsx" and not list(path.parent.glob(".~xf-*"))
 
 
@@ -131,7 +131,7 @@ def test_charts_present(written):
     path, _ = written
     with zipfile.ZipFile(path) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
-        assert len(charts) == 2
+        assert len(charts) == 4                    # 全区汇总, 各市进展, and the two line charts of 历史
         assert "<c:barChart>" in z.read("xl/charts/chart1.xml").decode()
 
 
@@ -163,12 +163,13 @@ def test_member_sheet_and_reporting_sheet(written, config):
     assert union.cell(5, 1).value == "BM05" and "计入全区合计" in union.cell(2, 1).value
     reporting = book["报送情况"]
     rows = {reporting.cell(r, 1).value: r for r in range(4, reporting.max_row + 1)}
+    column = {cell.value: cell.column for cell in reporting[3]}
     assert len(rows) == len(config.reporting_units())
-    assert reporting.cell(rows["450102"], 5).value == "未报送"
-    assert reporting.cell(rows["450102"], 11).value.startswith("【催报】南宁市兴宁区")
-    assert reporting.cell(rows["450103"], 5).value == "被退回"
-    assert reporting.cell(rows["450202"], 5).value == "已报送（有警告）"
-    assert reporting.cell(rows["450202"], 7).value == "逾期"
+    assert reporting.cell(rows["450102"], column["报送状态"]).value == "未报送"
+    assert reporting.cell(rows["450102"], column["催报/退回提示文本"]).value.startswith("【催报】南宁市兴宁区")
+    assert reporting.cell(rows["450103"], column["报送状态"]).value == "被退回"
+    assert reporting.cell(rows["450202"], column["报送状态"]).value == "已报送（有警告）"
+    assert reporting.cell(rows["450202"], column["是否逾期"]).value == "逾期"
 
 
 def test_issues_sheet_and_no_formulas_anywhere(written):

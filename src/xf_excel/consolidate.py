@@ -25,7 +25,8 @@ from .contract import Header
 from .wording import fmt_date_cn, fmt_deadline, printed_figure
 
 __all__ = [
-    "UnitRow", "AreaTotals", "Progress", "CityProgress", "ReportingStatus", "NewsRow", "Consolidation", "consolidate",
+    "UnitRow", "AreaTotals", "Progress", "CityProgress", "ReportingStatus", "NewsRow", "PeriodFigures", "Consolidation",
+    "consolidate",
     "record_manual_entries", "split_issues",
 ]
 
@@ -100,12 +101,35 @@ class ReportingStatus:
     warnings: int
     reminder: str                         # ready-to-send 催报 or 退回 text ('' when accepted)
     reminded: int = 0                     # 催报 mails the server accepted for the period (the send log)
-    contact: str = ""                     # 填报人 and 联系电话 as written on the return that decided the state
+    filled_by: str = ""                   # 填报人 as written on the unit's latest return (see `contact_period`)
+    phone: str = ""                       # 联系电话 as written there
+    contact_period: Optional[int] = None  # the period of that return: this one, or (nobody named) an earlier one
+    contact_earlier: bool = False         # that return is of an earlier period (for the 催报 list only)
     counted_file: str = ""                # the return whose figures count ('' when none counts)
     counted_source: str = ""              # 'file', or 'manual' (typed into the master)
     counted_at: Optional[str] = None      # when that return was received
     replaced: list[tuple[str, str]] = field(default_factory=list)  # (file, received) of earlier returns it replaced
     rejections: int = 0                   # returns of the period sent back (退回), whether redone since or not
+
+    @property
+    def contact(self) -> str:
+        """韦芳 13907710001: 填报人 and 联系电话 of this period's latest return naming them ('' when
+        none did; an earlier period's contact is for the 催报 list, not for 报送情况)."""
+        if self.contact_earlier:
+            return ""
+        return " ".join(t for t in (self.filled_by, self.phone) if t)
+
+
+@dataclass
+class PeriodFigures:
+    """One period's figures as the archive gives them now (late and corrected returns included):
+    what the master's 历史 sheet shows side by side. The current period's equal the consolidation's."""
+
+    period: Period
+    time_schedule: float
+    region: dict[str, Optional[float]]
+    cities: dict[str, dict[str, Optional[float]]]   # city code -> values
+    progress: list[Progress]                          # one per target, in config order
 
 
 @dataclass(frozen=True)
@@ -141,6 +165,7 @@ class Consolidation:
     reporting: list[ReportingStatus]
     issues: list[Issue]                   # current: of the returns that count (or still wait to be redone)
     history: dict[int, dict[str, Optional[float]]] = field(default_factory=dict)  # period -> regional values
+    period_figures: list[PeriodFigures] = field(default_factory=list)  # every period up to this one, oldest first
     issue_history: list[Issue] = field(default_factory=list)  # of returns later replaced or corrected
     archive_version: int = 0              # the archive's newest submission id the figures reflect
     news: list[NewsRow] = field(default_factory=list)   # the period's 工作动态 / 典型做法, in config order of units
@@ -197,7 +222,24 @@ def consolidate(archive: Archive, config: Config, period: int, *, now: Optional[
         reporting=_reporting(archive, config, current, now),
         issues=issues, issue_history=issue_history,
         history={p: dict(t.region.values) for p, t in sorted(tables.items())},
+        period_figures=_period_figures(config, tables),
         archive_version=archive.version(), news=news, news_by_default=by_default, generated_at=now)
+
+
+def _period_figures(config: Config, tables: dict[int, _Tables]) -> list[PeriodFigures]:
+    """Each period's regional and city figures and progress, from the same tables (so a period's
+    history is what consolidating that period gives)."""
+    figures = []
+    for number, this in sorted(tables.items()):
+        period = config.period(number)
+        previous = _previous_period(config, number)
+        before = tables.get(previous.number) if previous else None
+        schedule = config.campaign.time_schedule(period.cutoff)
+        figures.append(PeriodFigures(
+            period=period, time_schedule=schedule, region=dict(this.region.values),
+            cities={city.code: dict(city.values) for city in this.cities},
+            progress=[_progress(config, t, this, before, schedule) for t in config.targets]))
+    return figures
 
 
 def _previous_period(config: Config, period: int) -> Optional[Period]:
@@ -568,7 +610,8 @@ def _unit_status(archive: Archive, config: Config, unit: Unit, period: Period, s
     return ReportingStatus(unit=unit, state=state, received_at=received,
                            late=received is not None and moment(received) > period.deadline,
                            submissions=len(submissions), errors=errors, warnings=warnings, reminder=reminder,
-                           contact=_contact(deciding), rejections=len(rejected), **_counting_return(once_accepted))
+                           rejections=len(rejected), **_latest_contact(archive, unit, period, submissions),
+                           **_counting_return(once_accepted))
 
 
 def _counting_return(once_accepted: list[Submission]) -> dict:
@@ -586,12 +629,29 @@ def _received_order(s: Submission) -> tuple:
     return moment(s.received_at), s.file_name, s.id
 
 
-def _contact(submission: Optional[Submission]) -> str:
-    """韦芳 13907710001, from the header of the return (the one a manual entry replaced keeps it)."""
-    if submission is None:
-        return ""
-    return " ".join(submission.header[label] for label in (Header.FILLED_BY, Header.PHONE)
-                    if submission.header.get(label))
+def _latest_contact(archive: Archive, unit: Unit, period: Period, submissions: list[Submission]) -> dict:
+    """填报人 and 联系电话 of the unit's latest return: of this period (whichever its status: a
+    return sent back names who is redoing it), else of the latest earlier period that had one
+    (for the 催报 list)."""
+    latest = _latest_with_contact(submissions)
+    if latest is None:
+        earlier = [s for s in archive.submissions(unit_code=unit.code) if s.period < period.number]
+        for number in sorted({s.period for s in earlier}, reverse=True):
+            latest = _latest_with_contact([s for s in earlier if s.period == number])
+            if latest is not None:
+                break
+    if latest is None:
+        return {}
+    return {"filled_by": latest.header.get(Header.FILLED_BY, ""), "phone": latest.header.get(Header.PHONE, ""),
+            "contact_period": latest.period, "contact_earlier": latest.period != period.number}
+
+
+def _latest_with_contact(submissions: list[Submission]) -> Optional[Submission]:
+    """The latest received file that names someone; a figure typed by hand only without one (it
+    copies the header of whichever return it replaced, which may be older)."""
+    named = [s for s in submissions if s.header.get(Header.FILLED_BY) or s.header.get(Header.PHONE)]
+    files = [s for s in named if s.source == "file"] or named
+    return max(files, key=_received_order) if files else None
 
 
 def _deciding(once_accepted: list[Submission]) -> Optional[Submission]:

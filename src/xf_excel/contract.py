@@ -28,7 +28,8 @@ __all__ = [
     "FORM_SHEET", "META_SHEET", "LISTS_SHEET", "Header", "HEADER_LABELS", "Meta",
     "SERIAL_LABEL", "INDICATOR_LABEL", "UNIT_LABEL", "PREVIOUS_LABEL", "VALUE_LABEL", "HELP_LABEL", "HINT_LABEL",
     "TABLE_HEADERS", "FORM_DATE_FORMAT", "FORM_TITLE_ROW", "FORM_HEADER_ROWS", "FORM_NOTE_ROW",
-    "FORM_TABLE_HEADER_ROW", "FORM_FIRST_BODY_ROW", "TOTAL_WORDS",
+    "FORM_TABLE_HEADER_ROW", "FORM_FIRST_BODY_ROW", "DETAIL_TITLE_ROW", "DETAIL_UNIT_ROW", "DETAIL_HEADER_ROW",
+    "TOTAL_WORDS",
     "MasterSheet", "region_sheet", "cities_sheet", "ENTRY_CODE_LABEL", "ENTRY_NAME_LABEL", "ENTRY_STATE_LABEL", "ENTRY_NOTE_LABEL",
     "ENTRY_UNIT_ROW_LABEL", "ENTRY_MESSAGE_LABEL", "ENTRY_HEADER_ROW", "ENTRY_FIRST_ROW", "ISSUE_COLUMNS",
     "ISSUE_HISTORY_HEADING",
@@ -84,6 +85,8 @@ FORM_HEADER_ROWS = (2, 3, 4)     # two labels per row, in columns A/B and D/E
 FORM_NOTE_ROW = 5
 FORM_TABLE_HEADER_ROW = 6
 FORM_FIRST_BODY_ROW = 7
+# A detail sheet: its title, the unit and period, then the header row of its columns (read by label).
+DETAIL_TITLE_ROW, DETAIL_UNIT_ROW, DETAIL_HEADER_ROW = 1, 2, 3
 
 # The narrative section below the table: free text, each label in the 指标名称 column with its
 # text in the cell to its right (read by label, like the header block). Kinds, in the briefing's words:
@@ -114,6 +117,8 @@ class MasterSheet(StrEnum):
 
     HOME = "首页"
     REPORTING = "报送情况"
+    CHASE = "催报清单"          # printable: per city, only the units still missing or sent back
+    HISTORY = "历史"            # every period's figures side by side, with line charts
     ISSUES = "校验问题"
     TARGETS = "目标"
     CONF = "xlwings.conf"

@@ -549,18 +549,19 @@ class FormsResult:
 def make_forms(config: Config, period: int, out_dir: str | Path, archive_path: str | Path | None = None,
                progress: Optional[Callable[[int, int], None]] = None) -> FormsResult:
     """Write a return form for every reporting unit, pre-filled with last period's accepted
-    figures from the archive (when it exists)."""
+    figures and detail rows (专柜明细) from the archive (when it exists)."""
     from .outputs.forms import write_forms
 
     config.period(period)
     previous: dict[str, dict[str, Any]] = {}
+    details: dict[str, dict[str, list[dict[str, Any]]]] = {}
     if archive_path is not None and Path(archive_path).exists():
         with Archive(archive_path) as archive:
             for unit in config.reporting_units():
                 earlier = archive.latest_accepted_before(unit.code, period)
                 if earlier is not None:
-                    previous[unit.code] = earlier.values
-    paths = write_forms(config, period, Path(out_dir), previous, progress=progress)
+                    previous[unit.code], details[unit.code] = earlier.values, earlier.details
+    paths = write_forms(config, period, Path(out_dir), previous, progress=progress, previous_details=details)
     return FormsResult(period, paths, notes=_previous_figures_notes(config, period, archive_path, previous))
 
 
@@ -1331,7 +1332,8 @@ def _form(config: Config, archive: Archive, unit, period: int, folder: Path, for
     if forms_dir is not None and (Path(forms_dir) / name).is_file():
         return Path(forms_dir) / name
     earlier = archive.latest_accepted_before(unit.code, period)
-    return write_form(config, unit, period, folder / "填报表" / name, earlier.values if earlier else None)
+    return write_form(config, unit, period, folder / "填报表" / name, earlier.values if earlier else None,
+                      earlier.details if earlier else None)
 
 
 def _sender_name(config: Config) -> str:

@@ -121,6 +121,13 @@ def _split_labels(labels: Iterable[str]) -> tuple[list[str], list[str]]:
     return [l for l in labels if l not in NARRATIVE_LABELS], [l for l in labels if l in NARRATIVE_LABELS]
 
 
+def _left_over(cells: Mapping[tuple[int, int], object], last_row: int, columns: Mapping[str, int]) -> list[tuple[int, int]]:
+    """Cells of the list's columns below the rows written: what the form was pre-filled with
+    beyond the clerk's list (a counter closed since), which a clerk deletes."""
+    wanted = set(columns.values())
+    return [(r, c) for (r, c), value in cells.items() if r > last_row and c in wanted and value not in (None, "")]
+
+
 def _detail_headers(rows: list[dict]) -> set[str]:
     return {k for row in rows for k in row} | {SERIAL_LABEL}
 
@@ -417,6 +424,8 @@ class _XmlFiller:
             for offset, row in enumerate(rows, start=1):
                 for column_name, value in _numbered(row, offset).items():
                     sheet.write(header_row + offset, columns[column_name], value)
+            for position in _left_over(sheet.values(), header_row + len(rows), columns):
+                sheet.write(*position, None)
         return self._save()
 
     def _save(self) -> bytes:
@@ -452,6 +461,9 @@ def _fill_openpyxl(form_path: Path, values: Mapping[str, object], details: Mappi
         for offset, row in enumerate(rows, start=1):
             for column_name, value in _numbered(row, offset).items():
                 _set(_styled_cell(target, header_row + offset, columns[column_name]), value)
+        cells = {(c.row, c.column): c.value for row in target.iter_rows() for c in row if c.value is not None}
+        for position in _left_over(cells, header_row + len(rows), columns):
+            target.cell(*position).value = None
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -13,6 +13,7 @@ and a `校验提示` formula per row built from the config rules (`expr.to_excel
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +32,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..config import expr
 from ..config import Config, DetailColumn, DetailList, Indicator, Rule, Unit
 from ..contract import (
-    FORM_DATE_FORMAT, FORM_FIRST_BODY_ROW, FORM_HEADER_ROWS, FORM_NOTE_ROW, FORM_SHEET, FORM_TABLE_HEADER_ROW,
-    FORM_TITLE_ROW, HEADER_LABELS, HELP_LABEL, HINT_LABEL, INDICATOR_LABEL, LISTS_SHEET, META_SHEET, NARRATIVE_HEADING,
-    NARRATIVE_LABELS, NARRATIVE_MAX_CHARS, PREVIOUS_LABEL, SERIAL_LABEL, TABLE_HEADERS, VALUE_LABEL, Header, Meta,
+    DETAIL_HEADER_ROW, DETAIL_TITLE_ROW, DETAIL_UNIT_ROW, FORM_DATE_FORMAT, FORM_FIRST_BODY_ROW, FORM_HEADER_ROWS,
+    FORM_NOTE_ROW, FORM_SHEET, FORM_TABLE_HEADER_ROW, FORM_TITLE_ROW, HEADER_LABELS, HELP_LABEL, HINT_LABEL,
+    INDICATOR_LABEL, LISTS_SHEET, META_SHEET, NARRATIVE_HEADING, NARRATIVE_LABELS, NARRATIVE_MAX_CHARS, PREVIOUS_LABEL,
+    SERIAL_LABEL, TABLE_HEADERS, VALUE_LABEL, Header, Meta,
 )
 from ..checks.rules import FAILED_PHRASE, rule_wording
 from ..filenames import safe_filename
@@ -43,6 +45,7 @@ from ..archive.locking import atomic_write
 __all__ = ["form_filename", "write_form", "write_forms"]
 
 Values = Mapping[str, "float | str | None"]
+DetailRows = Mapping[str, list[Mapping[str, object]]]   # list id -> rows of column id -> archived value
 Progress = Callable[[int, int], None]
 
 # ---- layout of the 填报 sheet -----------------------------------------------------------------
@@ -111,6 +114,12 @@ _STYLES = {
     "input": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, alignment=_RIGHT),
     "input_text": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, number_format="@"),
     "input_date": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, alignment=_RIGHT, number_format=FORM_DATE_FORMAT),
+    "detail_title": _Style(font=_FONT_TITLE, border=_NO_BORDER, alignment=_CENTER),
+    "detail_unit": _Style(font=_FONT_BOLD, border=_NO_BORDER, alignment=_LEFT),
+    "detail_text": _Style(protection=_UNLOCKED, number_format="@"),
+    "detail_number": _Style(protection=_UNLOCKED, alignment=_RIGHT),
+    "detail_money": _Style(protection=_UNLOCKED, alignment=_RIGHT, number_format="#,##0.00"),
+    "detail_date": _Style(protection=_UNLOCKED, alignment=_RIGHT, number_format=FORM_DATE_FORMAT),
     "hint": _Style(font=_FONT_HINT),
     "narrative_label": _Style(font=_FONT_BOLD, alignment=_CENTER),
     "narrative_input": _Style(fill=_FILL_INPUT, protection=_UNLOCKED, alignment=_LEFT_TOP, number_format="@"),
@@ -157,36 +166,42 @@ def form_filename(config: Config, unit: Unit | str, period: int) -> str:
 
 
 def write_form(config: Config, unit: Unit | str, period: int, path: Path,
-               previous: Optional[Values] = None) -> Path:
+               previous: Optional[Values] = None, previous_details: Optional[DetailRows] = None) -> Path:
     """Write one return form (docs/form-contract.md) for `unit` and `period` to `path`.
 
-    `previous` maps indicator id -> the unit's last accepted figure (shown as 上期累计).
+    `previous` maps indicator id -> the unit's last accepted figure (shown as 上期累计);
+    `previous_details` maps detail list id -> the rows of that accepted return (the detail
+    sheets start with them, for the clerk to update rather than retype).
     The file is written to a temporary file beside `path` and moved into place, so a crash
     never leaves a half-written form. Returns `path`."""
     unit = _resolve_unit(config, unit)
     config.period(period)  # fail early (KeyError with a Chinese message) on an unknown period
-    workbook = _build_workbook(config, unit, period, previous or {})
+    workbook = _build_workbook(config, unit, period, previous or {}, previous_details or {})
     return atomic_write(Path(path), workbook.save)
 
 
 def write_forms(config: Config, period: int, out_dir: Path,
                 previous_values: Optional[Mapping[str, Values]] = None,
-                progress: Optional[Progress] = None) -> list[Path]:
+                progress: Optional[Progress] = None,
+                previous_details: Optional[Mapping[str, DetailRows]] = None) -> list[Path]:
     """Write the forms of every reporting unit (`config.reporting_units()`) into `out_dir`.
 
     `previous_values` maps unit code -> that unit's last accepted values by indicator id
-    (e.g. `Archive.latest_accepted_before(code, period).values`). `progress(done, total)`
-    is called after each form. Returns the paths in the order of `reporting_units()`."""
+    (e.g. `Archive.latest_accepted_before(code, period).values`), `previous_details` unit
+    code -> the same return's detail rows. `progress(done, total)` is called after each form.
+    Returns the paths in the order of `reporting_units()`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     previous_values = previous_values or {}
+    previous_details = previous_details or {}
     units = config.reporting_units()
     names = [form_filename(config, unit, period) for unit in units]
     paths: list[Path] = []
     for done, (unit, name) in enumerate(zip(units, names), start=1):
         if names.count(name) > 1:   # two units of the same name: never let one form overwrite another
             name = name.removesuffix(".xlsx") + f"_{safe_filename(unit.code, path=False)}.xlsx"
-        paths.append(write_form(config, unit, period, out_dir / name, previous_values.get(unit.code)))
+        paths.append(write_form(config, unit, period, out_dir / name, previous_values.get(unit.code),
+                                previous_details.get(unit.code)))
         if progress is not None:
             progress(done, len(units))
     return paths
@@ -194,15 +209,16 @@ def write_forms(config: Config, period: int, out_dir: Path,
 
 # ---- the workbook ---------------------------------------------------------------------------------
 
-def _build_workbook(config: Config, unit: Unit, period: int, previous: Values) -> Workbook:
+def _build_workbook(config: Config, unit: Unit, period: int, previous: Values, details: DetailRows) -> Workbook:
     workbook = Workbook()
     style = _Styler()
     sheet = workbook.active
     sheet.title = FORM_SHEET
-    _FormSheet(config, unit, period, previous, sheet, style).build()
+    _FormSheet(config, unit, period, previous, sheet, style, details).build()
     lists = _ListSheet(workbook)
     for detail in config.details_for(unit):
-        _write_detail_sheet(config, detail, workbook.create_sheet(detail.name), style, lists)
+        _DetailSheet(config, unit, period, detail, workbook.create_sheet(detail.name), style, lists,
+                     list(details.get(detail.id) or [])[:detail.max_rows]).build()
     _write_meta_sheet(config, unit, period, workbook.create_sheet(META_SHEET))
     workbook.active = 0
     return workbook
@@ -218,6 +234,7 @@ class _FormSheet:
     previous: Values
     sheet: Worksheet
     style: _Styler
+    details: DetailRows = field(default_factory=dict)     # the detail rows the detail sheets start with
     rows: dict[str, int] = field(default_factory=dict)   # indicator id -> row
 
     def build(self) -> None:
@@ -266,7 +283,7 @@ class _FormSheet:
 
     def _note(self) -> None:
         last = get_column_letter(len(TABLE_HEADERS))
-        self._put(FORM_NOTE_ROW, 1, _note_text(self.config, self.unit, self.period), "note")
+        self._put(FORM_NOTE_ROW, 1, _note_text(self.config, self.unit, self.period, self.details), "note")
         self._merge(f"A{FORM_NOTE_ROW}:{last}{FORM_NOTE_ROW}")
         lines = self.sheet.cell(row=FORM_NOTE_ROW, column=1).value.count("\n") + 1
         self.sheet.row_dimensions[FORM_NOTE_ROW].height = lines * _LINE_HEIGHT + 4
@@ -387,7 +404,7 @@ class _FormSheet:
         self.sheet.sheet_view.selection[0].sqref = f"{_letter('截至本期累计')}{first_input}"
 
 
-def _note_text(config: Config, unit: Unit, period: int) -> str:
+def _note_text(config: Config, unit: Unit, period: int, filled: DetailRows) -> str:
     camp, when = config.campaign, config.period(period)
     lines = [
         f"说明：1. 本表数据为{fmt_date_full(camp.start)}以来的累计数；请在黄色单元格内填写，数值不要带单位或文字。",
@@ -395,9 +412,15 @@ def _note_text(config: Config, unit: Unit, period: int) -> str:
         "“校验提示”栏出现红字时，请核对后再报送。",
     ]
     details = config.details_for(unit)
-    if details:
-        names = "、".join(f"“{d.name}”" for d in details)
+    blank = [d.name for d in details if not filled.get(d.id)]
+    carried = [d.name for d in details if filled.get(d.id)]
+    if blank:
+        names = "、".join(f"“{name}”" for name in blank)
         lines.append(f"{len(lines) + 1}. {names}请在同名工作表中逐行填写。")
+    if carried:
+        names = "、".join(f"“{name}”" for name in carried)
+        lines.append(f"{len(lines) + 1}. {names}已预填上期已接收的明细，请在同名工作表中逐行核对、更新；"
+                     "新增的续填在下方，已撤销的整行删除。")
     if camp.contact:
         lines.append(f"{len(lines) + 1}. 联系方式：{camp.contact}")
     return "\n".join(lines)
@@ -540,7 +563,7 @@ def _detail_width(column: DetailColumn) -> float:
     if column.kind == "choice":
         longest = max((len(c) for c in column.choices), default=4)
         return min(max(longest * 2 + 4, len(column.name) * 2 + 2), 36)
-    base = {"text": 24, "date": 16}.get(column.kind, 14)
+    base = {"text": 30, "date": 16}.get(column.kind, 14)
     return max(base, len(column.name) * 2 + 2)
 
 
@@ -570,41 +593,132 @@ def _detail_validation(config: Config, column: DetailColumn,
     return validation
 
 
-def _write_detail_sheet(config: Config, detail: DetailList, sheet: Worksheet, style: _Styler,
-                        lists: _ListSheet) -> None:
-    """Header row 1 (序号 + the config's column names), then `max_rows` rows to fill in.
+_DETAIL_WIDTH_MAX = 48          # a text column wider than this wraps instead
+_DETAIL_STYLE = {"text": "detail_text", "choice": "detail_text", "date": "detail_date", "money": "detail_money"}
+
+
+@dataclass
+class _DetailSheet:
+    """A detail sheet: its title, the unit and period (so a printed page says whose list it is),
+    the header row (序号 + the config's column names), then `max_rows` rows to fill in, the
+    first of them pre-filled with the rows of the unit's last accepted return.
 
     The input cells are formatted per column (`<col style>`: unlocked, number format) instead
     of per cell, which is how Excel itself stores a formatted column: 300 rows × 8 columns of
     styled cells would triple the time to write a form. The yellow fill and borders of the
     offered rows come from one conditional format, so printing still stops at the last row
     actually filled in."""
-    headers = [SERIAL_LABEL] + [c.name for c in detail.columns]
-    columns: list[Optional[DetailColumn]] = [None, *detail.columns]
-    last_row = detail.max_rows + 1
-    for index, (name, column) in enumerate(zip(headers, columns), start=1):
-        style(sheet.cell(row=1, column=index, value=name), "th")
-        letter = get_column_letter(index)
-        dimension = sheet.column_dimensions[letter]
-        dimension.width = 6 if column is None else _detail_width(column)
-        dimension.protection = _UNLOCKED
-        dimension.font = _FONT
-        dimension.number_format = _DETAIL_FORMAT.get(column.kind if column else "count", "General")
-        validation = _detail_validation(config, column, lists) if column else None
-        if validation is not None:
-            validation.add(f"{letter}2:{letter}{last_row}")
-            sheet.add_data_validation(validation)
-    last_letter = get_column_letter(len(headers))
-    sheet.conditional_formatting.add(
-        f"A2:{last_letter}{last_row}", FormulaRule(formula=["TRUE"], fill=_FILL_INPUT, border=_BORDER))
-    sheet.row_dimensions[1].height = 30
-    sheet.freeze_panes = "B2"
-    sheet.protection.sheet = True
-    sheet.protection.formatColumns = False
-    sheet.protection.formatRows = False
-    wide = sum(_detail_width(c) for c in detail.columns) > 100
-    _print_setup(sheet, landscape=wide, title_rows="1:1")
-    sheet.print_options.gridLines = True   # filled rows print with lines (the fill above is screen-only)
+
+    config: Config
+    unit: Unit
+    period: int
+    detail: DetailList
+    sheet: Worksheet
+    style: _Styler
+    lists: _ListSheet
+    rows: list[Mapping[str, object]]
+
+    def build(self) -> None:
+        headers = [SERIAL_LABEL] + [c.name for c in self.detail.columns]
+        self._title(len(headers))
+        widths = self._columns(headers)
+        for number, row in enumerate(self.rows, start=1):
+            self._row(DETAIL_HEADER_ROW + number, number, row, widths)
+        last_letter = get_column_letter(len(headers))
+        first, last = DETAIL_HEADER_ROW + 1, DETAIL_HEADER_ROW + self.detail.max_rows
+        self.sheet.conditional_formatting.add(
+            f"A{first}:{last_letter}{last}", FormulaRule(formula=["TRUE"], fill=_FILL_INPUT, border=_BORDER))
+        self.sheet.row_dimensions[DETAIL_HEADER_ROW].height = 30
+        self.sheet.freeze_panes = f"B{first}"
+        self.sheet.protection.sheet = True
+        self.sheet.protection.formatColumns = False
+        self.sheet.protection.formatRows = False
+        _print_setup(self.sheet, landscape=sum(widths.values()) > 100, title_rows=f"1:{DETAIL_HEADER_ROW}")
+        self.sheet.print_options.gridLines = True   # filled rows print with lines (the fill above is screen-only)
+
+    def _title(self, width: int) -> None:
+        last = get_column_letter(width)
+        when = self.config.period(self.period).cutoff
+        title = self.sheet.cell(row=DETAIL_TITLE_ROW, column=1)
+        _set_value(title, f"{self.detail.name}（第{self.period}期）")
+        self.style(title, "detail_title")
+        self.sheet.merged_cells.add(MergedCellRange(self.sheet, f"A{DETAIL_TITLE_ROW}:{last}{DETAIL_TITLE_ROW}"))
+        self.sheet.row_dimensions[DETAIL_TITLE_ROW].height = 28
+        line = f"{Header.UNIT_NAME}：{self.unit.full_name}　　{Header.UNIT_CODE}：{self.unit.code}　　截至{fmt_date_full(when)}"
+        if self.rows:
+            line += f"　　已预填上期已接收的{len(self.rows)}行，请核对更新"
+        unit = self.sheet.cell(row=DETAIL_UNIT_ROW, column=1)
+        _set_value(unit, line)
+        self.style(unit, "detail_unit")
+        self.sheet.merged_cells.add(MergedCellRange(self.sheet, f"A{DETAIL_UNIT_ROW}:{last}{DETAIL_UNIT_ROW}"))
+        self.sheet.row_dimensions[DETAIL_UNIT_ROW].height = 20
+
+    def _columns(self, headers: list[str]) -> dict[int, float]:
+        """Header cells and column formats; each column as wide as its longest pre-filled text
+        (up to `_DETAIL_WIDTH_MAX`, beyond which it wraps). Returns column index -> width."""
+        widths: dict[int, float] = {}
+        columns: list[Optional[DetailColumn]] = [None, *self.detail.columns]
+        last_row = DETAIL_HEADER_ROW + self.detail.max_rows
+        for index, (name, column) in enumerate(zip(headers, columns), start=1):
+            self.style(self.sheet.cell(row=DETAIL_HEADER_ROW, column=index, value=name), "th")
+            letter = get_column_letter(index)
+            dimension = self.sheet.column_dimensions[letter]
+            widths[index] = 6 if column is None else self._width(column)
+            dimension.width = widths[index]
+            dimension.protection = _UNLOCKED
+            dimension.font = _FONT
+            dimension.number_format = _DETAIL_FORMAT.get(column.kind if column else "count", "General")
+            if column is not None and column.kind == "text":
+                dimension.alignment = _LEFT   # what a clerk types wraps rather than running under the next column
+            validation = _detail_validation(self.config, column, self.lists) if column else None
+            if validation is not None:
+                validation.add(f"{letter}{DETAIL_HEADER_ROW + 1}:{letter}{last_row}")
+                self.sheet.add_data_validation(validation)
+        return widths
+
+    def _width(self, column: DetailColumn) -> float:
+        filled = [_text_width(_detail_cell_value(column, row.get(column.id))) for row in self.rows]
+        return min(max([_detail_width(column)] + [w + 2 for w in filled]), _DETAIL_WIDTH_MAX)
+
+    def _row(self, row: int, number: int, values: Mapping[str, object], widths: dict[int, float]) -> None:
+        serial = self.sheet.cell(row=row, column=1)
+        serial.value = number
+        self.style(serial, "detail_number")
+        lines = 1
+        for index, column in enumerate(self.detail.columns, start=2):
+            value = _detail_cell_value(column, values.get(column.id))
+            cell = self.sheet.cell(row=row, column=index)
+            if value is not None:
+                _set_value(cell, value)
+            self.style(cell, _DETAIL_STYLE.get(column.kind, "detail_number"))
+            if isinstance(value, str):
+                lines = max(lines, math.ceil(_text_width(value) / max(widths[index] - 1, 1)))
+        if lines > 1:   # neither Excel nor LibreOffice re-fits a row of a file they did not save
+            self.sheet.row_dimensions[row].height = lines * _LINE_HEIGHT + 3
+
+
+def _detail_cell_value(column: DetailColumn, value: object) -> object:
+    """An archived detail value as the cell takes it: a date (archived as ISO text) as a date, a
+    whole count as an integer, text as text (never a formula: `_set_value`)."""
+    if value is None or value == "":
+        return None
+    if column.kind == "date" and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value          # as the clerk typed it (archived with a warning)
+    if column.kind in ("money", "count", "number") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value) if column.kind == "count" and float(value).is_integer() else value
+    return str(value)
+
+
+def _text_width(value: object) -> float:
+    """Width of a value in Excel's units (a CJK character is two)."""
+    if value is None:
+        return 0
+    if isinstance(value, dt.date):
+        return 12
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(value))
 
 
 # ---- the meta sheet, printing, files -------------------------------------------------------------

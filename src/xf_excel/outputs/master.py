@@ -36,16 +36,16 @@ from ..config import expr
 from ..config import Config, Indicator
 from ..contract import (
     ENTRY_CODE_LABEL, ENTRY_FIRST_ROW, ENTRY_HEADER_ROW, ENTRY_NAME_LABEL, ENTRY_NOTE_LABEL, ENTRY_STATE_LABEL,
-    ENTRY_UNIT_ROW_LABEL, ISSUE_COLUMNS, ISSUE_HISTORY_HEADING, NEWS_SHEET, BookName, MasterSheet, NewsColumn,
+    ENTRY_UNIT_ROW_LABEL, ISSUE_COLUMNS, ISSUE_HISTORY_HEADING, NEWS_SHEET, BookName, Header, MasterSheet, NewsColumn,
     cities_sheet, region_sheet,
 )
 from ..consolidate import (
-    DEFAULT_NEWS_CITIES, Consolidation, UnitRow,
+    DEFAULT_NEWS_CITIES, Consolidation, PeriodFigures, ReportingStatus, UnitRow,
 )
 from ..issues import Issue, Severity
 from ..archive.locking import atomic_write
 from .status import counted_text, reminded_text
-from ..wording import fmt_date_full, fmt_deadline
+from ..wording import fmt_date_cn, fmt_date_full, fmt_deadline
 
 __all__ = ["write_master", "add_master_sheets", "issue_sheet_rows", "issue_history_rows"]
 
@@ -94,12 +94,14 @@ def add_master_sheets(book: xlsxwriter.Workbook, c: Consolidation, folders: tupl
     _write_home(book, styles, c, folders)
     _write_region(book, styles, c)
     _write_cities(book, styles, c)
+    _write_history(book, styles, c)
     for city in c.config.cities:
         _write_city_sheet(book, styles, c, city.code, city.name)
     for row in c.members:
         _write_member_sheet(book, styles, c, row)
     _write_news(book, styles, c)
     _write_reporting(book, styles, c)
+    _write_chase(book, styles, c)
     _write_issues(book, styles, c)
     _write_targets(book, styles, c)
 
@@ -113,6 +115,7 @@ class _Styles:
         self.title = book.add_format({"bold": True, "font_size": 16, "font_name": "微软雅黑"})
         self.note = book.add_format({"italic": True, "font_color": "#595959", "text_wrap": False})
         self.label = book.add_format({"bold": True, "bg_color": _HEADER_FILL, "border": 1})
+        self.heading = book.add_format({"bold": True, "font_size": 12})
 
     def get(self, num_format: str | None = None, *, bold: bool = False, fill: str | None = None,
             grey: bool = False, wrap: bool = False, header: bool = False, align: str | None = None) -> Any:
@@ -163,13 +166,14 @@ def _header(sheet, styles: _Styles, row: int, labels: list[str], widths: Optiona
         sheet.set_column(col, col, width)
 
 
-def _print_setup(sheet, header_row: int, *, landscape: bool, title: str) -> None:
-    """A4, fit to the page width, header rows repeated, page numbers in the footer."""
+def _print_setup(sheet, header_row: Optional[int], *, landscape: bool, title: str) -> None:
+    """A4, fit to the page width, header rows repeated (none: `header_row` None), page numbers in the footer."""
     sheet.set_paper(_A4)
     if landscape:
         sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(header_row)
+    if header_row is not None:
+        sheet.repeat_rows(header_row)
     sheet.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
     sheet.set_header(f"&C&\"微软雅黑,Bold\"{_escape_header(title)}")
     sheet.set_footer("&C第 &P 页，共 &N 页")
@@ -613,7 +617,7 @@ def _wrapped_lines(text: str) -> int:
 _REMINDER_WIDTH = 90
 def _reporting_columns(config: Config) -> list[str]:
     return ["单位代码", "单位名称", "类型", f"所属{config.campaign.levels.city}", "报送状态", "报送时间", "是否逾期",
-            "提交次数", "错误", "警告", "催报/退回提示文本", "已催报", "采用的报表"]
+            Header.FILLED_BY, Header.PHONE, "提交次数", "错误", "警告", "催报/退回提示文本", "已催报", "采用的报表"]
 
 
 def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
@@ -623,7 +627,7 @@ def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
     sheet.write_string(1, 0, f"应报{len(c.reporting)}个，未报{missing}个，被退回{rejected}个；报送截止时间"
                              f"{fmt_deadline(c.period.deadline)}。提示文本可直接复制发送。", styles.note)
     columns = _reporting_columns(c.config)
-    _header(sheet, styles, 2, columns, [10, 18, 10, 10, 16, 17, 9, 9, 7, 7, _REMINDER_WIDTH, 10, 60])
+    _header(sheet, styles, 2, columns, [10, 18, 10, 10, 16, 17, 9, 10, 14, 9, 7, 7, _REMINDER_WIDTH, 10, 60])
     for r, status in enumerate(c.reporting, start=3):
         fill = _BEHIND_FILL if status.state in ("missing", "rejected") else None
         text, count = styles.get(fill=fill), styles.get("#,##0", fill=fill)
@@ -633,7 +637,8 @@ def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
         cells = [(unit.code, text), (unit.full_name, text), (kind, text),
                  (unit.city_name or "", text), (REPORT_STATE[status.state], text),
                  (received if received else (status.received_at or ""), styles.get(_DATETIME, fill=fill)),
-                 ("逾期" if status.late else "", text), (status.submissions, count), (status.errors, count),
+                 ("逾期" if status.late else "", text), *_contact_cells(status, text),
+                 (status.submissions, count), (status.errors, count),
                  (status.warnings, count), (status.reminder, styles.get(fill=fill, wrap=True)),
                  (reminded_text(status.reminded), text), (counted_text(status), styles.get(fill=fill, wrap=True))]
         for col, (value, fmt) in enumerate(cells):
@@ -646,6 +651,13 @@ def _write_reporting(book, styles: _Styles, c: Consolidation) -> None:
     sheet.freeze_panes(3, 2)
     sheet.autofilter(2, 0, last, len(columns) - 1)
     _print_setup(sheet, 2, landscape=True, title="报送情况")
+
+
+def _contact_cells(status: ReportingStatus, fmt: Any) -> list[tuple[Any, Any]]:
+    """填报人 and 联系电话 of this period's latest return (blank when none this period named them)."""
+    if status.contact_earlier:
+        return [("", fmt), ("", fmt)]
+    return [(status.filled_by, fmt), (status.phone, fmt)]
 
 
 def _local_time(iso: Optional[str]) -> Optional[dt.datetime]:
@@ -748,3 +760,223 @@ def _write_targets(book, styles: _Styles, c: Consolidation) -> None:
     sheet.freeze_panes(3, 0)
     sheet.protect("", {"autofilter": True, "sort": False})
     _print_setup(sheet, 2, landscape=False, title="目标任务")
+
+
+# ---- 历史 ---------------------------------------------------------------------------------------
+# Columns: 活动 | 指标 | 计量单位 | one per configured period (later ones blank) | 目标值. A column for
+# every period of the plan from the start, so the charts' ranges never move when periods come in.
+
+_HISTORY_FIRST_PERIOD_COL = 3
+_CHART_COLORS = ("#5B9BD5", "#ED7D31", "#A5A5A5", "#FFC000", "#4472C4", "#70AD47", "#264478", "#9E480E",
+                 "#636363", "#997300", "#255E91", "#43682B", "#698ED0", "#F1975A", "#B7B7B7", "#FFCD33")
+
+
+def _write_history(book, styles: _Styles, c: Consolidation) -> None:
+    """Every period's regional figures, target completion and each city's key figure, side by side,
+    with native line charts (drawn by Excel and WPS from the cells, so they follow what is typed)."""
+    config = c.config
+    sheet = book.add_worksheet(MasterSheet.HISTORY)
+    periods = sorted(config.periods, key=lambda p: p.number)
+    figures = {f.period.number: f for f in c.period_figures}
+    region = config.campaign.region.short_name
+    sheet.write_string(0, 0, f"{region}各期累计数据　第{periods[0].number}期至第{c.period.number}期", styles.title)
+    sheet.write_string(1, 0, "每期均为截至该期截至日期的累计数，按档案库中现有报表重新汇总（含截止后补报和更正的报表）；"
+                             "尚未到来的期次为空。", styles.note)
+    widths = [14, 34, 9] + [12] * len(periods) + [12]
+    for col, width in enumerate(widths):
+        sheet.set_column(col, col, width)
+    row = _history_header(sheet, styles, 3, ["活动", "指标", "计量单位"], periods, "目标值")
+    for activity in config.activities:
+        for ind in (i for i in config.indicators if i.activity == activity.id and i.numeric):
+            target = next((t for t in config.targets_for(ind.id) if t.scope == "region"), None)
+            cells = [(activity.short_name, styles.get()), (ind.name, styles.get()),
+                     ("" if ind.kind == "ratio" else ind.unit, styles.get())]
+            cells += [(_period_value(figures, p, lambda f: f.region.get(ind.id)), styles.get(_fmt(ind)))
+                      for p in periods]
+            cells.append((target.value if target else None, styles.get(_fmt(ind))))
+            _put_row(sheet, row, cells)
+            row += 1
+    completion = row + 2
+    cities = _history_completion(book, sheet, styles, c, periods, figures, completion) + 2
+    _history_cities(book, sheet, styles, c, periods, figures, cities)
+    sheet.freeze_panes(4, 2)
+    # each block prints on its own page, under its own header (no one header row to repeat)
+    _print_setup(sheet, None, landscape=True, title=MasterSheet.HISTORY.value)
+    sheet.set_h_pagebreaks([completion, cities])
+
+
+def _history_header(sheet, styles: _Styles, row: int, labels: list[str], periods, last: Optional[str]) -> int:
+    """The period header (第N期) and, under it, each period's cut-off date; returns the next row."""
+    heads = labels + [f"第{p.number}期" for p in periods] + ([last] if last else [])
+    for col, label in enumerate(heads):
+        sheet.write_string(row - 1, col, label, styles.get(header=True))
+    dates = [""] * len(labels) + [f"截至{fmt_date_cn(p.cutoff)}" for p in periods] + ([""] if last else [])
+    for col, label in enumerate(dates):
+        sheet.write_string(row, col, label, styles.get(fill=_HEADER_FILL, align="center"))
+    return row + 1
+
+
+def _period_value(figures: dict[int, PeriodFigures], period, value_of) -> Optional[float]:
+    figure = figures.get(period.number)
+    return value_of(figure) if figure is not None else None
+
+
+def _put_row(sheet, row: int, cells: list[tuple[Any, Any]]) -> None:
+    for col, (value, fmt) in enumerate(cells):
+        _put(sheet, row, col, value, fmt)
+
+
+def _history_completion(book, sheet, styles: _Styles, c: Consolidation, periods, figures, top: int) -> int:
+    """完成率 of each target to reach, per period, and the time schedule, with their line chart;
+    returns the row after the chart."""
+    config = c.config
+    reach = [(n, t) for n, t in enumerate(config.targets) if not t.is_cap]
+    if not reach:
+        return top
+    sheet.write_string(top, 0, "目标完成率与时间进度", styles.heading)
+    row = _history_header(sheet, styles, top + 2, ["活动", "指标", "目标值"], periods, None)
+    first = row
+    for n, target in reach:
+        ind = config.indicator(target.indicator)
+        scope = "" if target.scope == "region" else f"（{_scope_text(config, target.scope)}）"
+        cells = [(config.activity(ind.activity).short_name, styles.get()), (ind.name + scope, styles.get()),
+                 (target.value, styles.get(_fmt(ind)))]
+        cells += [(_period_value(figures, p, lambda f: f.progress[n].completion), styles.get("0.0%")) for p in periods]
+        _put_row(sheet, row, cells)
+        row += 1
+    schedule = [("", styles.get()), ("时间进度", styles.get(bold=True)), ("", styles.get())]
+    schedule += [(config.campaign.time_schedule(p.cutoff), styles.get("0.0%", bold=True)) for p in periods]
+    _put_row(sheet, row, schedule)
+    chart = _line_chart(book, "目标完成率与时间进度", "0%")
+    for i, r in enumerate(range(first, row + 1)):
+        dashed = r == row
+        _add_line(chart, r, 1, top + 1, len(periods), _CHART_COLORS[i % len(_CHART_COLORS)], dashed=dashed)
+    sheet.insert_chart(row + 2, 1, chart)
+    return row + 2 + _CHART_ROWS
+
+
+_CHART_ROWS = 20   # rows a chart of 360 px covers at the default row height
+
+
+def _history_cities(book, sheet, styles: _Styles, c: Consolidation, periods, figures, top: int) -> None:
+    """Each city's key figure (the ranking indicator) per period, and its line chart."""
+    config = c.config
+    if not config.ranking_indicator:
+        return
+    ind = config.indicator(config.ranking_indicator)
+    city_word = config.campaign.levels.city
+    sheet.write_string(top, 0, f"各{city_word}{ind.name}", styles.heading)
+    row = _history_header(sheet, styles, top + 2, [city_word, "指标", "计量单位"], periods, None)
+    first = row
+    for city in config.cities:
+        cells = [(city.name, styles.get()), (ind.name, styles.get()), ("" if ind.kind == "ratio" else ind.unit, styles.get())]
+        cells += [(_period_value(figures, p, lambda f: f.cities.get(city.code, {}).get(ind.id)), styles.get(_fmt(ind)))
+                  for p in periods]
+        _put_row(sheet, row, cells)
+        row += 1
+    chart = _line_chart(book, f"各{city_word}{ind.name}", _fmt(ind))
+    for i, r in enumerate(range(first, row)):
+        _add_line(chart, r, 0, top + 1, len(periods), _CHART_COLORS[i % len(_CHART_COLORS)])
+    sheet.insert_chart(row + 1, 1, chart)
+
+
+def _line_chart(book, title: str, num_format: str):
+    chart = book.add_chart({"type": "line"})
+    chart.set_title({"name": title, "name_font": {"size": 12}})
+    chart.set_y_axis({"num_format": num_format, "min": 0, "major_gridlines": {"visible": True,
+                                                                             "line": {"color": "#D9D9D9"}}})
+    chart.set_legend({"position": "right"})
+    chart.set_size({"width": 860, "height": 360})
+    return chart
+
+
+def _add_line(chart, row: int, name_col: int, header_row: int, periods: int, color: str, *,
+              dashed: bool = False) -> None:
+    """One series: the name in `name_col` of `row`, values in the period columns, categories the
+    第N期 header (0-based `header_row`)."""
+    first, last = _HISTORY_FIRST_PERIOD_COL, _HISTORY_FIRST_PERIOD_COL + periods - 1
+    line = {"color": color, "width": 2.0}
+    if dashed:
+        line["dash_type"] = "dash"
+    chart.add_series({"name": [MasterSheet.HISTORY.value, row, name_col],
+                      "categories": [MasterSheet.HISTORY.value, header_row, first, header_row, last],
+                      "values": [MasterSheet.HISTORY.value, row, first, row, last],
+                      "line": line, "marker": {"type": "circle", "size": 5, "fill": {"color": color},
+                                               "border": {"color": color}}})
+
+
+# ---- 催报清单 ------------------------------------------------------------------------------------
+
+_CHASE_COLUMNS = ["序号", "单位名称", "报送状态", Header.FILLED_BY.value, Header.PHONE.value, "电子邮箱", "已催报", "说明"]
+_CHASE_WIDTHS = [6, 22, 9, 10, 16, 26, 10, 40]
+
+
+def chase_groups(c: Consolidation) -> list[tuple[str, list[ReportingStatus]]]:
+    """(city name or the member units' word, its units still missing or sent back), in config
+    order; groups with nobody to chase are left out."""
+    chased = c.reporting_in("missing", "rejected")
+    groups = [(city.name, [s for s in chased if s.unit.kind == "county" and s.unit.city_code == city.code])
+              for city in c.config.cities]
+    groups.append((c.config.campaign.levels.member, [s for s in chased if s.unit.kind == "member"]))
+    return [(name, units) for name, units in groups if units]
+
+
+def _write_chase(book, styles: _Styles, c: Consolidation) -> None:
+    """催报清单: per city, on its own printed page, the units still missing or sent back, with
+    whom to call (填报人 and 联系电话 of their latest return, else config's contact) and how often
+    they were reminded. The column header repeats on every page."""
+    config = c.config
+    sheet = book.add_worksheet(MasterSheet.CHASE)
+    sheet.write_string(0, 0, f"催报清单　{_period_title(c)}", styles.title)
+    groups = chase_groups(c)
+    done = [city.name for city in config.cities if city.name not in {name for name, _ in groups}]
+    note = (f"截至{fmt_deadline(c.generated_at)}，未报送{len(c.reporting_in('missing'))}个、被退回待重报"
+            f"{len(c.reporting_in('rejected'))}个；每个{config.campaign.levels.city}单独一页。")
+    if done:
+        note += f"全部已报送的{config.campaign.levels.city}：" + "、".join(done) + "。"
+    sheet.write_string(1, 0, note, styles.note)
+    _header(sheet, styles, 2, _CHASE_COLUMNS, _CHASE_WIDTHS)
+    row, breaks = 3, []
+    if not groups:
+        sheet.write_string(row, 0, "本期各单位均已报送，无需催报。", styles.get(bold=True))
+    for name, units in groups:
+        if row > 3:
+            breaks.append(row)
+        missing = sum(1 for s in units if s.state == "missing")
+        counts = [f"{what}{n}个" for what, n in (("未报送", missing), ("被退回", len(units) - missing)) if n]
+        heading = f"{name}：" + "，".join(counts)
+        sheet.merge_range(row, 0, row, len(_CHASE_COLUMNS) - 1, heading, styles.get(bold=True, fill=_TOTAL_FILL))
+        row += 1
+        for number, status in enumerate(units, start=1):
+            cells = _chase_cells(c, status, styles)
+            _put_row(sheet, row, [(number, styles.get("0", align="center"))] + cells)
+            lines = max(math.ceil(_width(value) / width) for (value, _), width in zip(cells, _CHASE_WIDTHS[1:]))
+            if lines > 1:   # neither Excel nor LibreOffice grows a written row to fit wrapped text
+                sheet.set_row(row, 15 * lines)
+            row += 1
+    if breaks:
+        sheet.set_h_pagebreaks(breaks)
+    sheet.freeze_panes(3, 0)
+    _print_setup(sheet, 2, landscape=True, title=f"{config.campaign.name}催报清单")
+    sheet.repeat_rows(0, 2)
+
+
+def _chase_cells(c: Consolidation, status: ReportingStatus, styles: _Styles) -> list[tuple[Any, Any]]:
+    """Whom to call: 填报人 and 联系电话 of the unit's latest return naming them (this period's,
+    else an earlier one's, said in 说明), else config's contact; its mailbox from config."""
+    contact = c.config.contacts.get(status.unit.code)
+    filled_by, phone = status.filled_by, status.phone
+    notes = []
+    if status.state == "rejected":
+        notes.append(f"报表被退回（{status.errors}处错误），待修改后重报")
+    else:
+        notes.append("逾期未报送" if c.generated_at > c.period.deadline else "尚未报送")
+    if not (filled_by or phone) and contact is not None:
+        filled_by, phone = contact.person, contact.phone
+    elif status.contact_earlier:
+        notes.append(f"填报人、电话取自第{status.contact_period}期报表")
+    rejected = status.state == "rejected"
+    text = styles.get(fill=_BEHIND_FILL if rejected else None, wrap=True)
+    return [(status.unit.full_name, text), ("被退回" if rejected else "未报送", text), (filled_by, text),
+            (phone, text), ("、".join(contact.email) if contact else "", text),
+            (reminded_text(status.reminded) or "未催报", text), ("；".join(notes), text)]

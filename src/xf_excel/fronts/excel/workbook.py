@@ -98,9 +98,10 @@ def macros_dir() -> Path:
 def workbook_sheets(config: Config) -> list[str]:
     """The master workbook's sheet names in order (as the master writer writes them)."""
     members = {m.code: m.short_name for m in config.member_units}
-    return [MasterSheet.HOME, region_sheet(config), cities_sheet(config), *(c.name for c in config.cities),
+    return [MasterSheet.HOME, region_sheet(config), cities_sheet(config), MasterSheet.HISTORY,
+            *(c.name for c in config.cities),
             *(members[u.code] for u in config.reporting_units() if u.kind == "member"),
-            NEWS_SHEET, MasterSheet.REPORTING, MasterSheet.ISSUES, MasterSheet.TARGETS]
+            NEWS_SHEET, MasterSheet.REPORTING, MasterSheet.CHASE, MasterSheet.ISSUES, MasterSheet.TARGETS]
 
 
 # ---- building ---------------------------------------------------------------------------------
