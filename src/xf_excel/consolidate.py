@@ -19,7 +19,7 @@ from typing import Literal, Optional
 from .config import expr
 from .config import Config, Indicator, Period, Target, Unit
 from .issues import Issue, Severity
-from .archive.store import Archive, NarrativeItem, NewSubmission, Submission, moment
+from .archive.store import Archive, NarrativeItem, NewSubmission, ReturnHeader, Submission, moment
 from .checks.entries import ManualEntry
 from .contract import Header
 from .wording import fmt_date_cn, fmt_deadline, printed_figure
@@ -635,7 +635,7 @@ def _latest_contact(archive: Archive, unit: Unit, period: Period, submissions: l
     (for the 催报 list)."""
     latest = _latest_with_contact(submissions)
     if latest is None:
-        earlier = [s for s in archive.submissions(unit_code=unit.code) if s.period < period.number]
+        earlier = archive.headers_before(unit.code, period.number)
         for number in sorted({s.period for s in earlier}, reverse=True):
             latest = _latest_with_contact([s for s in earlier if s.period == number])
             if latest is not None:
@@ -646,7 +646,7 @@ def _latest_contact(archive: Archive, unit: Unit, period: Period, submissions: l
             "contact_period": latest.period, "contact_earlier": latest.period != period.number}
 
 
-def _latest_with_contact(submissions: list[Submission]) -> Optional[Submission]:
+def _latest_with_contact(submissions: list[Submission] | list[ReturnHeader]) -> Optional[Submission | ReturnHeader]:
     """The latest received file that names someone; a figure typed by hand only without one (it
     copies the header of whichever return it replaced, which may be older)."""
     named = [s for s in submissions if s.header.get(Header.FILLED_BY) or s.header.get(Header.PHONE)]

@@ -37,7 +37,8 @@ from ..errors import ArchiveError
 from ..issues import Issue, IssueCode, Severity
 from ..checks.entries import NarrativeChoice
 
-__all__ = ["Archive", "Submission", "NewSubmission", "NarrativeItem", "FileRecord", "SentMail", "FetchedMail", "Batch", "Withdrawal",
+__all__ = ["Archive", "Submission", "ReturnHeader", "NewSubmission", "NarrativeItem", "FileRecord", "SentMail", "FetchedMail",
+           "Batch", "Withdrawal",
             "EarlierOutcome",
             "sha256", "moment", "same_moment"]
 
@@ -312,6 +313,18 @@ class NarrativeItem:
     kind: str                   # 工作动态 | 典型做法 (contract.NarrativeKind)
     text: str
     cell: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnHeader:
+    """A return's header block as written (label -> text), with what orders returns in time."""
+
+    id: int
+    period: int
+    source: str
+    received_at: Optional[str]
+    file_name: str
+    header: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -668,6 +681,20 @@ class Archive:
         """The unit's accepted submission for the period, if any."""
         sub_id = self._accepted_id(unit_code, period)
         return None if sub_id is None else self.submission(sub_id)
+
+    def headers_before(self, unit_code: str, period: int) -> list["ReturnHeader"]:
+        """The header (填报人, 联系电话 …) of each of the unit's returns of earlier periods that wrote
+        one, withdrawn ones left out; without loading their figures (the 催报 list asks for many units)."""
+        found: dict[int, ReturnHeader] = {}
+        for row in self.db.execute(
+                "SELECT s.id, s.period, s.source, s.received_at, s.file_name, h.label, h.text FROM submissions s"
+                " JOIN submission_header h ON h.submission_id = s.id"
+                " WHERE s.unit_code = ? AND s.period < ? AND s.status != 'withdrawn' ORDER BY s.id", (unit_code, period)):
+            entry = found.setdefault(row["id"], ReturnHeader(id=row["id"], period=row["period"], source=row["source"],
+                                                             received_at=row["received_at"],
+                                                             file_name=row["file_name"], header={}))
+            entry.header[row["label"]] = row["text"]
+        return list(found.values())
 
     def latest_accepted_before(self, unit_code: str, period: int) -> Optional[Submission]:
         """The unit's accepted submission of the latest earlier period (for carry-forward and history checks)."""
