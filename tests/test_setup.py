@@ -1,10 +1,12 @@
-"""The pinned versions install on every Python the project accepts (`requires-python` in
+"""The set-up a fresh machine goes through: CI runs the README's two commands in its order, and
+the pinned versions install on every Python the project accepts (`requires-python` in
 pyproject.toml), down to Debian 12's python3.11 — 3.11.2, what `./run` finds on a fresh
 machine where nobody installed a newer one. A pin that needs a later patch release breaks the
 README's first command there, though it passes on a machine with a newer interpreter."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import metadata
 
@@ -46,3 +48,17 @@ def test_every_pin_installs_on_the_oldest_python_the_project_accepts(repo_root):
 
 def test_the_check_sees_a_python_the_pins_refuse(repo_root):
     assert pins_refusing("3.9.0", repo_root)          # many pins need 3.10 or later: the metadata is read
+
+
+def readme_setup_commands(repo_root) -> list[str]:
+    """The commands of the README's first code block (its two set-up commands)."""
+    block = re.search(r"```bash\n(.*?)```", (repo_root / "README.md").read_text(encoding="utf-8"), re.S).group(1)
+    return [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_ci_runs_the_readmes_two_commands_in_its_order(repo_root):
+    commands = readme_setup_commands(repo_root)
+    assert commands == ["./run demo", "./run test"]
+    ci = [line.strip() for line in (repo_root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+          if line.strip().startswith("./")]
+    assert ci == commands
