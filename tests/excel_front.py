@@ -37,6 +37,15 @@ def seed_archive(config: Config, path: Path, period: int = PERIOD, *, skip: tupl
     return figures
 
 
+def payload_for(built: Path, period: int = PERIOD) -> dict[str, Any]:
+    """The built master .xlsm as xlwings' remote engine sends it, with 报送期次 set."""
+    from xlwings_payload import vba_payload
+
+    payload = vba_payload(built)
+    set_cell(payload, "首页", 4, 2, period)          # the Period cell (master.py writes it at B4)
+    return payload
+
+
 def actions(book) -> list[dict[str, Any]]:
     return book.json()["actions"]
 

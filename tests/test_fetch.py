@@ -184,8 +184,7 @@ def test_the_consolidate_button_fetches_the_mailbox_first(config, certificate, d
     os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
     import xlwings as xw
 
-    from excel_front import actions, alerts, set_cell
-    from xlwings_payload import vba_payload
+    from excel_front import actions, alerts, payload_for
     from xf_excel.fronts.excel import buttons as xl
     from xf_excel.fronts.excel.workbook import build_workbook
 
@@ -194,8 +193,7 @@ def test_the_consolidate_button_fetches_the_mailbox_first(config, certificate, d
     campaign = _campaign(config, certificate, dovecot)
     setup = xl.Setup(config_path=write_config(campaign, tmp_path / "config.yaml"),
                      archive_path=tmp_path / "data" / "xf.sqlite", base=tmp_path)     # no inbox folder at all
-    payload = vba_payload(build_workbook(campaign, tmp_path / "xf-excel.xlsm"))
-    set_cell(payload, "首页", 4, 2, PERIOD)
+    payload = payload_for(build_workbook(campaign, tmp_path / "xf-excel.xlsm"), PERIOD)
     xl.use_remote_licence()
     book = xw.Book(json=payload)
     xl.consolidate_button(book, setup)

@@ -246,8 +246,7 @@ def test_the_send_buttons(config, certificate, smtp, tmp_path):
     os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
     import xlwings as xw
 
-    from excel_front import actions, alerts, set_cell
-    from xlwings_payload import vba_payload
+    from excel_front import actions, alerts, payload_for
     from xf_excel.fronts.excel import buttons as xl
     from xf_excel.fronts.excel.workbook import build_workbook
 
@@ -258,8 +257,7 @@ def test_the_send_buttons(config, certificate, smtp, tmp_path):
         for code in [u.code for u in campaign.reporting_units()][2:]:       # all but 兴宁区 and 青秀区 reported
             archive.record_submission(NewSubmission(unit_code=code, period=2, accepted=True, values={}))
     smtp.refuse.add(unit_address(QINGXIU))
-    payload = vba_payload(build_workbook(campaign, tmp_path / "xf-excel.xlsm"))
-    set_cell(payload, "首页", 4, 2, 2)
+    payload = payload_for(build_workbook(campaign, tmp_path / "xf-excel.xlsm"), 2)
     xl.use_remote_licence()
     book = xw.Book(json=payload)
     xl.send_reminders_button(book, setup)

@@ -16,8 +16,8 @@ import pytest
 import xlwings as xw
 
 from excel_front import (
-    PERIOD, actions, alerts, apply_actions, cell, colours, column_of, home_cell, row_of, seed_archive, set_cell,
-    sheet_position, written,
+    PERIOD, actions, alerts, apply_actions, cell, colours, column_of, home_cell, payload_for, row_of, seed_archive,
+    set_cell, sheet_position, written,
 )
 from xlwings_payload import vba_payload
 from xf_excel.contract import ENTRY_MESSAGE_LABEL
@@ -50,12 +50,6 @@ def office(tmp_path, seeded, repo_root) -> xl.Setup:
     shutil.copy(seeded, tmp_path / "data" / "xf.sqlite")
     (tmp_path / "收件箱").mkdir()
     return xl.Setup(config_path=tmp_path / "config.yaml", archive_path=tmp_path / "data" / "xf.sqlite", base=tmp_path)
-
-
-def payload_for(built: Path, period: int = PERIOD) -> dict:
-    payload = vba_payload(built)
-    set_cell(payload, "首页", 4, 2, period)          # the Period cell (master.py writes it at B4)
-    return payload
 
 
 def run(button, payload: dict, setup: xl.Setup) -> list[dict]:
