@@ -4,15 +4,36 @@ consolidation county → city → region against targets, and the weekly briefin
 Stages as subpackages: config/ → intake/ → checks/ → archive/ → consolidate → outputs/ →
 pipeline (the use cases) → fronts/ (cli, excel/) and demo/. The core never imports xlwings,
 click or a web framework; the fronts are glue that calls only the pipeline.
+
+The names below are loaded when first used (PEP 562): importing one stage — the reader
+workers import `intake.safeguard` — must not pay for the config models (pydantic).
 """
 
-from .config import Config, load_config
-from .errors import ConfigError, IntakeError, RenderError, XfError
-from .issues import Issue, IssueCode, Severity
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Config", "load_config", "XfError", "ConfigError", "IntakeError", "RenderError",
-    "Issue", "IssueCode", "Severity", "__version__",
-]
+_HOMES = {
+    "Config": ".config", "load_config": ".config",
+    "XfError": ".errors", "ConfigError": ".errors", "IntakeError": ".errors", "RenderError": ".errors",
+    "Issue": ".issues", "IssueCode": ".issues", "Severity": ".issues",
+}
+
+__all__ = [*_HOMES, "__version__"]
+
+if TYPE_CHECKING:
+    from .config import Config, load_config
+    from .errors import ConfigError, IntakeError, RenderError, XfError
+    from .issues import Issue, IssueCode, Severity
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value

@@ -2,8 +2,8 @@
 
 A workbook is a zip of XML parts, and every reader trusts it more than it should: none
 bounds the decompressed size, python-calamine aborts the process on a cell far out in the
-grid or a huge shared-string count, and XML parsers differ on DTDs. So, in the parent and
-on the bytes only:
+grid or a huge shared-string count, and XML parsers differ on DTDs. So, on the bytes only
+and before any reader sees them:
 
 - the zip: its central directory is sane (member count read from the end record before
   anything is built), no duplicate part names, only stored/deflated members, and every
@@ -27,7 +27,10 @@ on the bytes only:
 
 A problem is a `Refusal` (an IssueCode, a Chinese reason and advice; a library's own words
 go into `details`), never an exception. The checks are a first filter, not the guarantee:
-parsing still happens in a guarded child process (`workers.py`).
+parsing still happens in a guarded child process (`workers.py`). For the usual .xlsx/.xlsm
+the checks themselves run there too, just before the parse and under the same memory and
+time limits (the parent stays free, and each zip is inflated once); this module therefore
+imports only the standard library, defusedxml, olefile and the package's issue codes.
 """
 
 from __future__ import annotations
@@ -40,12 +43,11 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Iterator, Literal, Optional, Union
 
-import olefile
 from defusedxml import ElementTree as SafeET
 
 from ..issues import IssueCode, column_letter
 
-__all__ = ["Limits", "Refusal", "WorkbookFacts", "XlsFacts", "inspect_ooxml", "inspect_xls", "inspect_xlsb",
+__all__ = ["Limits", "Refusal", "WorkbookFacts", "XlsFacts", "inspect_ooxml", "inspect_ooxml_parts", "inspect_xls", "inspect_xlsb",
            "inspect_ods", "size_refusal", "open_zip", "unpack_zip", "EXCEL_MAX_ROWS", "EXCEL_MAX_COLUMNS"]
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -277,14 +279,20 @@ _MACRO_TYPES = ("xlMacrosheet", "xlIntlMacrosheet")
 
 def inspect_ooxml(content: bytes, limits: Limits = Limits()) -> Checked:
     """Check an .xlsx/.xlsm byte string before parsing; return its facts or a Refusal."""
+    return inspect_ooxml_parts(content, limits)[0]
+
+
+def inspect_ooxml_parts(content: bytes, limits: Limits = Limits()) -> tuple[Checked, dict[str, bytes]]:
+    """`inspect_ooxml`, and the parts it inflated (empty when refused early): the reader
+    worker scans the sheets' XML for error cells from these, rather than inflating again."""
     members = _checked_members(content, limits)
     if isinstance(members, Refusal):
-        return members
+        return members, {}
     try:
-        return _inspect_parts(members, limits)
+        return _inspect_parts(members, limits), members
     except (SafeET.ParseError, ValueError, KeyError, UnicodeDecodeError) as error:
         return Refusal(IssueCode.UNREADABLE_FILE, "已损坏，无法打开（工作簿结构出错）",
-                       "请对方用 Excel 打开确认无误后，另存为 .xlsx 重新发送。", _detail(error))
+                       "请对方用 Excel 打开确认无误后，另存为 .xlsx 重新发送。", _detail(error)), members
 
 
 def _inspect_parts(members: dict[str, bytes], limits: Limits) -> Checked:
@@ -672,6 +680,8 @@ def inspect_xls(content: bytes, limits: Limits = Limits()) -> Union[XlsFacts, Re
     the cells its records place stay within a return's size (calamine builds the whole
     rectangle a far cell spans). A FILEPASS record marks it encrypted: its records cannot be
     judged until it is decrypted, and checked again."""
+    import olefile   # here: only a legacy .xls needs it, and the reader workers import this module
+
     try:
         with olefile.OleFileIO(io.BytesIO(content)) as ole:
             if ole.exists("EncryptionInfo"):

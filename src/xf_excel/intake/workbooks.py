@@ -1,5 +1,9 @@
-"""Received files → cell grids, read safely: structural checks on the bytes in this process
-(`safeguard`), then parsing in guarded child processes (`workers`).
+"""Received files → cell grids, read safely: structural checks on the bytes (`safeguard`),
+then parsing, in guarded child processes (`workers`).
+
+An .xlsx/.xlsm — nearly every return — is checked in the worker just before its parse, so
+this process only hands files over and takes the results (and each zip is inflated once);
+the rarer kinds (.xls, .xlsb, .ods, an encrypted workbook once decrypted) are checked here.
 
 The result of every file is a `WorkbookRead`: the `RawWorkbook` when it could be read, and
 always its issues (one issue naming the file and saying what the sender should do when it
@@ -12,6 +16,7 @@ could not).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Iterable, Iterator, Optional, Union
@@ -21,7 +26,7 @@ from ..issues import HasIssues, Issue, IssueCode
 from .records import CellError, RawSheet, RawWorkbook, ReceivedFile
 from .safeguard import Limits, Refusal, inspect_ods, inspect_ooxml, inspect_xls, inspect_xlsb, size_refusal
 from .sniff import ADVICE_RESAVE, ADVICE_XLSX, WORKBOOK_KINDS, WPS_REFUSAL, file_issue, identify, refusal_issue
-from .workers import Outcome, WorkerPool, WorkerStartError
+from .workers import CHECK_FIRST, Outcome, WorkerPool, WorkerStartError
 
 __all__ = ["WorkbookRead", "WorkbookReader", "read_workbook"]
 
@@ -38,7 +43,7 @@ class WorkbookRead(HasIssues):
 
 @dataclass
 class _Prepared:
-    """A workbook that passed the checks and is ready for a worker."""
+    """A workbook ready for a worker: checked here, or (kind CHECK_FIRST) to be checked there."""
 
     kind: str
     sheet_parts: dict[str, str]
@@ -61,6 +66,7 @@ class WorkbookReader:
                  limits: Limits = Limits()):
         self.timeout = timeout
         self.limits = limits
+        self._limit_fields = dataclasses.asdict(limits)   # the checks' limits, as the worker takes them
         self._pool = WorkerPool(size=workers, memory_mb=memory_mb)
         self._decryptor = WorkerPool(size=1, memory_mb=memory_mb)   # started only for an encrypted file
 
@@ -108,7 +114,7 @@ class WorkbookReader:
                 else:
                     prepared[index] = ready
                     yield index, (ready.kind, ready.content or file.content, ready.sheet_parts,
-                                  self.limits.max_cells, self.limits.max_text), limit
+                                  self.limits.max_cells, self.limits.max_text, self._limit_fields), limit
 
         following = 0
         try:
@@ -131,8 +137,7 @@ class WorkbookReader:
         except WorkerStartError:
             raise
         except Exception as error:             # noqa: BLE001 - hostile bytes may break a check: one file's issue
-            return file_issue(IssueCode.UNREADABLE_FILE, file.display, "已损坏，无法打开（结构检查未通过）", ADVICE_RESAVE,
-                              details=f"{type(error).__name__}: {str(error)[:200]}")
+            return _check_failed_issue(file, f"{type(error).__name__}: {str(error)[:200]}")
 
     def _prepare(self, file: ReceivedFile) -> Union[_Prepared, Issue]:
         # A workbook kind was sniffed from the content at collection; the checks below
@@ -144,6 +149,8 @@ class WorkbookReader:
                 refusal = identity.refusal or Refusal(IssueCode.NOT_A_RETURN, "不是单个 Excel 报表文件", ADVICE_XLSX)
                 return refusal_issue(file.display, refusal)
             kind = identity.kind
+        if kind in ("xlsx", "xlsm"):
+            return _Prepared(CHECK_FIRST, {}, False)       # checked in the worker, then parsed
         return self._checked(file, kind, file.content)
 
     def _checked(self, file: ReceivedFile, kind: str, content: bytes,
@@ -184,6 +191,8 @@ class WorkbookReader:
         return self._checked(file, identity.kind, plain, plain)
 
     def _finish(self, file: ReceivedFile, ready: _Prepared, outcome: Outcome, limit: float) -> WorkbookRead:
+        if outcome.status == "ok" and ready.kind == CHECK_FIRST:
+            return _checked_in_worker(file, outcome.value)
         if outcome.status == "ok":
             return WorkbookRead(file, _raw_workbook(file, ready, outcome.value), [])
         if outcome.status == "error" and outcome.value[0] == "TextTooLarge":
@@ -196,6 +205,23 @@ class WorkbookReader:
             if refusal:
                 return WorkbookRead(file, None, [refusal_issue(file.display, refusal)])
         return WorkbookRead(file, None, [_failure_issue(file, outcome, limit)])
+
+
+def _checked_in_worker(file: ReceivedFile, answer: dict[str, Any]) -> WorkbookRead:
+    """What the worker's checks and parse of an .xlsx/.xlsm came to: a refusal, a check that
+    broke on the bytes (the same issue as when it breaks here), or the parsed workbook."""
+    if "refusal" in answer:
+        code, reason, advice, details = answer["refusal"]
+        return WorkbookRead(file, None, [refusal_issue(file.display, Refusal(IssueCode(code), reason, advice, details))])
+    if "check_failed" in answer:
+        return WorkbookRead(file, None, [_check_failed_issue(file, answer["check_failed"])])
+    kind, sheet_parts, has_macros = answer["facts"]
+    return WorkbookRead(file, _raw_workbook(file, _Prepared(kind, sheet_parts, has_macros), answer), [])
+
+
+def _check_failed_issue(file: ReceivedFile, details: str) -> Issue:
+    return file_issue(IssueCode.UNREADABLE_FILE, file.display, "已损坏，无法打开（结构检查未通过）", ADVICE_RESAVE,
+                      details=details)
 
 
 def read_workbook(file: ReceivedFile, *, timeout: float = 20, memory_mb: int = 512) -> WorkbookRead:

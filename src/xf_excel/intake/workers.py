@@ -11,11 +11,13 @@ This module has two halves:
 
 - the parent side, `WorkerPool`: starts workers, sends jobs, enforces timeouts, turns what
   comes back into an `Outcome`;
-- the child side, `run_job` (`parse_workbook`, `decrypt_default_key`) and `_child_main`: run
-  as a script (`python -I workers.py MEMORY_MB`), so a worker imports only the standard
-  library and the readers (python-calamine; xlrd for .xls error cells; msoffcrypto-tool for
-  a workbook encrypted with Excel's default key) — never the xf_excel package. Keep it free
-  of package imports.
+- the child side, `run_job` (`check_and_parse`, `parse_workbook`, `decrypt_default_key`) and
+  `_child_main`: run as a script (`python -I workers.py MEMORY_MB`), so a worker imports
+  the standard library, the readers (python-calamine; xlrd for .xls error cells;
+  msoffcrypto-tool for a workbook encrypted with Excel's default key) and, of the xf_excel
+  package, only `intake.safeguard` (the structural checks, run here on an .xlsx/.xlsm just
+  before its parse; the package's `__init__` is lazy, so this costs no config models).
+  Keep every other package import out of this module.
 
 The child answers with plain values only (lists, str, numbers, dates), unpickled in the
 parent by an unpickler that refuses every class but the datetime types.
@@ -340,14 +342,43 @@ class SheetTooLarge(Exception):
 DEFAULT_KEY = "VelvetSweatshop"    # the password Excel encrypts with when the user set none
 
 
+CHECK_FIRST = "ooxml"    # the job kind of an .xlsx/.xlsm not yet checked: checks, then the parse
+
+
 def run_job(job: tuple) -> Any:
-    """One job: (kind, content, sheet_parts[, max_cells, max_text]). Kind 'decrypt' decrypts a
-    workbook encrypted with Excel's default key and returns its bytes; any other kind is parsed."""
+    """One job: (kind, content, sheet_parts[, max_cells, max_text[, limits]]). Kind 'decrypt'
+    decrypts a workbook encrypted with Excel's default key and returns its bytes; kind
+    CHECK_FIRST runs the structural checks (`limits`: the `safeguard.Limits` fields) and then
+    parses; any other kind, already checked, is parsed."""
     kind, content, sheet_parts = job[:3]
     if kind == "decrypt":
         return decrypt_default_key(content)
-    max_cells, max_text = (tuple(job[3:5]) + (None, None))[:2]
+    max_cells, max_text, limits = (tuple(job[3:6]) + (None, None, None))[:3]
+    if kind == CHECK_FIRST:
+        return check_and_parse(content, limits or {}, max_cells=max_cells, max_text=max_text)
     return parse_workbook(kind, content, sheet_parts, max_cells=max_cells, max_text=max_text)
+
+
+def check_and_parse(content: bytes, limits: dict[str, int], max_cells: Optional[int] = None,
+                    max_text: Optional[int] = None) -> dict[str, Any]:
+    """An .xlsx/.xlsm checked (`safeguard.inspect_ooxml`) and, when it passes, parsed from the
+    parts the checks inflated. Answers in plain data: `parse_workbook`'s dict plus
+    "facts" (kind, sheet_parts, has_macros); or {"refusal": (code, reason, advice, details)};
+    or {"check_failed": text} when a check broke on the bytes (an exception, not a refusal)."""
+    from xf_excel.intake.safeguard import Limits, Refusal, inspect_ooxml_parts
+
+    try:
+        facts, parts = inspect_ooxml_parts(content, Limits(**limits))
+    except MemoryError:
+        raise
+    except Exception as error:                 # noqa: BLE001 - hostile bytes may break a check
+        return {"check_failed": f"{type(error).__name__}: {str(error)[:200]}"}
+    if isinstance(facts, Refusal):
+        return {"refusal": (facts.code.value, facts.reason, facts.advice, facts.details)}
+    parsed = parse_workbook(facts.kind, facts.reader_content or content, facts.sheet_parts,
+                            max_cells=max_cells, max_text=max_text, parts=parts)
+    parsed["facts"] = (facts.kind, facts.sheet_parts, facts.has_macros)
+    return parsed
 
 
 def decrypt_default_key(content: bytes) -> bytes:
@@ -367,7 +398,8 @@ class TextTooLarge(Exception):
 
 
 def parse_workbook(kind: str, content: bytes, sheet_parts: dict[str, str],
-                   max_cells: Optional[int] = None, max_text: Optional[int] = None) -> dict[str, Any]:
+                   max_cells: Optional[int] = None, max_text: Optional[int] = None,
+                   parts: Optional[dict[str, bytes]] = None) -> dict[str, Any]:
     """Read every worksheet of an .xlsx/.xlsm/.xls/.xlsb/.ods into plain data (run this in a worker).
 
     Returns {"sheets": [(name, state, cells, merged, errors, uncached)], "macro_sheets": bool}.
@@ -379,9 +411,10 @@ def parse_workbook(kind: str, content: bytes, sheet_parts: dict[str, str],
     SheetTooLarge before its grid is built in Python (the checks before parsing bound the
     data; this is the second line); cells holding more than `max_text` characters in all
     raise TextTooLarge (one shared string of a megabyte referenced by every cell costs the
-    file nothing and every consumer of its text a lot).
+    file nothing and every consumer of its text a lot). `parts`: the package's parts already
+    inflated (part name -> bytes), read instead of the zip.
     """
-    parsed = _parse_either(kind, content, sheet_parts, max_cells)
+    parsed = _parse_either(kind, content, sheet_parts, max_cells, parts)
     if max_text is not None:
         total = sum(len(v) for sheet in parsed["sheets"] for row in sheet[2] for v in row if v.__class__ is str)
         if total > max_text:
@@ -389,10 +422,11 @@ def parse_workbook(kind: str, content: bytes, sheet_parts: dict[str, str],
     return parsed
 
 
-def _parse_either(kind: str, content: bytes, sheet_parts: dict[str, str], max_cells: Optional[int]) -> dict[str, Any]:
+def _parse_either(kind: str, content: bytes, sheet_parts: dict[str, str], max_cells: Optional[int],
+                  parts: Optional[dict[str, bytes]] = None) -> dict[str, Any]:
     """calamine's reading, or (for an .xlsx calamine refuses) openpyxl's."""
     try:
-        return _parse_with_calamine(kind, content, sheet_parts, max_cells)
+        return _parse_with_calamine(kind, content, sheet_parts, max_cells, parts)
     except (KeyboardInterrupt, SystemExit, MemoryError, SheetTooLarge):
         raise
     except BaseException as refused:           # calamine refuses some files Excel writes (a Rust panic too)
@@ -407,11 +441,11 @@ def _parse_either(kind: str, content: bytes, sheet_parts: dict[str, str], max_ce
 
 
 def _parse_with_calamine(kind: str, content: bytes, sheet_parts: dict[str, str],
-                         max_cells: Optional[int]) -> dict[str, Any]:
+                         max_cells: Optional[int], parts: Optional[dict[str, bytes]] = None) -> dict[str, Any]:
     from python_calamine import CalamineWorkbook, SheetTypeEnum
 
     book = CalamineWorkbook.from_filelike(io.BytesIO(content))
-    archive = zipfile.ZipFile(io.BytesIO(content)) if sheet_parts else None
+    archive = zipfile.ZipFile(io.BytesIO(content)) if sheet_parts and parts is None else None
     sheets, macro_sheets = [], False
     for meta in book.sheets_metadata:
         if meta.typ != SheetTypeEnum.WorkSheet:
@@ -424,8 +458,9 @@ def _parse_with_calamine(kind: str, content: bytes, sheet_parts: dict[str, str],
         errors: list[tuple[int, int, str]] = []
         uncached: list[tuple[int, int]] = []
         part = sheet_parts.get(meta.name)
-        if archive is not None and part:
-            xml = archive.read(part)
+        xml = (parts.get(part) if parts is not None else archive.read(part) if archive is not None else None
+               ) if part else None
+        if xml:
             errors = _error_cells(xml)
             uncached = _formulas_without_cache(xml)
         sheets.append((meta.name, _STATES.get(str(meta.visible), "visible"), cells, merged, errors, uncached))
@@ -589,12 +624,19 @@ def _limit_resources(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+# The folder holding the xf_excel package (this file is xf_excel/intake/workers.py).
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
 def _child_main(argv: list[str]) -> None:
     memory_mb = int(argv[1]) if len(argv) > 1 else 512
     answers = os.fdopen(os.dup(1), "wb")       # frames only; stray prints go to stderr
     os.dup2(2, 1)
     jobs = sys.stdin.buffer
     import python_calamine  # noqa: F401  (imported before the memory limit applies)
+
+    sys.path.insert(0, _PACKAGE_ROOT)          # run as a script: make the package's checks importable
+    import xf_excel.intake.safeguard  # noqa: F401
 
     _limit_resources(memory_mb)
     _write_frame(answers, pickle.dumps(("ready",)))
