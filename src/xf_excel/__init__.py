@@ -9,10 +9,8 @@ The names below are loaded when first used (PEP 562): importing one stage — th
 workers import `intake.safeguard` — must not pay for the config models (pydantic).
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -24,16 +22,20 @@ _HOMES = {
 
 __all__ = [*_HOMES, "__version__"]
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from .config import Config, load_config
     from .errors import ConfigError, IntakeError, RenderError, XfError
     from .issues import Issue, IssueCode, Severity
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
+    value = getattr(_importlib.import_module(home, __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -170,6 +170,18 @@ def _label_at(sheet: RawSheet, merges: Mapping, row: int, column: int) -> str:
     return label_of(sheet.value(row, column))
 
 
+def _labels_of_row(sheet: RawSheet, merges: Mapping, row: int, width: int) -> Iterator[tuple[int, str]]:
+    """(column, label shown) for columns 1..width of a row: `_label_at` for each, read from the
+    row's values directly (this runs over the top rows of every sheet of every return)."""
+    values = sheet.cells[row - 1] if row <= len(sheet.cells) else []
+    for column in range(1, width + 1):
+        if merges and (row, column) in merges:
+            yield column, _label_at(sheet, merges, row, column)
+        else:
+            value = values[column - 1] if column <= len(values) else None
+            yield column, (_label_text(value) if value.__class__ is str else label_of(value))
+
+
 def _width(sheet: RawSheet) -> int:
     return max((len(r) for r in sheet.cells), default=0)
 
@@ -181,8 +193,8 @@ def _find_table_header(sheet: RawSheet) -> Optional[tuple[int, dict[str, int]]]:
     width = _width(sheet)
     for row in range(1, min(len(sheet.cells), _TABLE_HEADER_ROWS) + 1):
         labels: dict[str, int] = {}
-        for column in range(1, width + 1):
-            labels.setdefault(_label_at(sheet, merges, row, column), column)
+        for column, label in _labels_of_row(sheet, merges, row, width):
+            labels.setdefault(label, column)
         if INDICATOR_LABEL in labels and VALUE_LABEL in labels:
             return row, labels
     return None
@@ -269,8 +281,8 @@ def _read_header(sheet: RawSheet, table_row: int) -> dict[str, CellValue]:
     merges = _merge_map(sheet)
     header: dict[str, CellValue] = {}
     for row in range(1, min(max(table_row - 1, _HEADER_ROWS), len(sheet.cells)) + 1):
-        for column in range(1, len(sheet.cells[row - 1]) + 1):
-            label = label_of(sheet.value(row, column))
+        for column, value in enumerate(sheet.cells[row - 1], start=1):
+            label = label_of(value)
             if label in HEADER_LABELS and label not in header:
                 header[label] = _value_right_of(sheet, merges, row, column)
     return header
@@ -283,8 +295,10 @@ def _read_narrative(sheet: RawSheet, table_row: int) -> list[NarrativeCell]:
     kinds = {label_of(label): (label, kind) for label, kind in NARRATIVE_FIELDS}
     found: dict[str, NarrativeCell] = {}
     for row in range(table_row + 1, len(sheet.cells) + 1):
-        for column in range(1, len(sheet.cells[row - 1]) + 1):
-            label = label_of(sheet.value(row, column))
+        for column, value in enumerate(sheet.cells[row - 1], start=1):
+            if value.__class__ is not str:
+                continue                       # a label is text: numbers and blanks are most of the rows
+            label = _label_text(value)
             if label in kinds and kinds[label][0] not in found:
                 name, kind = kinds[label]
                 found[name] = NarrativeCell(name, kind, _value_right_of(sheet, merges, row, column, _NARRATIVE_STOPS))
@@ -522,8 +536,8 @@ def _detail_header(sheet: RawSheet, detail: DetailList) -> tuple[int, dict[str, 
     best_row, best = 0, {}
     for row in range(1, min(_DETAIL_HEADER_ROWS, len(sheet.cells)) + 1):
         columns: dict[str, int] = {}
-        for column in range(1, len(sheet.cells[row - 1]) + 1):
-            column_id = wanted.get(_label_at(sheet, merges, row, column))
+        for column, label in _labels_of_row(sheet, merges, row, len(sheet.cells[row - 1])):
+            column_id = wanted.get(label)
             if column_id and column_id not in columns:
                 columns[column_id] = column
         if len(columns) > len(best):

@@ -302,6 +302,9 @@ class Config(_Model):
     counties: list[County] = Field(description="County-level units.")
     # the folder config.yaml was read from: relative paths in it (mail.password_file, mail.ca_file) start here
     _folder: Path = PrivateAttr(default_factory=Path.cwd)
+    # unit code -> (the indicator list it was worked out from, its indicators): asked for every
+    # return read and every form written. Keyed to the list too, as model_copy shares this dict.
+    _indicators_by_unit: dict[str, tuple[list, tuple]] = PrivateAttr(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -374,6 +377,15 @@ class Config(_Model):
     def indicators_for(self, unit: Unit | str) -> list[Indicator]:
         """The indicators a unit fills in, in config order."""
         unit = self.units[unit] if isinstance(unit, str) else unit
+        if self.units.get(unit.code) is not unit:          # a unit from elsewhere: not remembered
+            return self._indicators_of(unit)
+        source, found = self._indicators_by_unit.get(unit.code, (None, ()))
+        if source is not self.indicators:
+            found = tuple(self._indicators_of(unit))
+            self._indicators_by_unit[unit.code] = (self.indicators, found)
+        return list(found)
+
+    def _indicators_of(self, unit: Unit) -> list[Indicator]:
         return [i for i in self.indicators if not i.derived and self._covers(i.reported_by, unit)]
 
     def details_for(self, unit: Unit | str) -> list[DetailList]:
