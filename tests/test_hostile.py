@@ -668,3 +668,42 @@ def test_no_macro_project_reaches_any_output(weekly_run):
     outputs = _output_texts(tmp / "out")
     assert not [name for name in outputs if name.lower().endswith(("vbaproject.bin", ".bin"))]
     assert not [name for name, data in outputs.items() if b"AutoOpen" in data]
+
+
+def test_checks_in_the_worker_say_what_the_same_checks_say_here(batch):
+    """An .xlsx is checked inside the worker that parses it: each refusal it reports is the
+    one the same check gives in this process, word for word, with the same code."""
+    from xf_excel.intake.safeguard import Refusal, inspect_ooxml
+    from xf_excel.intake.sniff import refusal_issue
+
+    cases, files, _, results, _ = batch
+    compared = 0
+    for file in files:
+        if file.kind not in ("xlsx", "xlsm") or file.name == "slow.xlsx":
+            continue
+        here = inspect_ooxml(file.content)
+        if not isinstance(here, Refusal):
+            continue
+        expected = refusal_issue(file.display, here)
+        (issue,) = results[file.display]
+        assert (issue.code, issue.message, issue.details) == (expected.code, expected.message, expected.details)
+        compared += 1
+    assert compared >= 8                       # bombs, DTDs, XXE, cells beyond the grid …
+
+
+def test_an_xlsx_is_not_inflated_in_this_process(monkeypatch):
+    """The reading process hands an .xlsx to a worker unchecked: the worker checks it, so a
+    zip bomb is still refused and a good form still read when the parent's check is gone."""
+    from xf_excel.intake import workbooks
+    from xf_excel.intake.records import ReceivedFile
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("an .xlsx was checked in the reading process")
+
+    monkeypatch.setattr(workbooks, "inspect_ooxml", forbidden)
+    with WorkbookReader() as reader:
+        bomb, good = (ReceivedFile(name=name, display=name, content=data, sha256="", kind="xlsx")
+                      for name, data in (("bomb.xlsx", zip_bomb()), ("good.xlsx", form_xlsx())))
+        (_, bombed), (_, read) = reader.read_many([bomb, good])
+    assert [i.code for i in bombed.issues] == [UNSAFE] and "压缩炸弹" in bombed.issues[0].message
+    assert read.workbook is not None and read.workbook.sheet("填报") is not None
