@@ -137,3 +137,84 @@ def test_a_broken_font_file_on_disk_costs_nothing(tmp_path):
 @pytest.mark.parametrize("preferences", [(), ("No Such Font 字体",)])
 def test_no_usable_preference_means_no_font(preferences):
     assert find_cjk_font(preferences) is None
+
+
+_PAINT = """
+import json, os, sys
+from pathlib import Path
+from xf_excel.outputs.charts import CJK_FONT_PREFERENCES, ChartPainter
+out = Path(sys.argv[1])
+with ChartPainter() as paint:
+    helper = paint._pool is not None
+    if sys.argv[2] == "break":                 # the helper dies before the first chart
+        for process in list(paint._pool._processes.values()):
+            process.kill()
+            process.join()
+    font = paint("find_cjk_font", CJK_FONT_PREFERENCES)
+    paint("chart_ranking", out / "ranking.png", ["南宁市", "柳州市"], [3.0, 1.5], ["3.00", "1.50"], "万元", font=font)
+print(json.dumps({"helper": helper, "font": font, "drawn_here": "matplotlib.figure" in sys.modules,
+                  "png": (out / "ranking.png").read_bytes()[:8].hex()}))
+"""
+
+
+@pytest.mark.parametrize("case", ["helper", "break"])
+def test_the_weekly_jobs_charts_are_drawn_by_a_helper_or_here_when_it_breaks(tmp_path, case):
+    """The weekly job's painter draws in a helper process (this process never imports
+    matplotlib); when the helper dies, the same chart is drawn here all the same."""
+    done = subprocess.run([sys.executable, "-c", _PAINT, str(tmp_path), case], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT / "tests")})
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["helper"] is True and result["font"] == BUNDLED_FONT
+    assert result["png"] == b"\x89PNG\r\n\x1a\n".hex()
+    assert result["drawn_here"] is (case == "break")
+
+
+_HELPER = """
+import sys, time
+from xf_excel.outputs.charts import CJK_FONT_PREFERENCES, ChartPainter
+paint = ChartPainter()
+paint("find_cjk_font", CJK_FONT_PREFERENCES)          # the helper is up and warm
+print(*paint._pool._processes, flush=True)
+if sys.argv[1] == "close":
+    paint.close()
+    print("closed", flush=True)
+else:
+    time.sleep(300)                                    # to be killed
+"""
+
+
+def _gone(pid: int, within: float = 5.0) -> bool:
+    import time
+
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            return True
+        if "\nState:\tZ" in status:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="需要 /proc 来查看进程")
+@pytest.mark.parametrize("ending", ["close", "kill"])
+def test_no_chart_helper_outlives_its_job(ending):
+    """Closed, the helper is gone; the job killed, the helper ends by itself — and in neither
+    case does it keep the job's output open (a reader of the output would wait forever)."""
+    import signal
+
+    job = subprocess.Popen([sys.executable, "-c", _HELPER, ending], stdout=subprocess.PIPE, text=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT / "tests")})
+    try:
+        (helper,) = map(int, job.stdout.readline().split())
+        if ending == "kill":
+            os.kill(job.pid, signal.SIGKILL)
+        rest, _ = job.communicate(timeout=60)          # returns only once nobody holds the pipe
+        assert job.returncode == (0 if ending == "close" else -signal.SIGKILL)
+        assert rest == ("closed\n" if ending == "close" else "")
+        assert _gone(helper), f"chart helper {helper} still running"
+    finally:
+        job.kill()

@@ -19,6 +19,7 @@ from .config import Config
 from .contract import PREVIOUS_LABEL
 from .errors import ArchiveError, IntakeError, NotConfigured, NothingToReport, XfError
 from .issues import HasIssues, Issue, IssueCode, Severity
+from .outputs.charts import ChartPainter, Painter
 from .wording import fmt_deadline
 
 if TYPE_CHECKING:
@@ -634,12 +635,13 @@ def write_master_workbook(consolidation: Consolidation, out_path: str | Path, *,
     return write_master(consolidation, Path(out_path), inbox_folder=inbox_folder, output_folder=output_folder)
 
 
-def brief(consolidation: Consolidation, out_dir: str | Path, issue_date: Optional[dt.date] = None) -> Briefing:
+def brief(consolidation: Consolidation, out_dir: str | Path, issue_date: Optional[dt.date] = None,
+          painter: Optional[Painter] = None) -> Briefing:
     """Write the briefing (.docx, .md, charts) for a consolidation, dated `issue_date`
-    (default: the day the consolidation was made)."""
+    (default: the day the consolidation was made); `painter` draws the charts (default: here)."""
     from .outputs.briefing import render_briefing
 
-    return render_briefing(consolidation, Path(out_dir), issue_date=issue_date)
+    return render_briefing(consolidation, Path(out_dir), issue_date=issue_date, painter=painter)
 
 
 def brief_period(config: Config, period: int, archive_path: str | Path, out_dir: str | Path,
@@ -809,9 +811,11 @@ class WeekResult:
 
 def run_week(config: Config, inbox: str | Path, period: int, archive_path: str | Path, out_dir: str | Path,
              progress: Optional[Callable[[int, int], None]] = None) -> WeekResult:
-    """The weekly job: take in the inbox, consolidate, write the master workbook and the briefing."""
-    refreshed = refresh_master(config, inbox, period, archive_path, out_dir, progress=progress)
-    briefing = brief(refreshed.consolidation, Path(out_dir) / BRIEFING_FOLDER)
+    """The weekly job: take in the inbox, consolidate, write the master workbook and the briefing.
+    The charts' helper process starts first, so that its imports overlap with the intake."""
+    with ChartPainter() as painter:
+        refreshed = refresh_master(config, inbox, period, archive_path, out_dir, progress=progress)
+        briefing = brief(refreshed.consolidation, Path(out_dir) / BRIEFING_FOLDER, painter=painter)
     return WeekResult(intake=refreshed.intake, consolidation=refreshed.consolidation, master=refreshed.master,
                       briefing=briefing)
 

@@ -31,6 +31,7 @@ from typing import Any, Optional, Sequence
 from ..config import Config, Indicator, Target, Unit
 from ..consolidate import Consolidation, Progress
 from ..errors import RenderError
+from .charts import Painter
 from .textfile import write_text_file
 from ..wording import (
     cn_numeral, fmt_change, fmt_count, fmt_date_cn, fmt_date_full, fmt_deadline, fmt_number, fmt_percent,
@@ -752,25 +753,27 @@ def _undefined_error(template: Path, exc: Exception) -> RenderError:
 
 def render_briefing(c: Consolidation, out_dir: Path, *, template_dir: Optional[Path] = None,
                     issue_date: Optional[dt.date] = None,
-                    chart_fonts: Optional[Sequence[str]] = None) -> BriefingResult:
+                    chart_fonts: Optional[Sequence[str]] = None, painter: Optional[Painter] = None) -> BriefingResult:
     """Write 简报_第N期.docx, 简报_第N期.md and the chart PNGs into `out_dir` (each atomically).
 
     `template_dir` holds briefing.docx and briefing.md.j2 (default: the templates inside the package);
     `issue_date` is the masthead date (default: the consolidation's date); `chart_fonts` the
-    CJK fonts to try for the charts, most preferred first (default: `charts.CJK_FONT_PREFERENCES`).
+    CJK fonts to try for the charts, most preferred first (default: `charts.CJK_FONT_PREFERENCES`);
+    `painter` draws them (default: in this process; `charts.ChartPainter`: in a helper).
     Raises RenderError when a template does not fit the context (no document is written then).
     Notes in the result say which font the charts use, or why there are none.
     """
     context = build_context(c, issue_date=issue_date)
     return render_documents(c, context, Path(out_dir), f"简报_第{c.period.number}期", template_dir=template_dir,
-                            chart_fonts=chart_fonts)
+                            chart_fonts=chart_fonts, painter=painter)
 
 
 def render_documents(c: Consolidation, context: dict[str, Any], out_dir: Path, stem: str, *,
                      template_dir: Optional[Path] = None,
                      templates: tuple[str, str] = (DOCX_TEMPLATE, MARKDOWN_TEMPLATE),
                      keys: Sequence[str] = CONTEXT_KEYS, charts: Sequence[str] = ("progress", "ranking", "trend"),
-                     category: str = "工作简报", chart_fonts: Optional[Sequence[str]] = None) -> BriefingResult:
+                     category: str = "工作简报", chart_fonts: Optional[Sequence[str]] = None,
+                     painter: Optional[Painter] = None) -> BriefingResult:
     """The one way a document of the briefing's kind is written: the templates checked against
     `context`, the `charts` drawn (in that order, numbered 图1…), `stem`.docx and `stem`.md
     rendered in a scratch folder, then each file moved into `out_dir`."""
@@ -782,7 +785,7 @@ def render_documents(c: Consolidation, context: dict[str, Any], out_dir: Path, s
     _remove_stale_scratch(out_dir)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=_SCRATCH_PREFIX) as scratch:
         scratch = Path(scratch)
-        drawn, font, notes = _render_charts(c, context, scratch, chart_fonts, charts)
+        drawn, font, notes = _render_charts(c, context, scratch, chart_fonts, charts, painter)
         docx = _render_docx(context, template_dir / templates[0], scratch / f"{stem}.docx", scratch,
                             c.generated_at, category)
         markdown = _render_markdown(context, template_dir / templates[1], scratch / f"{stem}.md")
@@ -815,11 +818,12 @@ def _place(path: Path, out_dir: Path) -> Path:
 
 
 def _render_charts(c: Consolidation, context: dict[str, Any], out_dir: Path, preferences: Optional[Sequence[str]],
-                   order: Sequence[str] = ("progress", "ranking", "trend")):
+                   order: Sequence[str] = ("progress", "ranking", "trend"), painter: Optional[Painter] = None):
     from . import charts as ch
 
+    paint = painter or ch.draw_here
     preferences = tuple(preferences) if preferences is not None else ch.CJK_FONT_PREFERENCES
-    font = ch.find_cjk_font(preferences)
+    font = paint("find_cjk_font", preferences)
     if font is None:
         note = ("本机没有可用的中文字体（" + "、".join(preferences[:4]) + "），为避免图中汉字显示为方框，本次未生成图表；"
                 f"xf-excel 自带图表字体（{ch.bundled_font_path().name}），出现本提示说明该文件缺失或损坏，"
@@ -836,7 +840,7 @@ def _render_charts(c: Consolidation, context: dict[str, Any], out_dir: Path, pre
         if data.get(key) is None:
             continue
         path = out_dir / CHART_FILES[key]
-        getattr(ch, f"chart_{key}")(path, **data[key], font=font)
+        paint(f"chart_{key}", path, **data[key], font=font)
         figure += 1
         context["charts"][key] = path.name
         context["captions"][key] = f"图{figure}　{_chart_title(c, key)}"

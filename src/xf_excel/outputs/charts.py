@@ -12,19 +12,26 @@ charts and says so, rather than drawing boxes for every Chinese character.
 
 Every chart is drawn on its own `Figure` (no pyplot state) inside an `rc_context`, and
 written atomically (temporary file, then `os.replace`).
+
+A process that has not drawn yet pays ~0.4–0.6 s to import matplotlib. The weekly job
+therefore starts a `ChartPainter` first: a helper process that imports matplotlib and
+registers the font while the returns are read (on the core the reading leaves free), and
+then draws what it is asked to. Whatever goes wrong with the helper, the chart is drawn in
+this process instead: the charts never depend on it.
 """
 
 from __future__ import annotations
 
+import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from ..archive.locking import atomic_write
 
 __all__ = [
     "BUNDLED_FONT", "CJK_FONT_PREFERENCES", "bundled_font_path", "find_cjk_font", "chart_progress", "chart_ranking",
-    "chart_trend",
+    "chart_trend", "ChartPainter", "Painter", "draw_here",
 ]
 
 BUNDLED_FONT = "WenQuanYi Micro Hei"          # the family inside fonts/wqy-microhei.ttc
@@ -181,3 +188,113 @@ def chart_trend(path: Path, period_labels: Sequence[str], series: dict[str, Sequ
         ax.grid(axis="y", linewidth=0.4, alpha=0.6)
         fig.legend(fontsize=7.5, frameon=False, loc="outside lower center", ncols=4)
         return _save(fig, path)
+
+
+# ---- drawing here or in a helper process --------------------------------------------------------
+
+Painter = Callable[..., Any]      # painter(name, *args, **kwargs): the chart function `name`'s result
+_HELPER_TIMEOUT_S = 60.0          # a helper that takes longer is given up and the chart drawn here
+
+
+def draw_here(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call one of this module's drawing functions (or `find_cjk_font`) in this process."""
+    return _DRAWINGS[name](*args, **kwargs)
+
+
+class ChartPainter:
+    """A painter that draws in a helper process, started now so that its imports overlap with
+    what the caller does next; usable as a context manager (the helper is stopped on exit).
+
+        >>> with ChartPainter() as paint:                                  # doctest: +SKIP
+        ...     font = paint("find_cjk_font", CJK_FONT_PREFERENCES)
+        ...     paint("chart_ranking", path, names, values, labels, "万元", font=font)
+
+    Where matplotlib is already imported here (a server after its first briefing, the demo
+    after its first week) there is nothing to gain and no helper is started. A helper that
+    cannot start, breaks or does not answer in time is given up, and that chart and the
+    rest are drawn here.
+
+    The helper is forked while this process has one thread (the weekly job, before its
+    intake starts the reader threads): a fork starts at once, needs no re-import, and its
+    queues need no named semaphores (whose clean-up a spawned helper would warn about on
+    stderr when the command line ends promptly, `fronts.cli.run`). Windows spawns. Elsewhere
+    — another thread running, no fork — nothing is started and the charts are drawn here."""
+
+    def __init__(self) -> None:
+        self._pool = None
+        context = _helper_context()
+        if context is None or "matplotlib.figure" in sys.modules:
+            return
+        try:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self._pool.submit(_warm_up)
+        except Exception:                      # noqa: BLE001 - no helper: draw here
+            self.close()
+
+    def __call__(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self._pool is not None:
+            try:
+                return self._pool.submit(draw_here, name, *args, **kwargs).result(timeout=_HELPER_TIMEOUT_S)
+            except Exception:                  # noqa: BLE001 - a broken or stuck helper: draw here
+                self.close()
+        return draw_here(name, *args, **kwargs)
+
+    def close(self) -> None:
+        """Stop the helper and wait for it to be gone (a forked helper ends at once, without
+        an interpreter's teardown): nothing of the job outlives the job."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "ChartPainter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _helper_context() -> Any:
+    """How to start the helper here (see `ChartPainter`), or None for no helper."""
+    import multiprocessing
+    import threading
+
+    if sys.platform == "win32":
+        return multiprocessing.get_context("spawn")
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return None
+
+
+def _warm_up() -> None:
+    """In the helper: let go of the caller's standard streams (a reader of the job's output
+    must not wait for the helper), end with the caller however it ends, then pay the imports
+    and the font registration a first chart would pay for."""
+    import os
+    import threading
+
+    quiet = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(quiet, fd)
+    threading.Thread(target=_end_with, args=(os.getppid(),), daemon=True).start()
+    import matplotlib.figure  # noqa: F401
+
+    find_cjk_font()
+
+
+def _end_with(parent: int) -> None:
+    """In the helper: exit once the process that started it is gone (killed, or ended
+    without stopping its helper), so that no helper is ever left behind."""
+    import os
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(0)
+
+
+_DRAWINGS: dict[str, Callable[..., Any]] = {
+    "find_cjk_font": find_cjk_font, "chart_progress": chart_progress, "chart_ranking": chart_ranking,
+    "chart_trend": chart_trend,
+}
