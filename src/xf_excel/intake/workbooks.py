@@ -225,7 +225,7 @@ def _check_failed_issue(file: ReceivedFile, details: str) -> Issue:
 
 
 def read_workbook(file: ReceivedFile, *, timeout: float = 20, memory_mb: int = 512) -> WorkbookRead:
-    """Read one received file safely (checks here, parsing in a guarded child process).
+    """Read one received file safely (checks and parsing in a guarded child process).
 
     For a batch use `WorkbookReader`, which keeps its worker processes between files.
 

@@ -457,9 +457,7 @@ def _parse_with_calamine(kind: str, content: bytes, sheet_parts: dict[str, str],
         merged = [(r1 + 1, c1 + 1, r2 + 1, c2 + 1) for (r1, c1), (r2, c2) in (sheet.merged_cell_ranges or [])]
         errors: list[tuple[int, int, str]] = []
         uncached: list[tuple[int, int]] = []
-        part = sheet_parts.get(meta.name)
-        xml = (parts.get(part) if parts is not None else archive.read(part) if archive is not None else None
-               ) if part else None
+        xml = _sheet_xml(sheet_parts.get(meta.name), parts, archive)
         if xml:
             errors = _error_cells(xml)
             uncached = _formulas_without_cache(xml)
@@ -467,6 +465,16 @@ def _parse_with_calamine(kind: str, content: bytes, sheet_parts: dict[str, str],
     if kind == "xls":
         _add_xls_errors(content, sheets)
     return {"sheets": sheets, "macro_sheets": macro_sheets}
+
+
+def _sheet_xml(part: Optional[str], parts: Optional[dict[str, bytes]], archive: Optional[zipfile.ZipFile]
+               ) -> Optional[bytes]:
+    """A worksheet part's XML: from the parts already inflated, else from the zip."""
+    if not part:
+        return None
+    if parts is not None:
+        return parts.get(part)
+    return archive.read(part) if archive is not None else None
 
 
 def _parse_with_openpyxl(content: bytes, sheet_parts: dict[str, str], max_cells: Optional[int]) -> dict[str, Any]:
