@@ -194,8 +194,12 @@ def test_dates_and_numerals():
     assert fmt_date_full(dt.date(2020, 9, 8)) == "2020年9月8日"
     assert [cn_numeral(n) for n in (1, 2, 9, 10, 11, 19, 20, 35, 99)] == \
         ["一", "二", "九", "十", "十一", "十九", "二十", "三十五", "九十九"]
-    with pytest.raises(ValueError):
-        cn_numeral(0)
+    # ranks past 99 (a campaign of more than 99 cities, e.g. "并列第一百三十四"): one 零 per gap
+    assert [cn_numeral(n) for n in (100, 101, 110, 134, 205, 1000, 1005, 1010, 2844)] == \
+        ["一百", "一百零一", "一百一十", "一百三十四", "二百零五", "一千", "一千零五", "一千零一十", "二千八百四十四"]
+    for out_of_range in (0, 10_000):
+        with pytest.raises(ValueError):
+            cn_numeral(out_of_range)
 
 
 def test_change_wording():

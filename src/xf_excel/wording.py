@@ -175,15 +175,28 @@ def fmt_deadline_full(moment: dt.datetime) -> str:
 _DIGITS = "零一二三四五六七八九"
 
 
+_PLACES = ((1000, "千"), (100, "百"), (10, "十"))
+
+
 def cn_numeral(number: int) -> str:
-    """Chinese numeral for section numbers 1–99: 1 → 一, 10 → 十, 12 → 十二, 21 → 二十一."""
-    if not 1 <= number <= 99:
-        raise ValueError(f"section number out of range: {number}")
-    tens, ones = divmod(number, 10)
-    if tens == 0:
-        return _DIGITS[ones]
-    head = "十" if tens == 1 else _DIGITS[tens] + "十"
-    return head + (_DIGITS[ones] if ones else "")
+    """Chinese numeral for section numbers and ranks 1–9999: 1 → 一, 10 → 十, 12 → 十二,
+    21 → 二十一, 110 → 一百一十, 134 → 一百三十四, 1005 → 一千零五 (one 零 for each gap).
+    Ranks run past 99 where a campaign has more than 99 cities."""
+    if not 1 <= number <= 9999:
+        raise ValueError(f"numeral out of range: {number}")
+    if number < 10:
+        return _DIGITS[number]
+    if number < 20:                            # 十, 十二: no 一 before a leading 十
+        return "十" + (_DIGITS[number - 10] if number > 10 else "")
+    text, rest, gap = "", number, False
+    for value, name in _PLACES:
+        digit, rest = divmod(rest, value)
+        if digit:
+            text += ("零" if gap else "") + _DIGITS[digit] + name
+            gap = False
+        elif text:
+            gap = True
+    return text + (("零" if gap else "") + _DIGITS[rest] if rest else "")
 
 
 # Suffixes that name "the number of …" in an indicator name; the figure's unit says it instead:
