@@ -5,10 +5,11 @@ Two figures of peak memory, both in MB:
 - `maxrss_mb`: the kernel's own high-water mark, from `os.wait4` on the child — the largest
   resident set of the child *or of any process it waited for* (its reader workers). Exact,
   but the largest single process, not their sum.
-- `tree_mb`: the largest sum of the resident sets of the child and all its descendants,
-  sampled from /proc every `interval` seconds (Linux). This is what the machine had to
-  hold at once; it may miss a spike shorter than the interval, and pages shared between
-  processes are counted in each.
+- `tree_mb`: the largest sum of the proportional set sizes (PSS) of the child and all its
+  descendants, sampled from /proc every `interval` seconds (Linux). This is what the
+  machine had to hold at once: a page two processes share (a forked helper and its parent)
+  counts half in each, where summing resident sets would count it twice. It may miss a
+  spike shorter than the interval; where a kernel gives no PSS, the resident set is used.
 
 The peak the table reports is the larger of the two.
 
@@ -84,7 +85,7 @@ def _wait(process: subprocess.Popen, timeout: float):
 
 
 class _TreeSampler(threading.Thread):
-    """Polls /proc for the summed RSS of a process and its descendants; keeps the peak (bytes)."""
+    """Polls /proc for the summed PSS of a process and its descendants; keeps the peak (bytes)."""
 
     def __init__(self, root: int, interval: float):
         super().__init__(daemon=True)
@@ -93,7 +94,7 @@ class _TreeSampler(threading.Thread):
 
     def run(self) -> None:
         while not self._done.is_set():
-            self.peak = max(self.peak, tree_rss(self.root))
+            self.peak = max(self.peak, tree_memory(self.root))
             self._done.wait(self.interval)
 
     def stop(self) -> None:
@@ -101,8 +102,8 @@ class _TreeSampler(threading.Thread):
         self.join()
 
 
-def tree_rss(root: int) -> int:
-    """Summed resident set (bytes) of `root` and every descendant, now."""
+def tree_memory(root: int) -> int:
+    """Summed proportional set size (bytes) of `root` and every descendant, now."""
     parents: dict[int, int] = {}
     for entry in _PROC.iterdir():
         if entry.name.isdigit():
@@ -118,13 +119,21 @@ def tree_rss(root: int) -> int:
         children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
         tree.update(children)
         frontier += children
-    total = 0
-    for pid in tree:
-        try:
-            total += int((_PROC / str(pid) / "statm").read_bytes().split()[1]) * _PAGE
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
+    return sum(_proportional(pid) for pid in tree)
+
+
+def _proportional(pid: int) -> int:
+    """One process's PSS in bytes (its resident set where the kernel gives no PSS); 0 once gone."""
+    try:
+        for line in (_PROC / str(pid) / "smaps_rollup").read_bytes().splitlines():
+            if line.startswith(b"Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        return int((_PROC / str(pid) / "statm").read_bytes().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 class Launcher:

@@ -93,3 +93,25 @@ def test_compare_totals_reports_a_one_cent_difference():
     assert peer.compare_totals(product, {"南宁市": {"counter_sales": 78.51, "halls_operating": 0.0}},
                                ["counter_sales", "halls_operating"]) == [
         "南宁市 counter_sales: product 78.5 ≠ peer 78.51", "南宁市 halls_operating: product None ≠ peer 0.0"]
+
+
+_SHARED = """
+import os, time
+block = bytearray(os.urandom(1 << 20)) * 150          # 150 MB, every page touched
+if os.fork() == 0:                                    # a forked helper: shares the pages, writes none
+    time.sleep(1.5)
+    os._exit(0)
+time.sleep(1.5)
+os.wait()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="需要 Linux 的 /proc/PID/smaps_rollup")
+def test_the_memory_meter_counts_pages_a_forked_helper_shares_once():
+    """A job that forks a helper (the weekly job's chart helper) holds the shared pages once:
+    the meter sums proportional sizes, where summed resident sets would count them twice."""
+    import memory
+
+    child = memory.run_child([sys.executable, "-c", _SHARED], interval=0.05)
+    assert child.returncode == 0, child.stderr
+    assert 150 <= child.tree_mb < 225, child.tree_mb      # counted twice it would be over 300
