@@ -764,7 +764,6 @@ def _register_excel_commands() -> None:
 _register_excel_commands()
 
 
-
 def run() -> None:
     """The `xf-excel` program (pyproject's entry point): `main`, then a prompt exit.
 

@@ -31,6 +31,7 @@ from typing import Any, Optional, Sequence
 from ..config import Config, Indicator, Target, Unit
 from ..consolidate import Consolidation, Progress
 from ..errors import RenderError
+from . import charts as ch
 from .charts import Painter
 from .textfile import write_text_file
 from ..wording import (
@@ -819,8 +820,6 @@ def _place(path: Path, out_dir: Path) -> Path:
 
 def _render_charts(c: Consolidation, context: dict[str, Any], out_dir: Path, preferences: Optional[Sequence[str]],
                    order: Sequence[str] = ("progress", "ranking", "trend"), painter: Optional[Painter] = None):
-    from . import charts as ch
-
     paint = painter or ch.draw_here
     preferences = tuple(preferences) if preferences is not None else ch.CJK_FONT_PREFERENCES
     font = paint("find_cjk_font", preferences)

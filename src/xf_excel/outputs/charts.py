@@ -222,8 +222,8 @@ class ChartPainter:
 
     def __init__(self) -> None:
         self._pool = None
-        context = _helper_context()
-        if context is None or "matplotlib.figure" in sys.modules:
+        context = None if "matplotlib.figure" in sys.modules else _helper_context()
+        if context is None:
             return
         try:
             from concurrent.futures import ProcessPoolExecutor
